@@ -1,0 +1,75 @@
+import { readFile } from 'node:fs/promises';
+import { parseSourceFile, type SourceFile } from './locate';
+import type { Problem } from './problems';
+
+type Json = unknown;
+
+const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+/** Merges config as Backstage does: objects key by key, anything else (arrays too) replaced by the later file. */
+export function mergeConfig(base: Json, override: Json): Json {
+  if (override === undefined) return base;
+  if (!isObject(base) || !isObject(override)) return override;
+  const out: Record<string, unknown> = { ...base };
+  for (const [k, v] of Object.entries(override)) out[k] = mergeConfig(base[k], v);
+  return out;
+}
+
+export interface LoadedConfig {
+  sources: SourceFile[];
+  /** The merged config, later files winning. */
+  data: Record<string, unknown>;
+  /** YAML syntax errors, located. */
+  problems: Problem[];
+}
+
+/** Reads app-config files with positions kept. Throws only when a file cannot be read. */
+export async function loadConfigFiles(paths: string[]): Promise<LoadedConfig> {
+  const sources: SourceFile[] = [];
+  const problems: Problem[] = [];
+  let data: Json = {};
+  for (const file of paths) {
+    const src = parseSourceFile(file, await readFile(file, 'utf8'));
+    for (const err of src.doc.errors) {
+      const pos = err.linePos?.[0];
+      problems.push({
+        path: [],
+        message: err.message.split('\n')[0],
+        place: pos ? { file, line: pos.line, column: pos.col } : undefined,
+      });
+    }
+    sources.push(src);
+    data = mergeConfig(data, src.doc.toJS() ?? {});
+  }
+  return { sources, data: isObject(data) ? data : {}, problems };
+}
+
+/** One `resolver: rules` entry in the config. */
+export interface RulesBlockRef {
+  providerId: string;
+  env: string;
+  /** Path of the entry, from the config root. */
+  path: Array<string | number>;
+  block: Record<string, unknown>;
+}
+
+/** Every `resolver: rules` entry under auth.providers.<provider>.<env>.signIn.resolvers. */
+export function findRulesBlocks(config: Record<string, unknown>): RulesBlockRef[] {
+  const out: RulesBlockRef[] = [];
+  const providers = (config.auth as Record<string, unknown> | undefined)?.providers;
+  if (!isObject(providers)) return out;
+  for (const [providerId, envs] of Object.entries(providers)) {
+    if (!isObject(envs)) continue;
+    for (const [env, envConfig] of Object.entries(envs)) {
+      const resolvers = isObject(envConfig) && isObject(envConfig.signIn) ? envConfig.signIn.resolvers : undefined;
+      if (!Array.isArray(resolvers)) continue;
+      resolvers.forEach((entry, i) => {
+        if (isObject(entry) && entry.resolver === 'rules') {
+          const { resolver: _ignored, ...block } = entry;
+          out.push({ providerId, env, path: ['auth', 'providers', providerId, env, 'signIn', 'resolvers', i], block });
+        }
+      });
+    }
+  }
+  return out;
+}

@@ -1,0 +1,63 @@
+import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
+import type { ConfigPath, SourcePlace } from './problems';
+
+/** One parsed config file, positions kept. */
+export interface SourceFile {
+  file: string;
+  doc: Document.Parsed;
+  lines: LineCounter;
+}
+
+export function parseSourceFile(file: string, text: string): SourceFile {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, keepSourceTokens: false });
+  return { file, doc, lines };
+}
+
+function placeOf(src: SourceFile, node: Node | { range?: unknown } | null | undefined): SourcePlace | undefined {
+  const range = (node as { range?: [number, number, number] } | null)?.range;
+  if (!range) return undefined;
+  const { line, col } = src.lines.linePos(range[0]);
+  return { file: src.file, line, column: col };
+}
+
+/** The place of `path` in one file: the node itself, or for a missing key, its deepest present parent. */
+function locateIn(src: SourceFile, path: ConfigPath): { place?: SourcePlace; depth: number } {
+  let node: unknown = src.doc.contents;
+  let place = placeOf(src, node as Node);
+  let i = 0;
+  for (; i < path.length; i++) {
+    const seg = path[i];
+    if (isMap(node)) {
+      const pair = node.items.find(p => (isScalar(p.key) ? String(p.key.value) : String(p.key)) === String(seg));
+      if (!pair) break;
+      // Point at the key for the last segment: "unknown property" and friends read best there.
+      const last = i === path.length - 1;
+      node = pair.value;
+      place = placeOf(src, (last ? pair.key : pair.value) as Node) ?? placeOf(src, pair.key as Node) ?? place;
+    } else if (isSeq(node) && typeof seg === 'number') {
+      const item = node.items[seg];
+      if (item === undefined) break;
+      node = item;
+      place = placeOf(src, item as Node) ?? place;
+    } else {
+      break;
+    }
+  }
+  return { place, depth: i };
+}
+
+/**
+ * Finds where a config path was written. Later files win, as they do when
+ * Backstage merges config, so they are searched first.
+ */
+export function locate(sources: SourceFile[], path: ConfigPath): SourcePlace | undefined {
+  let best: { place?: SourcePlace; depth: number } = { depth: 0 };
+  for (let i = sources.length - 1; i >= 0; i--) {
+    const found = locateIn(sources[i], path);
+    if (found.depth === path.length) return found.place;
+    // A missing key: the file holding the deepest part of the path is the one to point at.
+    if (found.depth > best.depth) best = found;
+  }
+  return best.place;
+}

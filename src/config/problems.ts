@@ -1,0 +1,49 @@
+/** A path into a config document: object keys and array indexes. */
+export type ConfigPath = ReadonlyArray<string | number>;
+
+/** Where a problem sits in a source file (1-based line and column). */
+export interface SourcePlace {
+  file: string;
+  line: number;
+  column: number;
+}
+
+/** One thing wrong with a `rules` block, found at start-up or by `signin-rules validate`. */
+export interface Problem {
+  /** The config path of the offending node, from the config root. */
+  path: ConfigPath;
+  /** The rule's name, `default` for the default rule, absent for the block itself. */
+  rule?: string;
+  message: string;
+  /** Filled in when the path could be traced back to a file. */
+  place?: SourcePlace;
+}
+
+export function formatPath(path: ConfigPath): string {
+  return path
+    .map((seg, i) => (typeof seg === 'number' ? `[${seg}]` : i === 0 ? seg : `.${seg}`))
+    .join('');
+}
+
+/** `app-config.yaml:23:17: rule "staff": unknown resolver "x"`, the line users grep for. */
+export function formatProblem(p: Problem): string {
+  const where = p.place
+    ? `${p.place.file}:${p.place.line}:${p.place.column}`
+    : formatPath(p.path);
+  const rule = p.rule ? ` rule "${p.rule}":` : '';
+  return `${where}:${rule} ${p.message}`;
+}
+
+/** Thrown at start-up when any rules block is invalid; lists every problem at once. */
+export class RulesConfigError extends Error {
+  readonly problems: Problem[];
+  constructor(problems: Problem[]) {
+    const n = problems.length;
+    super(
+      `Invalid signin-rules configuration, ${n} problem${n === 1 ? '' : 's'}:\n` +
+        problems.map(p => `  ${formatProblem(p)}`).join('\n'),
+    );
+    this.name = 'RulesConfigError';
+    this.problems = problems;
+  }
+}

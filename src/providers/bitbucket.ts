@@ -1,0 +1,49 @@
+import { bitbucketSignInResolvers } from '@backstage/plugin-auth-backend-module-bitbucket-provider';
+import type { SignInInfo } from '@backstage/plugin-auth-node';
+import type { Provider } from './types';
+
+/**
+ * The profile our Bitbucket authenticator delivers: passport's profile plus
+ * what it fetched (see src/backstage/bitbucketAuthenticator.ts).
+ */
+export interface BitbucketProfile {
+  id?: string;
+  username?: string;
+  displayName?: string;
+  /** Slugs; present only when a rule reads `bitbucket.workspaces`. */
+  workspaces?: string[];
+}
+
+export const bitbucketProvider: Provider = {
+  providerId: 'bitbucket',
+  resolvers: {
+    usernameMatchingUserEntityAnnotation: bitbucketSignInResolvers.usernameMatchingUserEntityAnnotation,
+    userIdMatchingUserEntityAnnotation: bitbucketSignInResolvers.userIdMatchingUserEntityAnnotation,
+  },
+  factDocs: {
+    'bitbucket.username': 'the Bitbucket username (`fullProfile.username`)',
+    'bitbucket.userId': 'the Bitbucket account UUID, with braces (`fullProfile.id`)',
+    'bitbucket.workspaces': 'slugs of the workspaces the user is a member of; fetched only when a rule reads it',
+  },
+  facts(info: SignInInfo<unknown>) {
+    const p = ((info.result as { fullProfile?: BitbucketProfile })?.fullProfile ?? {}) as BitbucketProfile;
+    return {
+      username: typeof p.username === 'string' ? p.username : null,
+      userId: typeof p.id === 'string' ? p.id : null,
+      workspaces: Array.isArray(p.workspaces) ? p.workspaces.filter(w => typeof w === 'string') : null,
+    };
+  },
+};
+
+/** Which extra Bitbucket API calls the compiled rules and resolvers need. */
+export function bitbucketNeeds(factPaths: string[], resolverNames: string[]): { email: boolean; workspaces: boolean } {
+  const reads = (prefix: string) =>
+    factPaths.some(p => p === '' || p === prefix || prefix.startsWith(`${p}.`) || p.startsWith(`${prefix}.`));
+  // Any resolver but the two annotation ones may read profile.email (the common
+  // email resolvers do; custom ones might).
+  const withoutEmail = ['usernameMatchingUserEntityAnnotation', 'userIdMatchingUserEntityAnnotation'];
+  return {
+    email: reads('email') || reads('profile.email') || resolverNames.some(n => !withoutEmail.includes(n)),
+    workspaces: reads('bitbucket.workspaces') || reads('fullProfile.workspaces'),
+  };
+}

@@ -1,0 +1,8 @@
+import { bitbucketProvider } from './bitbucket';
+import type { Provider } from './types';
+
+export type { Provider } from './types';
+export { bitbucketProvider, bitbucketNeeds } from './bitbucket';
+
+/** Providers signin-rules adds facts and resolvers for. Others still get the common facts and resolvers. */
+export const providers: Readonly<Record<string, Provider>> = { bitbucket: bitbucketProvider };

@@ -1,0 +1,36 @@
+import type { AuthResolverCatalogUserQuery } from '@backstage/plugin-auth-node';
+import type { MatchQuery } from '../engine/compile';
+import { evaluate } from '../engine/logic';
+
+/** The query could not be built because a value it needs is absent: nobody can match. */
+export class MissingValueError extends Error {
+  constructor(field: string) {
+    super(`"${field}" has no value for this person, so no catalog user can match`);
+    this.name = 'MissingValueError';
+  }
+}
+
+function asQueryValue(field: string, value: unknown): string {
+  if (value === null || value === undefined || value === '') throw new MissingValueError(field);
+  // Only strings reach the catalog: an array would mean "any of" and widen the query.
+  if (typeof value !== 'string') {
+    throw new Error(
+      `"${field}" must evaluate to a string, got ${Array.isArray(value) ? 'an array' : typeof value}; ` +
+        'refusing to query the catalog with it',
+    );
+  }
+  return value;
+}
+
+/** Turns a compiled `match` into Backstage's catalog user query for these facts. */
+export function buildCatalogQuery(query: MatchQuery, facts: unknown): AuthResolverCatalogUserQuery {
+  if ('entityRef' in query) {
+    return { entityRef: asQueryValue('entityRef', evaluate(query.entityRef, facts)) };
+  }
+  const [kind, values] = 'annotations' in query ? (['annotations', query.annotations] as const) : (['filter', query.filter] as const);
+  const out: Record<string, string> = {};
+  for (const [key, expr] of Object.entries(values)) {
+    out[key] = asQueryValue(`${kind}.${key}`, evaluate(expr, facts));
+  }
+  return kind === 'annotations' ? { annotations: out } : { filter: out };
+}
