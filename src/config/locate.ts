@@ -22,7 +22,7 @@ function placeOf(src: SourceFile, node: Node | { range?: unknown } | null | unde
 }
 
 /** The place of `path` in one file: the node itself, or for a missing key, its deepest present parent. */
-function locateIn(src: SourceFile, path: ConfigPath): { place?: SourcePlace; depth: number } {
+function locateIn(src: SourceFile, path: ConfigPath, atKey: boolean): { place?: SourcePlace; depth: number } {
   let node: unknown = src.doc.contents;
   let place = placeOf(src, node as Node);
   let i = 0;
@@ -31,10 +31,9 @@ function locateIn(src: SourceFile, path: ConfigPath): { place?: SourcePlace; dep
     if (isMap(node)) {
       const pair = node.items.find(p => (isScalar(p.key) ? String(p.key.value) : String(p.key)) === String(seg));
       if (!pair) break;
-      // Point at the key for the last segment: "unknown property" and friends read best there.
       const last = i === path.length - 1;
       node = pair.value;
-      place = placeOf(src, (last ? pair.key : pair.value) as Node) ?? placeOf(src, pair.key as Node) ?? place;
+      place = placeOf(src, (last && atKey ? pair.key : pair.value) as Node) ?? placeOf(src, pair.key as Node) ?? place;
     } else if (isSeq(node) && typeof seg === 'number') {
       const item = node.items[seg];
       if (item === undefined) break;
@@ -51,10 +50,10 @@ function locateIn(src: SourceFile, path: ConfigPath): { place?: SourcePlace; dep
  * Finds where a config path was written. Later files win, as they do when
  * Backstage merges config, so they are searched first.
  */
-export function locate(sources: SourceFile[], path: ConfigPath): SourcePlace | undefined {
+export function locate(sources: SourceFile[], path: ConfigPath, atKey = false): SourcePlace | undefined {
   let best: { place?: SourcePlace; depth: number } = { depth: 0 };
   for (let i = sources.length - 1; i >= 0; i--) {
-    const found = locateIn(sources[i], path);
+    const found = locateIn(sources[i], path, atKey);
     if (found.depth === path.length) return found.place;
     // A missing key: the file holding the deepest part of the path is the one to point at.
     if (found.depth > best.depth) best = found;

@@ -15,6 +15,8 @@ export interface Problem {
   /** The rule's name, `default` for the default rule, absent for the block itself. */
   rule?: string;
   message: string;
+  /** The mistake is the path's last key itself, not its value. */
+  key?: boolean;
   /** Filled in when the path could be traced back to a file. */
   place?: SourcePlace;
 }

@@ -18,10 +18,10 @@ function pointerToPath(pointer: string): Array<string | number> {
     .map(s => (/^\d+$/.test(s) ? Number(s) : s));
 }
 
-function describe(e: ErrorObject): { extra: Array<string | number>; message: string } {
+function describe(e: ErrorObject): { extra: Array<string | number>; message: string; key?: boolean } {
   switch (e.keyword) {
     case 'additionalProperties':
-      return { extra: [e.params.additionalProperty], message: `unknown property "${e.params.additionalProperty}"` };
+      return { extra: [e.params.additionalProperty], message: `unknown property "${e.params.additionalProperty}"`, key: true };
     case 'required':
       return { extra: [], message: `missing required property "${e.params.missingProperty}"` };
     case 'const':
@@ -40,15 +40,15 @@ function describe(e: ErrorObject): { extra: Array<string | number>; message: str
 }
 
 /** Schema problems of one rules block, with paths relative to the block. */
-export function checkRulesSchema(block: unknown): Array<{ path: Array<string | number>; message: string }> {
+export function checkRulesSchema(block: unknown): Array<{ path: Array<string | number>; message: string; key?: boolean }> {
   // Backstage strips `resolver` before calling a factory; the schema describes the whole entry.
   const entry = block && typeof block === 'object' && !Array.isArray(block) ? { resolver: 'rules', ...block } : block;
   if (validate(entry)) return [];
-  const out = new Map<string, { path: Array<string | number>; message: string }>();
+  const out = new Map<string, { path: Array<string | number>; message: string; key?: boolean }>();
   for (const e of validate.errors ?? []) {
-    const { extra, message } = describe(e);
+    const { extra, message, key } = describe(e);
     const path = [...pointerToPath(e.instancePath), ...extra];
-    out.set(`${path.join('\0')}\0${message}`, { path, message });
+    out.set(`${path.join('\0')}\0${message}`, { path, message, ...(key ? { key } : {}) });
   }
   return [...out.values()];
 }

@@ -23,7 +23,7 @@ export function validateRulesConfig(
     const result = compileRules(ref.block, registryFor(ref.providerId));
     for (const p of result.problems) {
       const path = [...ref.path, ...p.path];
-      problems.push({ path, rule: p.rule, message: p.message, place: locate(sources, path) });
+      problems.push({ path, rule: p.rule, message: p.message, key: p.key, place: locate(sources, path, p.key) });
     }
     if (result.compiled) blocks.push({ ...ref, compiled: result.compiled });
   }

@@ -40,9 +40,13 @@ export interface BlockProblem {
   path: Array<string | number>;
   rule?: string;
   message: string;
+  /** The mistake is the path's last key itself (a misspelt property), not its value. */
+  key?: boolean;
 }
 
 const ACTIONS = ['resolvers', 'match', 'deny'] as const;
+
+const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 
 /**
  * Checks a `rules` resolver block (schema first, then everything the schema
@@ -62,18 +66,16 @@ export function compileRules(
     }
     return undefined;
   };
-  if (schemaProblems.length > 0) {
-    return { problems: schemaProblems.map(p => ({ ...p, rule: ruleNameAt(p.path) })) };
-  }
-
-  const problems: BlockProblem[] = [];
+  // Schema problems first; the checks below still run on whatever is well
+  // formed, so that one start-up shows every mistake, not one kind at a time.
+  const problems: BlockProblem[] = schemaProblems.map(p => ({ ...p, rule: ruleNameAt(p.path) }));
   const factPaths = new Set<string>();
   const resolverNames = new Set<string>();
   const seen = new Map<string, number>();
 
   const expr = (value: unknown, path: Array<string | number>, rule: string) => {
     const { issues, factPaths: read } = inspectExpression(value);
-    issues.forEach(i => problems.push({ path: [...path, ...i.path], rule, message: i.message }));
+    issues.forEach(i => problems.push({ path: [...path, ...i.path], rule, message: i.message, ...(i.key ? { key: true } : {}) }));
     read.forEach(p => factPaths.add(p));
     return value;
   };
@@ -90,10 +92,12 @@ export function compileRules(
       });
       return undefined;
     }
-    if (raw.deny !== undefined) return { kind: 'deny', message: raw.deny as string };
+    if (raw.deny !== undefined) return { kind: 'deny', message: String(raw.deny) };
     if (raw.match !== undefined) {
-      const m = raw.match as Record<string, unknown>;
-      const [[key, value]] = Object.entries(m);
+      const entries = isObject(raw.match) ? Object.entries(raw.match) : [];
+      if (entries.length !== 1 || !['entityRef', 'annotations', 'filter'].includes(entries[0][0])) return undefined;
+      const [[key, value]] = entries;
+      if (key !== 'entityRef' && !isObject(value)) return undefined;
       const at = [...path, 'match', key];
       if (key === 'entityRef') return { kind: 'match', query: { entityRef: expr(value, at, rule) } };
       const values: Record<string, unknown> = {};
@@ -101,7 +105,8 @@ export function compileRules(
       return { kind: 'match', query: key === 'annotations' ? { annotations: values } : { filter: values } };
     }
     const resolvers: Array<{ name: string; resolve: SignInResolver<unknown> }> = [];
-    (raw.resolvers as Array<Record<string, unknown>>).forEach((entry, i) => {
+    (Array.isArray(raw.resolvers) ? raw.resolvers : []).forEach((entry: unknown, i) => {
+      if (!isObject(entry) || typeof entry.resolver !== 'string') return;
       const { resolver: name, ...options } = entry as { resolver: string };
       const at = [...path, 'resolvers', i, 'resolver'];
       if (name === 'rules') {
@@ -126,8 +131,9 @@ export function compileRules(
   };
 
   const rules: CompiledRule[] = [];
-  (b.rules as Array<Record<string, unknown>>).forEach((raw, i) => {
-    const name = raw.name as string;
+  (Array.isArray(b?.rules) ? b.rules : []).forEach((raw: unknown, i) => {
+    if (!isObject(raw)) return;
+    const name = typeof raw.name === 'string' ? raw.name : `#${i + 1}`;
     const path = ['rules', i];
     if (name === DEFAULT_RULE) {
       problems.push({ path: [...path, 'name'], rule: name, message: `"${DEFAULT_RULE}" is reserved for the default rule` });
@@ -144,8 +150,8 @@ export function compileRules(
   });
 
   let defaultRule: CompiledRule | undefined;
-  if (b.default !== undefined) {
-    const action = compileAction(b.default as Record<string, unknown>, ['default'], DEFAULT_RULE);
+  if (isObject(b?.default)) {
+    const action = compileAction(b.default, ['default'], DEFAULT_RULE);
     if (action) defaultRule = { name: DEFAULT_RULE, action };
   }
 

@@ -24,6 +24,8 @@ export interface ExpressionIssue {
   /** Path below the expression's own position. */
   path: Array<string | number>;
   message: string;
+  /** The mistake is the last key of the path itself, not its value. */
+  key?: boolean;
 }
 
 export interface ExpressionInfo {
@@ -74,7 +76,7 @@ export function inspectExpression(expr: unknown): ExpressionInfo {
     }
     const op = keys[0];
     if (!ALLOWED_OPERATORS.has(op)) {
-      issues.push({ path: [...at, op], message: `unknown JSON Logic operator "${op}"` });
+      issues.push({ path: [...at, op], message: `unknown JSON Logic operator "${op}"`, key: true });
       return;
     }
     const raw = (node as Record<string, unknown>)[op];

@@ -1,5 +1,5 @@
-import { bitbucketSignInResolvers } from '@backstage/plugin-auth-backend-module-bitbucket-provider';
 import type { SignInInfo } from '@backstage/plugin-auth-node';
+import { bitbucketSignInResolvers } from './bitbucketResolvers';
 import type { Provider } from './types';
 
 /**

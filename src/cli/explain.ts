@@ -1,0 +1,162 @@
+import { CatalogClient } from '@backstage/catalog-client';
+import type { SignInInfo } from '@backstage/plugin-auth-node';
+import { readFile } from 'node:fs/promises';
+import { parse as parseYaml } from 'yaml';
+import { createCatalogResolverContext, LocalCatalog, type CatalogLookup } from '../catalog';
+import { formatProblem } from '../config/problems';
+import type { Decision } from '../engine/decide';
+import type { SignInFacts } from '../engine/facts';
+import { collectingTracer, type TraceEvent } from '../engine/trace';
+import { loadCustomResolvers, readAndCheck, signInResolverFor, UsageError } from './context';
+
+export interface ExplainArgs {
+  config: string[];
+  profile: string[];
+  catalog: string[];
+  catalogUrl?: string;
+  provider?: string;
+  env?: string;
+  resolvers: string[];
+  json: boolean;
+}
+
+export interface ExplainResult {
+  profile: string;
+  outcome: 'signed-in' | 'refused';
+  rule: string | null;
+  userEntityRef: string | null;
+  ownershipEntityRefs: string[];
+  message: string | null;
+  /** Round trips to the catalog this sign-in made. */
+  catalogRequests: number;
+  trace: TraceEvent[];
+}
+
+async function readProfile(file: string): Promise<SignInInfo<unknown>> {
+  let data: any;
+  try {
+    data = parseYaml(await readFile(file, 'utf8'));
+  } catch (e) {
+    throw new UsageError(`cannot read profile ${file}: ${(e as Error).message}`);
+  }
+  if (!data || typeof data !== 'object' || typeof data.profile !== 'object' || data.profile === null) {
+    throw new UsageError(`profile ${file} must look like Backstage's SignInInfo: { profile: {...}, result: { fullProfile: {...} } }`);
+  }
+  return { profile: data.profile, result: data.result ?? {} };
+}
+
+async function openCatalog(args: ExplainArgs): Promise<CatalogLookup> {
+  if (args.catalogUrl) {
+    if (args.catalog.length) throw new UsageError('use either --catalog files or --catalog-url, not both');
+    const base = args.catalogUrl.replace(/\/+$/, '');
+    return new CatalogClient({ discoveryApi: { getBaseUrl: async () => base } });
+  }
+  try {
+    return await LocalCatalog.fromFiles(args.catalog);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+}
+
+/** Picks the provider and environment as the docs promise: the only provider with rules, auth.environment. */
+function pickTarget(config: Record<string, any>, blocks: Array<{ providerId: string; env: string }>, args: ExplainArgs) {
+  const withRules = [...new Set(blocks.map(b => b.providerId))];
+  const providerId = args.provider ?? (withRules.length === 1 ? withRules[0] : undefined);
+  if (!providerId) {
+    throw new UsageError(
+      withRules.length ? `several providers have rules (${withRules.join(', ')}): pick one with --provider` : 'no provider has a "rules" resolver: pick one with --provider',
+    );
+  }
+  const envs = Object.keys(config.auth?.providers?.[providerId] ?? {});
+  const env = args.env ?? config.auth?.environment ?? (envs.length === 1 ? envs[0] : undefined);
+  if (!env) throw new UsageError(`provider "${providerId}" has several environments (${envs.join(', ')}): pick one with --env`);
+  return { providerId, env: String(env) };
+}
+
+/** Runs the dry runs; returns the results, or the config problems when the config is invalid. */
+export async function explain(args: ExplainArgs): Promise<{ problems: string[] } | { results: ExplainResult[] }> {
+  if (!args.config.length) throw new UsageError('explain needs --config <app-config.yaml>');
+  if (!args.profile.length) throw new UsageError('explain needs --profile <file>');
+  const custom = loadCustomResolvers(args.resolvers);
+  const checked = await readAndCheck(args.config, custom);
+  if (checked.problems.length) return { problems: checked.problems.map(formatProblem) };
+  const { providerId, env } = pickTarget(checked.loaded.data, checked.blocks, args);
+  const catalog = await openCatalog(args);
+
+  const results: ExplainResult[] = [];
+  for (const file of args.profile) {
+    const info = await readProfile(file);
+    const { tracer, events } = collectingTracer();
+    let decision: Decision | undefined;
+    const resolver = signInResolverFor({
+      config: checked.loaded.data, providerId, env, blocks: checked.blocks, custom, tracer,
+      onDecision: d => { decision = d; },
+    });
+    const { context, catalogRequests } = createCatalogResolverContext(catalog, { token: process.env.SIGNIN_RULES_CATALOG_TOKEN });
+    let signedIn: Awaited<ReturnType<typeof resolver>> | undefined;
+    let error: Error | undefined;
+    try {
+      signedIn = await resolver(info, context);
+    } catch (e) {
+      error = e as Error;
+    }
+    const identity = signedIn?.identity;
+    const decided = decision as Decision | undefined;
+    results.push({
+      profile: file,
+      outcome: signedIn ? 'signed-in' : 'refused',
+      rule: decided?.rule ?? null,
+      userEntityRef: identity?.userEntityRef ?? null,
+      ownershipEntityRefs: identity?.ownershipEntityRefs ?? [],
+      message: error ? error.message : null,
+      catalogRequests: catalogRequests(),
+      trace: events,
+    });
+  }
+  return { results };
+}
+
+const show = (v: unknown) => JSON.stringify(v);
+
+function describeFacts(f: SignInFacts): string[] {
+  const out = [`provider=${f.provider}`, `email=${f.email?.address ?? 'null'}`];
+  for (const [k, v] of Object.entries(f)) {
+    if (['provider', 'profile', 'email', 'fullProfile'].includes(k) || !v || typeof v !== 'object') continue;
+    for (const [kk, vv] of Object.entries(v as Record<string, unknown>)) out.push(`${k}.${kk}=${show(vv)}`);
+  }
+  return out;
+}
+
+/** The human account of one dry run. */
+export function renderResult(r: ExplainResult): string {
+  const lines: string[] = [`${r.profile}`];
+  for (const e of r.trace) {
+    switch (e.type) {
+      case 'facts':
+        lines.push(`  facts: ${describeFacts(e.facts).join(', ')}`);
+        break;
+      case 'rule':
+        lines.push(
+          e.when === undefined
+            ? `  rule "${e.rule}": applies (no condition)`
+            : `  rule "${e.rule}": ${show(e.when)} is ${show(e.value)} -> ${e.applies ? 'applies' : 'skipped'}`,
+        );
+        break;
+      case 'resolver':
+        lines.push(`    resolver ${e.resolver}: ${e.outcome}${e.userEntityRef ? ` as ${e.userEntityRef}` : ''}${e.message ? ` (${e.message})` : ''}`);
+        break;
+      case 'match':
+        lines.push(`    match ${e.query ? show(e.query) : ''}: ${e.outcome}${e.userEntityRef ? ` as ${e.userEntityRef}` : ''}${e.message ? ` (${e.message})` : ''}`);
+        break;
+      case 'decision':
+        break;
+    }
+  }
+  lines.push(
+    r.outcome === 'signed-in'
+      ? `  => SIGNED IN as ${r.userEntityRef}${r.rule ? ` by rule "${r.rule}"` : ''}; ownership: ${r.ownershipEntityRefs.join(', ')}`
+      : `  => REFUSED${r.rule ? ` by rule "${r.rule}"` : ''}: ${r.message}`,
+  );
+  lines.push(`  catalog round trips: ${r.catalogRequests}`);
+  return lines.join('\n');
+}

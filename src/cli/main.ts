@@ -1,0 +1,107 @@
+#!/usr/bin/env node
+import { parseArgs } from 'node:util';
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { formatProblem } from '../config/problems';
+import { explain, renderResult } from './explain';
+import { loadCustomResolvers, readAndCheck, UsageError } from './context';
+
+const USAGE = `signin-rules: declarative sign-in rules for Backstage
+
+Usage:
+  signin-rules validate <app-config.yaml>... [--resolvers <module.js>]...
+  signin-rules explain --config <app-config.yaml>... --profile <file|dir>...
+                       [--catalog <entities.yaml>]... | [--catalog-url <catalog base URL>]
+                       [--provider <id>] [--env <auth environment>] [--resolvers <module.js>]... [--json]
+
+Exit codes: 0 valid / signed in, 1 invalid config, 2 wrong usage or unreadable input,
+            3 refused (explain: at least one profile was refused).
+A live catalog's token is read from SIGNIN_RULES_CATALOG_TOKEN, never from the command line.`;
+
+/** A directory given to --profile stands for the .json/.yaml/.yml files in it, sorted. */
+function expandProfiles(paths: string[]): string[] {
+  return paths.flatMap(p => {
+    try {
+      if (statSync(p).isDirectory()) {
+        return readdirSync(p).filter(f => /\.(json|ya?ml)$/.test(f)).sort().map(f => join(p, f));
+      }
+    } catch {
+      // Unreadable paths are reported when they are read.
+    }
+    return [p];
+  });
+}
+
+export async function main(argv: string[], out: (s: string) => void = s => process.stdout.write(`${s}\n`)): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    if (command === 'validate') {
+      const { values, positionals } = parseArgs({
+        args: rest, allowPositionals: true, options: { resolvers: { type: 'string', multiple: true, default: [] } },
+      });
+      if (!positionals.length) throw new UsageError('validate needs at least one app-config file');
+      const checked = await readAndCheck(positionals, loadCustomResolvers(values.resolvers as string[]));
+      if (checked.problems.length) {
+        checked.problems.forEach(p => out(formatProblem(p)));
+        out(`${checked.problems.length} problem${checked.problems.length === 1 ? '' : 's'} found`);
+        return 1;
+      }
+      const n = checked.blocks.length;
+      out(`ok: ${n} rules block${n === 1 ? '' : 's'} valid${n ? ` (${checked.blocks.map(b => `${b.providerId}/${b.env}`).join(', ')})` : ''}`);
+      return 0;
+    }
+    if (command === 'explain') {
+      const { values } = parseArgs({
+        args: rest,
+        options: {
+          config: { type: 'string', multiple: true, default: [] },
+          profile: { type: 'string', multiple: true, default: [] },
+          catalog: { type: 'string', multiple: true, default: [] },
+          'catalog-url': { type: 'string' },
+          provider: { type: 'string' },
+          env: { type: 'string' },
+          resolvers: { type: 'string', multiple: true, default: [] },
+          json: { type: 'boolean', default: false },
+        },
+      });
+      const res = await explain({
+        config: values.config as string[],
+        profile: expandProfiles(values.profile as string[]),
+        catalog: values.catalog as string[],
+        catalogUrl: values['catalog-url'] as string | undefined,
+        provider: values.provider as string | undefined,
+        env: values.env as string | undefined,
+        resolvers: values.resolvers as string[],
+        json: values.json as boolean,
+      });
+      if ('problems' in res) {
+        res.problems.forEach(p => out(p));
+        return 1;
+      }
+      if (values.json) {
+        out(JSON.stringify(res.results.length === 1 ? res.results[0] : res.results, null, 2));
+      } else {
+        out(res.results.map(renderResult).join('\n\n'));
+      }
+      return res.results.some(r => r.outcome === 'refused') ? 3 : 0;
+    }
+    if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
+      out(USAGE);
+      return command === undefined ? 2 : 0;
+    }
+    throw new UsageError(`unknown command "${command}"`);
+  } catch (e) {
+    if (e instanceof UsageError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      process.stderr.write(`signin-rules: ${(e as Error).message}\n\n${USAGE}\n`);
+      return 2;
+    }
+    process.stderr.write(`signin-rules: ${(e as Error).stack ?? e}\n`);
+    return 2;
+  }
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(code => {
+    process.exitCode = code;
+  });
+}

@@ -1,0 +1,23 @@
+/**
+ * signin-rules: declarative sign-in rules for Backstage.
+ *
+ * The default export is the auth backend module for Bitbucket Cloud sign-in
+ * with `resolver: rules`; the rest is the engine, for other providers and tools.
+ */
+export { authModuleBitbucketSigninRules as default } from './backstage/module';
+export {
+  signinRulesResolversExtensionPoint,
+  type SigninRulesResolversExtensionPoint,
+} from './backstage/module';
+export { createBitbucketAuthenticator, type BitbucketNeeds } from './backstage/bitbucketAuthenticator';
+export { compileRules, DEFAULT_RULE, type CompiledRules, type ResolverRegistry } from './engine/compile';
+export { decide, type Decision } from './engine/decide';
+export { buildFacts, type SignInFacts, type ProviderFacts } from './engine/facts';
+export { collectingTracer, type TraceEvent, type Tracer } from './engine/trace';
+export { createRulesResolverFactory, type RulesResolverOptions } from './resolvers/rules';
+export { resolverRegistry, commonResolvers } from './resolvers/builtin';
+export { bitbucketProvider, providers, type Provider } from './providers';
+export { validateRulesConfig } from './config/validate';
+export { loadConfigFiles, findRulesBlocks } from './config/load';
+export { RulesConfigError, formatProblem, type Problem } from './config/problems';
+export { rulesResolverSchema } from './config/schema';

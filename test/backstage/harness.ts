@@ -1,0 +1,323 @@
+/**
+ * In-process Backstage end-to-end harness for Bitbucket OAuth sign-in.
+ *
+ * Starts a real backend (startTestBackend) with the real auth and catalog
+ * plugins plus the auth module under test, fakes Bitbucket Cloud with msw and
+ * drives the OAuth popup flow over real HTTP.
+ */
+import { BackendFeature } from '@backstage/backend-plugin-api';
+import { startTestBackend, mockServices, TestBackend } from '@backstage/backend-test-utils';
+import { rootConfigServiceFactory } from '@backstage/backend-defaults/rootConfig';
+import authPlugin from '@backstage/plugin-auth-backend';
+import catalogPlugin from '@backstage/plugin-catalog-backend';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { parseEntityRef, stringifyEntityRef } from '@backstage/catalog-model';
+import { parseAllDocuments, stringify } from 'yaml';
+import { AUTHORIZE_URL, attach, detach, FakeBitbucket, FakeBitbucketUser } from './fakeBitbucket';
+import { capturingRootLoggerFactory, LogEntry, LogLevel, sqliteDatabaseServiceFactory } from './services';
+
+export type { FakeBitbucketUser } from './fakeBitbucket';
+export type { LogEntry, LogLevel } from './services';
+
+type Feature = BackendFeature | Promise<{ default: BackendFeature }>;
+type ConfigData = NonNullable<NonNullable<Parameters<typeof mockServices.rootConfig>[0]>['data']>;
+
+export interface AppConfigOptions {
+  /** The block under auth.providers.bitbucket, e.g. { development: { clientId, clientSecret, signIn: { resolvers: [...] } } }. */
+  providerConfig: object;
+  /** YAML file of User/Group entities, read by the catalog through a `file` location. */
+  catalogFile: string;
+  /** Extra top-level config, deep-merged over the generated app-config. */
+  config?: Record<string, unknown>;
+}
+
+export interface StartOptions {
+  /** The module registering provider 'bitbucket' with the auth plugin. */
+  authModule: Feature;
+  /** Required unless configFile is given. Its clientId/clientSecret pairs are the only ones the fake token endpoint accepts. */
+  providerConfig?: object;
+  /** The people Bitbucket knows. */
+  users: FakeBitbucketUser[];
+  /** YAML file of User/Group entities; start-up waits until the catalog serves all of them. */
+  catalogFile: string;
+  /**
+   * Load the whole app-config from this file with backend-defaults' real
+   * rootConfig service (`--config <file>` in process.argv while starting),
+   * instead of generating it from providerConfig/catalogFile/config.
+   */
+  configFile?: string;
+  /** Extra top-level config (generated mode only), deep-merged. */
+  config?: Record<string, unknown>;
+  /** More features for the backend. */
+  features?: Feature[];
+  /** Print backend logs at or above this level (all are captured anyway, see logs()). Default 'none', or $HARNESS_LOG. */
+  logLevel?: LogLevel;
+  /** How long to wait for the catalog to serve catalogFile's entities. Default 20 s. */
+  readyTimeoutMs?: number;
+}
+
+export type SignInOutcome =
+  | {
+      ok: true;
+      userEntityRef: string;
+      ownershipEntityRefs: string[];
+      profile: { email?: string; displayName?: string; picture?: string };
+    }
+  | { ok: false; name: string; message: string };
+
+export interface Backstage {
+  /** e.g. http://localhost:54321 */
+  baseUrl: string;
+  /** Signs `username` (one of options.users) in through the real OAuth popup flow. */
+  signIn(username: string, opts?: { env?: string }): Promise<SignInOutcome>;
+  /** Calls the backend made to each Bitbucket endpoint since start (or the last reset), by path. */
+  bitbucketCalls(): Record<string, number>;
+  resetBitbucketCalls(): void;
+  /** Every log entry of the backend so far. */
+  logs(): LogEntry[];
+  /** Milliseconds spent starting the backend and waiting for the catalog. */
+  timings: { backendStartMs: number; catalogReadyMs: number };
+  backend: TestBackend;
+  stop(): Promise<void>;
+}
+
+/** The app-config the harness runs with, as an object. */
+export function appConfig(options: AppConfigOptions): Record<string, unknown> {
+  const base = {
+    app: { baseUrl: 'http://localhost:3000' },
+    backend: {
+      // The test backend ignores these and listens on a random port; discovery reports the real one.
+      baseUrl: 'http://localhost:7007',
+      listen: { port: 7007 },
+    },
+    auth: { providers: { bitbucket: options.providerConfig } },
+    catalog: {
+      rules: [{ allow: ['User', 'Group'] }],
+      locations: [{ type: 'file', target: resolve(options.catalogFile) }],
+    },
+  };
+  return deepMerge(base, options.config ?? {});
+}
+
+/** Writes the app-config the harness would generate to `file` (YAML), for configFile mode. Returns its absolute path. */
+export function writeAppConfig(file: string, options: AppConfigOptions): string {
+  const path = resolve(file);
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(path, stringify(appConfig(options)));
+  return path;
+}
+
+export async function startBackstage(options: StartOptions): Promise<Backstage> {
+  const { configFile, providerConfig } = options;
+  if (!configFile && !providerConfig) {
+    throw new Error('startBackstage: give providerConfig or configFile');
+  }
+  const expected = catalogEntities(options.catalogFile);
+  const bitbucket = new FakeBitbucket(options.users, clientsOf(providerConfig));
+  const logs: LogEntry[] = [];
+  const printLevel = options.logLevel ?? (process.env.HARNESS_LOG as LogLevel | undefined) ?? 'none';
+
+  const features: Feature[] = [
+    configFile
+      ? // The real service; it reads --config from process.argv. watch:false because the default
+        // file watcher (chokidar, polling under NODE_ENV=test) is never closed and keeps jest alive.
+        rootConfigServiceFactory({ watch: false })
+      : mockServices.rootConfig.factory({
+          data: appConfig({ providerConfig: providerConfig!, catalogFile: options.catalogFile, config: options.config }) as ConfigData,
+        }),
+    sqliteDatabaseServiceFactory,
+    capturingRootLoggerFactory(logs, printLevel),
+    authPlugin,
+    catalogPlugin,
+    options.authModule,
+    ...(options.features ?? []),
+  ];
+
+  attach(bitbucket);
+  const argv = process.argv;
+  let backend: TestBackend;
+  const t0 = Date.now();
+  try {
+    if (configFile) {
+      // Exactly one --config: jest's own argv may carry one (`jest --config jest.config.js`).
+      process.argv = [argv[0], argv[1], '--config', resolve(configFile)];
+    }
+    backend = await startTestBackend({ features });
+  } catch (error) {
+    // The backend itself is stopped by backend-test-utils' afterAll hook.
+    detach(bitbucket);
+    throw error;
+  } finally {
+    process.argv = argv;
+  }
+  const t1 = Date.now();
+  const baseUrl = `http://localhost:${backend.server.port()}`;
+
+  let stopped = false;
+  const stop = async () => {
+    if (stopped) return;
+    stopped = true;
+    try {
+      await backend.stop();
+    } finally {
+      detach(bitbucket);
+    }
+  };
+
+  try {
+    await waitForCatalog(baseUrl, expected, options.readyTimeoutMs ?? 20_000);
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  const t2 = Date.now();
+
+  return {
+    baseUrl,
+    signIn: (username, opts) => signIn(baseUrl, bitbucket, username, opts?.env ?? 'development'),
+    bitbucketCalls: () => bitbucket.calls(),
+    resetBitbucketCalls: () => bitbucket.resetCalls(),
+    logs: () => [...logs],
+    timings: { backendStartMs: t1 - t0, catalogReadyMs: t2 - t1 },
+    backend,
+    stop,
+  };
+}
+
+const PROVIDER = 'bitbucket';
+
+async function signIn(baseUrl: string, bitbucket: FakeBitbucket, username: string, env: string): Promise<SignInOutcome> {
+  const user = bitbucket.user(username);
+  if (!user) throw new Error(`signIn: '${username}' is not one of the Bitbucket users given to startBackstage`);
+
+  // 1. The app opens the popup on /start; the backend answers with a redirect to Bitbucket and a nonce cookie.
+  const start = await fetch(`${baseUrl}/api/auth/${PROVIDER}/start?env=${encodeURIComponent(env)}`, {
+    redirect: 'manual',
+  });
+  if (start.status !== 302) return errorOutcome(start);
+  const location = new URL(start.headers.get('location') ?? '');
+  if (`${location.origin}${location.pathname}` !== AUTHORIZE_URL) {
+    throw new Error(`signIn: /start redirected to ${location}, not to Bitbucket's authorize URL`);
+  }
+  const state = location.searchParams.get('state');
+  const redirectUri = location.searchParams.get('redirect_uri');
+  if (!state || !redirectUri) throw new Error(`signIn: authorize URL lacks state or redirect_uri: ${location}`);
+  // /start sets two nonce cookies: a deletion (Max-Age=0, legacy domain cookie) and then the real one.
+  const nonce = start.headers
+    .getSetCookie()
+    .filter(c => c.startsWith(`${PROVIDER}-nonce=`) && !/;\s*max-age=0\b/i.test(c))
+    .map(c => c.split(';')[0])
+    .pop();
+  if (!nonce) throw new Error(`signIn: /start set no ${PROVIDER}-nonce cookie`);
+
+  // 2. Bitbucket: the person consents and is sent back to redirect_uri with a code.
+  const callback = new URL(redirectUri);
+  callback.searchParams.set('code', bitbucket.issueCode(user));
+  callback.searchParams.set('state', state);
+
+  // 3. The popup loads the handler, which exchanges the code and answers with a postMessage page.
+  const frame = await fetch(callback, { headers: { cookie: nonce }, redirect: 'manual' });
+  const html = await frame.text();
+  const data = html.match(/decodeURIComponent\('([^']*)'\)/)?.[1];
+  if (data === undefined) {
+    throw new Error(`signIn: unexpected handler response ${frame.status}: ${html.slice(0, 500)}`);
+  }
+  const message = JSON.parse(decodeURIComponent(data)) as {
+    type: string;
+    error?: { name: string; message: string };
+    response?: {
+      profile: { email?: string; displayName?: string; picture?: string };
+      backstageIdentity?: { identity: { userEntityRef: string; ownershipEntityRefs: string[] } };
+    };
+  };
+  if (message.error) return { ok: false, name: message.error.name, message: message.error.message };
+  const identity = message.response?.backstageIdentity?.identity;
+  if (!message.response || !identity) {
+    throw new Error(`signIn: authorization_response without a Backstage identity: ${JSON.stringify(message)}`);
+  }
+  return {
+    ok: true,
+    userEntityRef: identity.userEntityRef,
+    ownershipEntityRefs: identity.ownershipEntityRefs,
+    profile: message.response.profile,
+  };
+}
+
+/** A JSON error answer of the backend ({ error: { name, message } }) as an outcome. */
+async function errorOutcome(res: Response): Promise<SignInOutcome> {
+  const text = await res.text();
+  try {
+    const { error } = JSON.parse(text) as { error: { name: string; message: string } };
+    return { ok: false, name: error.name, message: error.message };
+  } catch {
+    throw new Error(`signIn: unexpected /start response ${res.status}: ${text.slice(0, 500)}`);
+  }
+}
+
+interface ExpectedEntity {
+  ref: string;
+  memberOf: string[];
+}
+
+/** The User and Group entities of a catalog file, as refs (with the memberOf refs of users). */
+function catalogEntities(file: string): ExpectedEntity[] {
+  const docs = parseAllDocuments(readFileSync(file, 'utf8')).map(d => d.toJS() as any);
+  return docs
+    .filter(d => d && (d.kind === 'User' || d.kind === 'Group'))
+    .map(d => {
+      const ns = d.metadata?.namespace ?? 'default';
+      return {
+        ref: `${d.kind}:${ns}/${d.metadata?.name}`.toLowerCase(),
+        memberOf: (d.kind === 'User' ? ((d.spec?.memberOf ?? []) as string[]) : []).map(m =>
+          stringifyEntityRef(parseEntityRef(m, { defaultKind: 'group', defaultNamespace: ns })).toLowerCase(),
+        ),
+      };
+    });
+}
+
+/** Polls the catalog REST API until it serves every expected entity, with the users' memberOf relations. */
+async function waitForCatalog(baseUrl: string, expected: ExpectedEntity[], timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let missing: string[] = expected.map(e => e.ref);
+  while (Date.now() < deadline) {
+    const res = await fetch(`${baseUrl}/api/catalog/entities/by-refs`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ entityRefs: expected.map(e => e.ref) }),
+    });
+    if (res.ok) {
+      const { items } = (await res.json()) as { items: Array<{ relations?: { type: string; targetRef: string }[] } | null> };
+      missing = expected
+        .filter((e, i) => {
+          const item = items[i];
+          if (!item) return true;
+          const groups = new Set((item.relations ?? []).filter(r => r.type === 'memberOf').map(r => r.targetRef));
+          return !e.memberOf.every(g => groups.has(g));
+        })
+        .map(e => e.ref);
+      if (missing.length === 0) return;
+    }
+    await new Promise(r => setTimeout(r, 100));
+  }
+  throw new Error(`startBackstage: the catalog did not serve ${missing.join(', ')} within ${timeoutMs} ms`);
+}
+
+/** clientId/clientSecret pairs of every environment of the provider config. */
+function clientsOf(providerConfig: object | undefined): Array<{ clientId: string; clientSecret: string }> {
+  return Object.values((providerConfig ?? {}) as Record<string, { clientId?: unknown; clientSecret?: unknown }>)
+    .filter(e => e && typeof e.clientId === 'string' && typeof e.clientSecret === 'string')
+    .map(e => ({ clientId: e.clientId as string, clientSecret: e.clientSecret as string }));
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function deepMerge(a: Record<string, unknown>, b: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...a };
+  for (const [k, v] of Object.entries(b)) {
+    out[k] = isPlainObject(v) && isPlainObject(out[k]) ? deepMerge(out[k] as Record<string, unknown>, v) : v;
+  }
+  return out;
+}

@@ -1,0 +1,91 @@
+import { join } from 'node:path';
+import { main } from '../../src/cli/main';
+
+const root = join(__dirname, '../..');
+const ex = (p: string) => join(root, 'examples', p);
+
+async function run(...argv: string[]) {
+  const lines: string[] = [];
+  const code = await main(argv, s => lines.push(s));
+  return { code, out: lines.join('\n') };
+}
+const explainJson = async (profile: string) => {
+  const r = await run('explain', '--config', ex('app-config.yaml'), '--catalog', ex('catalog.yaml'), '--profile', ex(`profiles/${profile}.yaml`), '--json');
+  return { code: r.code, result: JSON.parse(r.out) };
+};
+
+describe('signin-rules explain on the bundled examples', () => {
+  it.each([
+    ['1-alice', 0, { outcome: 'signed-in', rule: 'staff', userEntityRef: 'user:default/alice', ownershipEntityRefs: ['user:default/alice', 'group:default/platform'], message: null }],
+    // Bob's username changed; the second resolver of the same rule finds him by user id.
+    ['2-bob', 0, { outcome: 'signed-in', rule: 'staff', userEntityRef: 'user:default/bob', ownershipEntityRefs: ['user:default/bob', 'group:default/platform'] }],
+    // Matched by email although the catalog spells it Carol@Partner.io: the catalog compares lower-cased.
+    ['3-carol', 0, { outcome: 'signed-in', rule: 'partners', userEntityRef: 'user:default/carol', ownershipEntityRefs: ['user:default/carol', 'group:default/partners'] }],
+    // Dave is in the catalog and in the acme workspace, but the deny comes first and is final.
+    ['4-dave', 3, { outcome: 'refused', rule: 'no-contractors', userEntityRef: null, message: 'Contractors sign in through the partner portal' }],
+    ['5-erin', 0, { outcome: 'signed-in', rule: 'acme-workspace', userEntityRef: 'user:default/erin' }],
+    ['6-mallory', 3, { outcome: 'refused', rule: 'default', message: 'You are not allowed to sign in to this Backstage' }],
+  ])('%s', async (profile, code, expected) => {
+    const r = await explainJson(profile);
+    expect(r.code).toBe(code);
+    expect(r.result).toMatchObject(expected);
+    expect(r.result.trace.at(-1)).toMatchObject({ type: 'decision', outcome: expected.outcome, rule: expected.rule });
+  });
+
+  it('prints a readable account of every person with --profile <dir>, and exits 3 when anyone was refused', async () => {
+    const r = await run('explain', '--config', ex('app-config.yaml'), '--catalog', ex('catalog.yaml'), '--profile', ex('profiles'));
+    expect(r.code).toBe(3);
+    expect(r.out).toContain('=> SIGNED IN as user:default/bob by rule "staff"');
+    expect(r.out).toContain('resolver usernameMatchingUserEntityAnnotation: not-found');
+    expect(r.out).toContain('=> REFUSED by rule "no-contractors": Contractors sign in through the partner portal');
+    expect(r.out.match(/^ {2}=> /gm)).toHaveLength(6);
+  });
+
+  it('counts catalog round trips', async () => {
+    expect((await explainJson('2-bob')).result.catalogRequests).toBe(2);
+    expect((await explainJson('4-dave')).result.catalogRequests).toBe(0);
+  });
+
+  it('answers 2 for wrong usage and unreadable input', async () => {
+    expect((await run('explain', '--config', ex('app-config.yaml'))).code).toBe(2);
+    expect((await run('explain', '--config', ex('app-config.yaml'), '--profile', ex('nope.yaml'))).code).toBe(2);
+    expect((await run('explain', '--config', ex('nope.yaml'), '--profile', ex('profiles'))).code).toBe(2);
+    expect((await run('frobnicate')).code).toBe(2);
+  });
+});
+
+describe('signin-rules validate', () => {
+  it('accepts the bundled example', async () => {
+    expect(await run('validate', ex('app-config.yaml'))).toEqual({ code: 0, out: 'ok: 1 rules block valid (bitbucket/development)' });
+  });
+
+  it('lists every mistake with file:line:column and the rule name, and exits 1', async () => {
+    const file = join(__dirname, 'fixtures/broken-app-config.yaml');
+    const { code, out } = await run('validate', file);
+    expect(code).toBe(1);
+    const lines = out.split('\n').map(l => l.replace(file, 'app-config.yaml'));
+    expect(lines).toEqual(expect.arrayContaining([
+      expect.stringMatching(/^app-config\.yaml:14:33: rule "staff": unknown resolver "usernameMatchingUser" \(available: /),
+      'app-config.yaml:15:25: rule "staff": duplicate rule name, also used by rule #1',
+      'app-config.yaml:16:27: rule "staff": unknown JSON Logic operator "regex"',
+      'app-config.yaml:19:34: rule "sneaky": the "var" path "fullProfile.__proto__.isAdmin" may not go through "__proto__"',
+      'app-config.yaml:22:19: rule "two-actions": has "match" and "deny"; a rule takes exactly one action',
+      expect.stringMatching(/^app-config\.yaml:27:23: rule "bad-options": resolver "emailMatchingUserEntityProfileEmail": Invalid sign-in resolver options.*allowedDomains/),
+      'app-config.yaml:29:19: rule "bad-options": unknown property "whenn"',
+    ]));
+    // Every mistake in one run, not one kind at a time.
+    expect(lines.at(-1)).toBe('7 problems found');
+  });
+
+  it("reports a resolver's option errors once the schema passes", async () => {
+    const file = join(__dirname, 'fixtures/bad-options.yaml');
+    const { code, out } = await run('validate', file);
+    expect(code).toBe(1);
+    expect(out.replace(file, 'f.yaml')).toMatch(/^f\.yaml:11:23: rule "bad-options": resolver "emailMatchingUserEntityProfileEmail": Invalid sign-in resolver options/);
+  });
+
+  it('merges several files as Backstage does: the later one wins', async () => {
+    const { code, out } = await run('validate', join(__dirname, 'fixtures/broken-app-config.yaml'), ex('app-config.yaml'));
+    expect({ code, out }).toEqual({ code: 0, out: 'ok: 1 rules block valid (bitbucket/development)' });
+  });
+});
