@@ -1,0 +1,147 @@
+/**
+ * An AuthResolverContext over any catalog (a LocalCatalog or a live
+ * CatalogClient) that behaves as Backstage's own CatalogAuthResolverContext
+ * (@backstage/plugin-auth-backend 0.30.1,
+ * dist/lib/resolvers/CatalogAuthResolverContext.cjs.js) - except that
+ * issueToken makes no token: it returns the identity the real token would
+ * carry, with `token: ''`.
+ */
+import {
+  DEFAULT_NAMESPACE,
+  parseEntityRef,
+  RELATION_MEMBER_OF,
+  stringifyEntityRef,
+  type Entity,
+} from '@backstage/catalog-model';
+import type { CatalogRequestOptions, EntityFilterQuery } from '@backstage/catalog-client';
+import { ConflictError, InputError, NotFoundError } from '@backstage/errors';
+import type {
+  AuthOwnershipResolver,
+  AuthResolverCatalogUserQuery,
+  AuthResolverContext,
+  BackstageSignInResult,
+  TokenParams,
+} from '@backstage/plugin-auth-node';
+import type { CatalogLookup } from './localCatalog';
+
+export interface CatalogResolverContextOptions {
+  /** Token for a live catalog (sent as `Authorization: Bearer`); LocalCatalog ignores it. */
+  token?: string;
+  /**
+   * Like the auth backend's authOwnershipResolutionExtensionPoint: replaces the
+   * default ownership (the user and its direct memberOf groups).
+   */
+  ownershipResolver?: AuthOwnershipResolver;
+}
+
+export interface CatalogResolverContext {
+  context: AuthResolverContext;
+  /** Calls made to the catalog so far (getEntities + getEntityByRef): one HTTP round trip each against a live catalog. */
+  catalogRequests(): number;
+}
+
+/** The user's ref and the refs of its direct memberOf relations to groups (getDefaultOwnershipEntityRefs). */
+export function defaultOwnershipEntityRefs(entity: Entity): string[] {
+  const membershipRefs =
+    entity.relations
+      ?.filter(r => r.type === RELATION_MEMBER_OF && r.targetRef.startsWith('group:'))
+      .map(r => r.targetRef) ?? [];
+  return Array.from(new Set([stringifyEntityRef(entity), ...membershipRefs]));
+}
+
+export function createCatalogResolverContext(
+  catalog: CatalogLookup,
+  options?: CatalogResolverContextOptions,
+): CatalogResolverContext {
+  let requests = 0;
+  const requestOptions: CatalogRequestOptions | undefined =
+    options?.token !== undefined ? { token: options.token } : undefined;
+
+  async function issueToken(params: TokenParams): Promise<BackstageSignInResult> {
+    const { sub, ent = [sub] } = params.claims;
+    // issueUserToken (plugin-auth-backend identity/issueUserToken.cjs.js) refuses a sub that is no full entity ref.
+    try {
+      parseEntityRef(sub);
+    } catch {
+      throw new Error('"sub" claim provided by the auth resolver is not a valid EntityRef.');
+    }
+    // No token is made: this is a dry run.
+    return { token: '', identity: { type: 'user', userEntityRef: sub, ownershipEntityRefs: ent } };
+  }
+
+  async function findCatalogUser(query: AuthResolverCatalogUserQuery): Promise<{ entity: Entity }> {
+    let result: Entity[] | Entity | undefined = undefined;
+    if ('entityRef' in query) {
+      const entityRef = parseEntityRef(query.entityRef, { defaultKind: 'User', defaultNamespace: DEFAULT_NAMESPACE });
+      requests++;
+      result = await catalog.getEntityByRef(entityRef, requestOptions);
+    } else if ('annotations' in query) {
+      const filter: Record<string, string> = { kind: 'user' };
+      for (const [key, value] of Object.entries(query.annotations)) {
+        filter[`metadata.annotations.${key}`] = value;
+      }
+      requests++;
+      const res = await catalog.getEntities({ filter }, requestOptions);
+      result = res.items;
+    } else if ('filter' in query) {
+      const filter = [query.filter].flat().map(value => {
+        if (!Object.keys(value).some(key => key.toLowerCase() === 'kind')) {
+          return { ...value, kind: 'user' };
+        }
+        return value;
+      }) as EntityFilterQuery;
+      requests++;
+      const res = await catalog.getEntities({ filter }, requestOptions);
+      result = res.items;
+    } else {
+      throw new InputError('Invalid user lookup query');
+    }
+    if (Array.isArray(result)) {
+      if (result.length > 1) {
+        throw new ConflictError('User lookup resulted in multiple matches');
+      }
+      result = result[0];
+    }
+    if (!result) {
+      throw new NotFoundError('User not found');
+    }
+    return { entity: result };
+  }
+
+  async function resolveOwnershipEntityRefs(entity: Entity): Promise<{ ownershipEntityRefs: string[] }> {
+    if (options?.ownershipResolver) {
+      return options.ownershipResolver.resolveOwnershipEntityRefs(entity);
+    }
+    return { ownershipEntityRefs: defaultOwnershipEntityRefs(entity) };
+  }
+
+  async function signInWithCatalogUser(
+    query: AuthResolverCatalogUserQuery,
+    signInOptions?: Parameters<AuthResolverContext['signInWithCatalogUser']>[1],
+  ): Promise<BackstageSignInResult> {
+    try {
+      const { entity } = await findCatalogUser(query);
+      const { ownershipEntityRefs } = await resolveOwnershipEntityRefs(entity);
+      return await issueToken({ claims: { sub: stringifyEntityRef(entity), ent: ownershipEntityRefs } });
+    } catch (error) {
+      if ((error as Error | undefined)?.name !== 'NotFoundError' || !signInOptions?.dangerousEntityRefFallback) {
+        throw error;
+      }
+      const userEntityRef = stringifyEntityRef(
+        parseEntityRef(signInOptions.dangerousEntityRefFallback.entityRef, {
+          defaultKind: 'User',
+          defaultNamespace: DEFAULT_NAMESPACE,
+        }),
+      );
+      return await issueToken({ claims: { sub: userEntityRef, ent: [userEntityRef] } });
+    }
+  }
+
+  const context: AuthResolverContext = {
+    issueToken,
+    findCatalogUser,
+    signInWithCatalogUser,
+    resolveOwnershipEntityRefs,
+  };
+  return { context, catalogRequests: () => requests };
+}
