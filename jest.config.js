@@ -6,4 +6,5 @@ module.exports = {
   transform: { '^.+\\.tsx?$': ['@swc/jest'] },
   // The Backstage end-to-end suites start real backends; give them room on 2 cores.
   testTimeout: 60000,
+  reporters: ['default', '<rootDir>/test/summaryReporter.js'],
 };

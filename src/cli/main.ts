@@ -32,7 +32,11 @@ function expandProfiles(paths: string[]): string[] {
   });
 }
 
-export async function main(argv: string[], out: (s: string) => void = s => process.stdout.write(`${s}\n`)): Promise<number> {
+export async function main(
+  argv: string[],
+  out: (s: string) => void = s => process.stdout.write(`${s}\n`),
+  err: (s: string) => void = s => process.stderr.write(`${s}\n`),
+): Promise<number> {
   const [command, ...rest] = argv;
   try {
     if (command === 'validate') {
@@ -92,10 +96,10 @@ export async function main(argv: string[], out: (s: string) => void = s => proce
     throw new UsageError(`unknown command "${command}"`);
   } catch (e) {
     if (e instanceof UsageError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
-      process.stderr.write(`signin-rules: ${(e as Error).message}\n\n${USAGE}\n`);
+      err(`signin-rules: ${(e as Error).message}\n\n${USAGE}`);
       return 2;
     }
-    process.stderr.write(`signin-rules: ${(e as Error).stack ?? e}\n`);
+    err(`signin-rules: ${(e as Error).stack ?? e}`);
     return 2;
   }
 }
