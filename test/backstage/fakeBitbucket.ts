@@ -22,6 +22,8 @@ export interface FakeBitbucketUser {
   workspaces?: string[];
   /** /2.0/user links.avatar.href */
   avatarUrl?: string;
+  /** API paths answered with 403, as when the OAuth consumer lacks a permission. */
+  forbidden?: string[];
 }
 
 export const TOKEN_URL = 'https://bitbucket.org/site/oauth2/access_token';
@@ -120,6 +122,7 @@ function authenticate(request: Request): { user: FakeBitbucketUser; bb: FakeBitb
   candidates.forEach(bb => bb.count(path));
   for (const bb of candidates) {
     const user = token ? bb.userForToken(token) : undefined;
+    if (user?.forbidden?.includes(path)) return bitbucketError(403, 'Your credentials lack one or more required privilege scopes.');
     if (user) return { user, bb };
   }
   return bitbucketError(401, token ? 'Access token expired or invalid.' : 'Authentication required.');
