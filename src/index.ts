@@ -16,7 +16,7 @@ export { buildFacts, type SignInFacts, type ProviderFacts } from './engine/facts
 export { collectingTracer, type TraceEvent, type Tracer } from './engine/trace';
 export { createRulesResolverFactory, type RulesResolverOptions } from './resolvers/rules';
 export { resolverRegistry, commonResolvers } from './resolvers/builtin';
-export { bitbucketProvider, providers, type Provider } from './providers';
+export { bitbucketProvider, bitbucketSignInResolvers, providers, type Provider } from './providers';
 export { validateRulesConfig } from './config/validate';
 export { loadConfigFiles, findRulesBlocks } from './config/load';
 export { RulesConfigError, formatProblem, type Problem } from './config/problems';

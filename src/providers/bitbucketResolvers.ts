@@ -1,43 +1,37 @@
 import { createSignInResolverFactory, type OAuthAuthenticatorResult, type PassportProfile } from '@backstage/plugin-auth-node';
 import { z } from 'zod/v3';
 
-/**
- * Bitbucket Cloud's two stock resolvers, with the stock module's names,
- * options and messages. They live here rather than being imported because
- * depending on @backstage/plugin-auth-backend-module-bitbucket-provider would
- * pull in its config schema, which rejects `resolver: rules`.
- * test/backstage proves they sign in exactly as the stock ones do.
- */
-export namespace bitbucketSignInResolvers {
-  const options = z.object({ dangerouslyAllowSignInWithoutUserInCatalog: z.boolean().optional() }).optional();
-
-  /** Matches the Bitbucket username against the `bitbucket.org/username` annotation. */
-  export const usernameMatchingUserEntityAnnotation = createSignInResolverFactory({
-    optionsSchema: options,
+/** A resolver matching one profile value against one User annotation, as the stock module words it. */
+function annotationResolver(annotation: string, pick: (p: PassportProfile) => string | undefined, missing: string) {
+  return createSignInResolverFactory({
+    optionsSchema: z.object({ dangerouslyAllowSignInWithoutUserInCatalog: z.boolean().optional() }).optional(),
     create(opts = {}) {
       return async (info: { result: OAuthAuthenticatorResult<PassportProfile> }, ctx) => {
-        const username = info.result.fullProfile.username;
-        if (!username) throw new Error('Bitbucket user profile does not contain a Username');
+        const value = pick(info.result.fullProfile);
+        if (!value) throw new Error(missing);
         return ctx.signInWithCatalogUser(
-          { annotations: { 'bitbucket.org/username': username } },
-          { dangerousEntityRefFallback: opts.dangerouslyAllowSignInWithoutUserInCatalog ? { entityRef: { name: username } } : undefined },
-        );
-      };
-    },
-  });
-
-  /** Matches the Bitbucket account UUID against the `bitbucket.org/user-id` annotation. */
-  export const userIdMatchingUserEntityAnnotation = createSignInResolverFactory({
-    optionsSchema: options,
-    create(opts = {}) {
-      return async (info: { result: OAuthAuthenticatorResult<PassportProfile> }, ctx) => {
-        const id = info.result.fullProfile.id;
-        if (!id) throw new Error('Bitbucket user profile does not contain an ID');
-        return ctx.signInWithCatalogUser(
-          { annotations: { 'bitbucket.org/user-id': id } },
-          { dangerousEntityRefFallback: opts.dangerouslyAllowSignInWithoutUserInCatalog ? { entityRef: { name: id } } : undefined },
+          { annotations: { [annotation]: value } },
+          { dangerousEntityRefFallback: opts.dangerouslyAllowSignInWithoutUserInCatalog ? { entityRef: { name: value } } : undefined },
         );
       };
     },
   });
 }
+
+/**
+ * Bitbucket Cloud's two stock resolvers, with the stock module's names,
+ * options and messages. They live here rather than being imported because
+ * depending on @backstage/plugin-auth-backend-module-bitbucket-provider would
+ * pull in its config schema, which rejects `resolver: rules`.
+ * test/backstage/module.test.ts proves they sign in as the stock ones do.
+ */
+export const bitbucketSignInResolvers = {
+  /** Matches the Bitbucket username against the `bitbucket.org/username` annotation. */
+  usernameMatchingUserEntityAnnotation: annotationResolver(
+    'bitbucket.org/username', p => p.username, 'Bitbucket user profile does not contain a Username',
+  ),
+  /** Matches the Bitbucket account UUID against the `bitbucket.org/user-id` annotation. */
+  userIdMatchingUserEntityAnnotation: annotationResolver(
+    'bitbucket.org/user-id', p => p.id, 'Bitbucket user profile does not contain an ID',
+  ),
+};
