@@ -145,7 +145,9 @@ export async function startBackstage(options: StartOptions): Promise<Backstage> 
     }
     backend = await startTestBackend({ features });
   } catch (error) {
-    // The backend itself is stopped by backend-test-utils' afterAll hook.
+    // startTestBackend does not hand out a backend whose start failed; backend-test-utils'
+    // afterAll hook stops it, running its plugin and root shutdown hooks (HTTP server,
+    // knex clients and, see sqliteDatabaseServiceFactory, the database keepalive timers).
     detach(bitbucket);
     throw error;
   } finally {

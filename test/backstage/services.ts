@@ -15,6 +15,13 @@ import { mockServices } from '@backstage/backend-test-utils';
  * except that each plugin's knex is destroyed on that plugin's shutdown.
  * (backend-defaults deliberately never destroys SQLite connections, which
  * keeps jest alive after the backend has stopped.)
+ *
+ * The manager gets the root lifecycle, as in backend-defaults, so that its own
+ * shutdown runs too: whenever NODE_ENV is not 'test' while a plugin first asks
+ * for its client, DatabaseManager starts a 60 s keepalive setInterval for that
+ * plugin, which only DatabaseManagerImpl.shutdown clears. Without it a backend
+ * started under NODE_ENV=development (even one whose start-up failed, once
+ * backend-test-utils has stopped it) keeps jest alive.
  */
 export const sqliteDatabaseServiceFactory = createServiceFactory({
   service: coreServices.database,
@@ -22,12 +29,15 @@ export const sqliteDatabaseServiceFactory = createServiceFactory({
     lifecycle: coreServices.lifecycle,
     logger: coreServices.logger,
     pluginMetadata: coreServices.pluginMetadata,
+    rootLifecycle: coreServices.rootLifecycle,
+    rootLogger: coreServices.rootLogger,
   },
-  async createRootContext() {
+  async createRootContext({ rootLifecycle, rootLogger }) {
     return DatabaseManager.fromConfig(
       mockServices.rootConfig({
         data: { backend: { database: { client: 'better-sqlite3', connection: ':memory:' } } },
       }),
+      { rootLifecycle, rootLogger },
     );
   },
   async factory({ lifecycle, logger, pluginMetadata }, manager) {
