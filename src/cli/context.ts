@@ -11,8 +11,11 @@ import { resolverRegistry } from '../resolvers/builtin';
 import { blockKey, createRulesResolverFactory } from '../resolvers/rules';
 import type { Decision } from '../engine/decide';
 
-/** Wrong usage or unreadable input: exit code 2. */
+/** Wrong usage: exit code 2, with the usage text. */
 export class UsageError extends Error {}
+
+/** Input that cannot be read (a file, the live catalog): exit code 2, without the usage text. */
+export class InputError extends UsageError {}
 
 /** Custom resolver factories from a JS module (`--resolvers`), as a Backstage module would register them. */
 export function loadCustomResolvers(paths: string[]): ResolverRegistry {
@@ -23,7 +26,7 @@ export function loadCustomResolvers(paths: string[]): ResolverRegistry {
       // eslint-disable-next-line @typescript-eslint/no-var-requires
       mod = require(resolvePath(p));
     } catch (e) {
-      throw new UsageError(`cannot load resolvers from ${p}: ${(e as Error).message}`);
+      throw new InputError(`cannot load resolvers from ${p}: ${(e as Error).message}`);
     }
     const exported = (mod.default && typeof mod.default === 'object' ? mod.default : mod) as Record<string, unknown>;
     for (const [name, f] of Object.entries(exported)) if (typeof f === 'function') Object.assign(out, { [name]: f });
@@ -46,7 +49,7 @@ export async function readAndCheck(files: string[], custom: ResolverRegistry): P
   try {
     loaded = await loadConfigFiles(files);
   } catch (e) {
-    throw new UsageError((e as Error).message);
+    throw new InputError((e as Error).message);
   }
   if (loaded.problems.length) return { loaded, blocks: [], problems: loaded.problems };
   const { blocks, problems } = validateRulesConfig(loaded.data, id => registryFor(id, custom), loaded.sources);

@@ -7,7 +7,7 @@ import { formatProblem } from '../config/problems';
 import type { Decision } from '../engine/decide';
 import type { SignInFacts } from '../engine/facts';
 import { collectingTracer, type TraceEvent } from '../engine/trace';
-import { loadCustomResolvers, readAndCheck, signInResolverFor, UsageError } from './context';
+import { InputError, loadCustomResolvers, readAndCheck, signInResolverFor, UsageError } from './context';
 
 export interface ExplainArgs {
   config: string[];
@@ -37,24 +37,58 @@ async function readProfile(file: string): Promise<SignInInfo<unknown>> {
   try {
     data = parseYaml(await readFile(file, 'utf8'));
   } catch (e) {
-    throw new UsageError(`cannot read profile ${file}: ${(e as Error).message}`);
+    throw new InputError(`cannot read profile ${file}: ${(e as Error).message}`);
   }
   if (!data || typeof data !== 'object' || typeof data.profile !== 'object' || data.profile === null) {
-    throw new UsageError(`profile ${file} must look like Backstage's SignInInfo: { profile: {...}, result: { fullProfile: {...} } }`);
+    throw new InputError(`profile ${file} must look like Backstage's SignInInfo: { profile: {...}, result: { fullProfile: {...} } }`);
   }
   return { profile: data.profile, result: data.result ?? {} };
 }
 
-async function openCatalog(args: ExplainArgs): Promise<CatalogLookup> {
+const TOKEN_ENV = 'SIGNIN_RULES_CATALOG_TOKEN';
+
+/**
+ * A live catalog whose failed requests (unreachable, 401, 403, 5xx...) are
+ * remembered: the rules engine would turn them into a "refused", but they say
+ * nothing about the person, only that the dry run could not read the catalog.
+ */
+function liveCatalog(base: string): { catalog: CatalogLookup; failure(): InputError | undefined } {
+  const client = new CatalogClient({ discoveryApi: { getBaseUrl: async () => base } });
+  let failure: InputError | undefined;
+  const watch = async <T>(request: () => Promise<T>): Promise<T> => {
+    try {
+      return await request();
+    } catch (e) {
+      const err = e as Error & { statusCode?: number; cause?: { message?: string } };
+      const why = err.cause?.message && err.cause.message !== err.message ? `${err.message}: ${err.cause.message}` : err.message;
+      const hint =
+        err.statusCode === 401 || err.statusCode === 403
+          ? process.env[TOKEN_ENV]
+            ? ` (check the token in ${TOKEN_ENV})`
+            : ` (${TOKEN_ENV} is not set)`
+          : '';
+      failure ??= new InputError(`cannot read the catalog at ${base}: ${why}${hint}`);
+      throw e;
+    }
+  };
+  return {
+    catalog: {
+      getEntities: (...a: Parameters<CatalogClient['getEntities']>) => watch(() => client.getEntities(...a)),
+      getEntityByRef: (...a: Parameters<CatalogClient['getEntityByRef']>) => watch(() => client.getEntityByRef(...a)),
+    },
+    failure: () => failure,
+  };
+}
+
+async function openCatalog(args: ExplainArgs): Promise<{ catalog: CatalogLookup; failure(): InputError | undefined }> {
   if (args.catalogUrl) {
     if (args.catalog.length) throw new UsageError('use either --catalog files or --catalog-url, not both');
-    const base = args.catalogUrl.replace(/\/+$/, '');
-    return new CatalogClient({ discoveryApi: { getBaseUrl: async () => base } });
+    return liveCatalog(args.catalogUrl.replace(/\/+$/, ''));
   }
   try {
-    return await LocalCatalog.fromFiles(args.catalog);
+    return { catalog: await LocalCatalog.fromFiles(args.catalog), failure: () => undefined };
   } catch (e) {
-    throw new UsageError((e as Error).message);
+    throw new InputError((e as Error).message);
   }
 }
 
@@ -81,7 +115,7 @@ export async function explain(args: ExplainArgs): Promise<{ problems: string[] }
   const checked = await readAndCheck(args.config, custom);
   if (checked.problems.length) return { problems: checked.problems.map(formatProblem) };
   const { providerId, env } = pickTarget(checked.loaded.data, checked.blocks, args);
-  const catalog = await openCatalog(args);
+  const { catalog, failure } = await openCatalog(args);
 
   const results: ExplainResult[] = [];
   for (const file of args.profile) {
@@ -92,7 +126,7 @@ export async function explain(args: ExplainArgs): Promise<{ problems: string[] }
       config: checked.loaded.data, providerId, env, blocks: checked.blocks, custom, tracer,
       onDecision: d => { decision = d; },
     });
-    const { context, catalogRequests } = createCatalogResolverContext(catalog, { token: process.env.SIGNIN_RULES_CATALOG_TOKEN });
+    const { context, catalogRequests } = createCatalogResolverContext(catalog, { token: process.env[TOKEN_ENV] });
     let signedIn: Awaited<ReturnType<typeof resolver>> | undefined;
     let error: Error | undefined;
     try {
@@ -100,6 +134,9 @@ export async function explain(args: ExplainArgs): Promise<{ problems: string[] }
     } catch (e) {
       error = e as Error;
     }
+    // Not a decision about this person: the catalog could not be read (exit 2).
+    const unreadable = failure();
+    if (unreadable) throw unreadable;
     const identity = signedIn?.identity;
     const decided = decision as Decision | undefined;
     results.push({

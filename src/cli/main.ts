@@ -4,7 +4,7 @@ import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { formatProblem } from '../config/problems';
 import { explain, renderResult } from './explain';
-import { loadCustomResolvers, readAndCheck, UsageError } from './context';
+import { InputError, loadCustomResolvers, readAndCheck, UsageError } from './context';
 
 const USAGE = `signin-rules: declarative sign-in rules for Backstage
 
@@ -95,6 +95,10 @@ export async function main(
     }
     throw new UsageError(`unknown command "${command}"`);
   } catch (e) {
+    if (e instanceof InputError) {
+      err(`signin-rules: ${e.message}`);
+      return 2;
+    }
     if (e instanceof UsageError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
       err(`signin-rules: ${(e as Error).message}\n\n${USAGE}`);
       return 2;

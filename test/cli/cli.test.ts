@@ -52,6 +52,9 @@ describe('signin-rules explain on the bundled examples', () => {
     expect(noProfile).toMatchObject({ code: 2, err: expect.stringMatching(/^signin-rules: explain needs --profile <file>/) });
     const missingProfile = await run('explain', '--config', ex('app-config.yaml'), '--profile', ex('nope.yaml'));
     expect(missingProfile).toMatchObject({ code: 2, err: expect.stringContaining('cannot read profile') });
+    // Unreadable input is not wrong usage: no usage text to scroll past.
+    expect(missingProfile.err).not.toContain('Usage:');
+    expect(noProfile.err).toContain('Usage:');
     expect((await run('explain', '--config', ex('nope.yaml'), '--profile', ex('profiles'))).code).toBe(2);
     expect(await run('frobnicate')).toMatchObject({ code: 2, err: expect.stringMatching(/^signin-rules: unknown command "frobnicate"/) });
   });
