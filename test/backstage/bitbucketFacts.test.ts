@@ -57,4 +57,12 @@ describe('Bitbucket facts in a real backend', () => {
   it('signs a workspace member in when the workspaces can be read', async () => {
     expect(await backstage.signIn('alice-acme')).toMatchObject({ ok: true, userEntityRef: 'user:default/alice' });
   });
+
+  it('logs the refusals with their rule, and never a Bitbucket token or client secret', async () => {
+    await backstage.signIn('carol-p');
+    await backstage.signIn('alice-acme');
+    const logged = JSON.stringify(backstage.logs());
+    expect(logged).toContain('signin-rules: sign-in refused by rule \\"default\\" (deny)');
+    expect(logged).not.toMatch(/bbat\.|bbrt\.|client-secret/);
+  });
 });
