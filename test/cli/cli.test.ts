@@ -95,3 +95,29 @@ describe('signin-rules validate', () => {
     expect({ code, out }).toMatchObject({ code: 0, out: 'ok: 1 rules block valid (bitbucket/development)' });
   });
 });
+
+describe('signin-rules explain: which provider and environment', () => {
+  const config = join(__dirname, 'fixtures/two-providers.yaml');
+  const profile = ex('profiles/1-alice.yaml');
+  const explainWith = async (...flags: string[]) => {
+    const r = await run('explain', '--config', config, '--profile', profile, '--json', ...flags);
+    return { ...r, result: r.out ? JSON.parse(r.out) : undefined };
+  };
+
+  it('asks for --provider when several providers have rules', async () => {
+    expect(await explainWith()).toMatchObject({ code: 2, err: expect.stringMatching(/several providers have rules \(bitbucket, github\): pick one with --provider/) });
+  });
+
+  it('defaults --env to auth.environment, and --env picks another', async () => {
+    expect((await explainWith('--provider', 'bitbucket')).result).toMatchObject({ rule: 'everyone-out', message: 'Bitbucket sign-in is closed' });
+    expect((await explainWith('--provider', 'bitbucket', '--env', 'development')).result).toMatchObject({ rule: 'dev-only' });
+    expect(await explainWith('--provider', 'bitbucket', '--env', 'staging')).toMatchObject({ code: 2, err: expect.stringContaining('no config for provider "bitbucket" in environment "staging"') });
+  });
+
+  it('runs rules for a provider without adapter on the common facts', async () => {
+    const r = await explainWith('--provider', 'github', '--catalog', ex('catalog.yaml'));
+    // alice-acme is not a catalog name: the rule's lookup finds nobody, and there is no default.
+    expect(r).toMatchObject({ code: 3, result: { outcome: 'refused', rule: null } });
+    expect(r.result.trace.find((e: any) => e.type === 'match')).toMatchObject({ query: { entityRef: 'user:default/alice-acme' }, outcome: 'not-found' });
+  });
+});
