@@ -17,7 +17,6 @@ export interface ExplainArgs {
   provider?: string;
   env?: string;
   resolvers: string[];
-  json: boolean;
 }
 
 export interface ExplainResult {

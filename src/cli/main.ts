@@ -76,7 +76,6 @@ export async function main(
         provider: values.provider as string | undefined,
         env: values.env as string | undefined,
         resolvers: values.resolvers as string[],
-        json: values.json as boolean,
       });
       if ('problems' in res) {
         res.problems.forEach(p => out(p));

@@ -16,15 +16,7 @@ export interface BitbucketProfile {
 
 export const bitbucketProvider: Provider = {
   providerId: 'bitbucket',
-  resolvers: {
-    usernameMatchingUserEntityAnnotation: bitbucketSignInResolvers.usernameMatchingUserEntityAnnotation,
-    userIdMatchingUserEntityAnnotation: bitbucketSignInResolvers.userIdMatchingUserEntityAnnotation,
-  },
-  factDocs: {
-    'bitbucket.username': 'the Bitbucket username (`fullProfile.username`)',
-    'bitbucket.userId': 'the Bitbucket account UUID, with braces (`fullProfile.id`)',
-    'bitbucket.workspaces': 'slugs of the workspaces the user is a member of; fetched only when a rule reads it',
-  },
+  resolvers: { ...bitbucketSignInResolvers },
   facts(info: SignInInfo<unknown>) {
     const p = ((info.result as { fullProfile?: BitbucketProfile })?.fullProfile ?? {}) as BitbucketProfile;
     return {
@@ -43,7 +35,9 @@ export function bitbucketNeeds(factPaths: string[], resolverNames: string[]): { 
   // email resolvers do; custom ones might).
   const withoutEmail = ['usernameMatchingUserEntityAnnotation', 'userIdMatchingUserEntityAnnotation'];
   return {
-    email: reads('email') || reads('profile.email') || resolverNames.some(n => !withoutEmail.includes(n)),
+    email:
+      reads('email') || reads('profile.email') || reads('fullProfile.emails') ||
+      resolverNames.some(n => !withoutEmail.includes(n)),
     workspaces: reads('bitbucket.workspaces') || reads('fullProfile.workspaces'),
   };
 }

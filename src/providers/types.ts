@@ -5,6 +5,4 @@ import type { ProviderFacts } from '../engine/facts';
 export interface Provider extends ProviderFacts {
   /** The provider's own named resolvers (e.g. Bitbucket's annotation resolvers). */
   resolvers: ResolverRegistry;
-  /** The facts it adds, for docs and `explain`: path -> meaning. */
-  factDocs: Record<string, string>;
 }
