@@ -121,3 +121,15 @@ describe('signin-rules explain: which provider and environment', () => {
     expect(r.result.trace.find((e: any) => e.type === 'match')).toMatchObject({ query: { entityRef: 'user:default/alice-acme' }, outcome: 'not-found' });
   });
 });
+
+describe('signin-rules explain fails closed on a catalog conflict', () => {
+  it('refuses when one query finds several users, without trying the more permissive next rule', async () => {
+    const f = (n: string) => join(__dirname, 'fixtures', n);
+    const r = await run('explain', '--config', f('twins-app-config.yaml'), '--catalog', f('twins-catalog.yaml'), '--profile', f('twin.yaml'), '--json');
+    const result = JSON.parse(r.out);
+    expect(r.code).toBe(3);
+    expect(result).toMatchObject({ outcome: 'refused', rule: 'by-email', userEntityRef: null });
+    expect(result.message).toBe('Sign-in refused: rule "by-email": match failed: User lookup resulted in multiple matches');
+    expect(result.trace.some((e: any) => e.rule === 'fallback-anyone')).toBe(false);
+  });
+});
