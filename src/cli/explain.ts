@@ -6,7 +6,7 @@ import { createCatalogResolverContext, LocalCatalog, type CatalogLookup } from '
 import { formatProblem } from '../config/problems';
 import type { Decision } from '../engine/decide';
 import type { SignInFacts } from '../engine/facts';
-import { collectingTracer, type TraceEvent } from '../engine/trace';
+import type { TraceEvent } from '../engine/trace';
 import { InputError, loadCustomResolvers, readAndCheck, signInResolverFor, UsageError } from './context';
 
 export interface ExplainArgs {
@@ -116,15 +116,21 @@ export async function explain(args: ExplainArgs): Promise<{ problems: string[] }
   const { providerId, env } = pickTarget(checked.loaded.data, checked.blocks, args);
   const { catalog, failure } = await openCatalog(args);
 
+  // Built once, as the backend builds it; each profile's trace and decision
+  // go to the sinks set for that profile.
+  let events: TraceEvent[] = [];
+  let decision: Decision | undefined;
+  const resolver = signInResolverFor({
+    config: checked.loaded.data, providerId, env, blocks: checked.blocks, custom,
+    tracer: e => events.push(e),
+    onDecision: d => { decision = d; },
+  });
+
   const results: ExplainResult[] = [];
   for (const file of args.profile) {
     const info = await readProfile(file);
-    const { tracer, events } = collectingTracer();
-    let decision: Decision | undefined;
-    const resolver = signInResolverFor({
-      config: checked.loaded.data, providerId, env, blocks: checked.blocks, custom, tracer,
-      onDecision: d => { decision = d; },
-    });
+    events = [];
+    decision = undefined;
     const { context, catalogRequests } = createCatalogResolverContext(catalog, { token: process.env[TOKEN_ENV] });
     let signedIn: Awaited<ReturnType<typeof resolver>> | undefined;
     let error: Error | undefined;
