@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { parseSourceFile, type SourceFile } from '../config/locate';
+import { parseSourceFile } from '../config/locate';
+import type { YamlDocument } from '../config/yamlFile';
 
 /**
  * The app-config files the backend was started with, found as Backstage finds
@@ -24,9 +25,14 @@ export function configFilePaths(argv: string[] = process.argv, cwd: string = pro
   }
 }
 
-/** Parses the files for their positions; a file that cannot be read is skipped (locations are best effort). */
-export function readConfigSources(paths: string[], cwd: string = process.cwd()): SourceFile[] {
-  const out: SourceFile[] = [];
+/**
+ * Parses the files for their positions; a file that cannot be read is skipped
+ * (locations are best effort). Parsed by the one YAML helper, so a cyclic
+ * alias or an alias bomb is a located problem of that file, never a crash or
+ * a cyclic value.
+ */
+export function readConfigSources(paths: string[], cwd: string = process.cwd()): YamlDocument[] {
+  const out: YamlDocument[] = [];
   for (const p of paths) {
     try {
       out.push(parseSourceFile(p, readFileSync(resolve(cwd, p), 'utf8')));

@@ -19,7 +19,7 @@ export interface LoadedConfig {
   sources: SourceFile[];
   /** The merged config, later files winning. */
   data: Record<string, unknown>;
-  /** YAML syntax errors, located. */
+  /** YAML problems (syntax errors, alias cycles, alias bombs), located. */
   problems: Problem[];
 }
 
@@ -30,16 +30,10 @@ export async function loadConfigFiles(paths: string[]): Promise<LoadedConfig> {
   let data: Json = {};
   for (const file of paths) {
     const src = parseSourceFile(file, await readFile(file, 'utf8'));
-    for (const err of src.doc.errors) {
-      const pos = err.linePos?.[0];
-      problems.push({
-        path: [],
-        message: err.message.split('\n')[0],
-        place: pos ? { file, line: pos.line, column: pos.col } : undefined,
-      });
-    }
+    problems.push(...src.problems);
     sources.push(src);
-    data = mergeConfig(data, src.doc.toJS() ?? {});
+    // A file with problems has no value; the others are still read for their problems.
+    if (!src.problems.length) data = mergeConfig(data, src.value ?? {});
   }
   return { sources, data: isObject(data) ? data : {}, problems };
 }

@@ -1,5 +1,6 @@
-import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
+import { isMap, isScalar, isSeq, type Document, type LineCounter, type Node } from 'yaml';
 import type { ConfigPath, SourcePlace } from './problems';
+import { parseYaml, type YamlDocument } from './yamlFile';
 
 /** One parsed config file, positions kept. */
 export interface SourceFile {
@@ -8,10 +9,9 @@ export interface SourceFile {
   lines: LineCounter;
 }
 
-export function parseSourceFile(file: string, text: string): SourceFile {
-  const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, keepSourceTokens: false });
-  return { file, doc, lines };
+/** An app-config file: its YAML problems, located, and its value only when it has none. */
+export function parseSourceFile(file: string, text: string): YamlDocument {
+  return parseYaml(file, text);
 }
 
 function placeOf(src: SourceFile, node: Node | { range?: unknown } | null | undefined): SourcePlace | undefined {
