@@ -60,7 +60,7 @@ import { InputError } from '@backstage/errors';
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
-import { LineCounter, parseAllDocuments } from 'yaml';
+import { parseYamlDocuments, type YamlDocument } from '../config/yamlFile';
 
 /** The two catalog calls a sign-in makes; CatalogClient satisfies it, and so does LocalCatalog. */
 export type CatalogLookup = Pick<CatalogApi, 'getEntities' | 'getEntityByRef'>;
@@ -68,8 +68,10 @@ export type CatalogLookup = Pick<CatalogApi, 'getEntities' | 'getEntityByRef'>;
 /** Where an entity came from: a document of a file, or an index of fromEntities' array. */
 export interface EntitySource {
   file?: string;
-  /** 1-based line of the document's first content line. */
+  /** 1-based line of the document's first content line, or of a YAML problem. */
   line?: number;
+  /** 1-based column of a YAML problem. */
+  column?: number;
   /** Index in fromEntities' array, or of the document within its file (0-based). */
   index: number;
 }
@@ -104,7 +106,7 @@ export class LocalCatalogError extends Error {
 
 export function formatProblem(p: CatalogProblem): string {
   const where = p.source.file
-    ? `${p.source.file}${p.source.line !== undefined ? `:${p.source.line}` : ''}`
+    ? `${p.source.file}${p.source.line !== undefined ? `:${p.source.line}${p.source.column !== undefined ? `:${p.source.column}` : ''}` : ''}`
     : `entities[${p.source.index}]`;
   return `${where}${p.entityRef ? ` (${p.entityRef})` : ''}: ${p.message}`;
 }
@@ -161,25 +163,30 @@ export class LocalCatalog implements CatalogLookup {
         continue;
       }
       const locationKey = `file:${path.normalize(path.resolve(file))}`;
-      const lineCounter = new LineCounter();
-      let documents;
+      let documents: YamlDocument[];
       try {
-        documents = Array.from(parseAllDocuments(text, { merge: false, lineCounter })).filter(d => d);
+        // json: the catalog makes entities with yaml's toJSON.
+        documents = parseYamlDocuments(file, text, { merge: false, json: true });
       } catch (e) {
         problems.push({ source: { file, index: 0 }, message: `failed to parse YAML, ${e}` });
         continue;
       }
       const fromThisFile: Received[] = [];
       const fileProblems: CatalogProblem[] = [];
-      documents.forEach((doc, index) => {
+      documents.forEach(({ doc, lines, problems: yamlProblems, value: json }, index) => {
         const offset = doc.contents?.range?.[0] ?? doc.range?.[0] ?? 0;
-        const source: EntitySource = { file, line: lineCounter.linePos(offset).line, index };
-        if (doc.errors.length) {
-          const err = doc.errors[0];
-          fileProblems.push({ source: { ...source, line: err.linePos?.[0]?.line ?? source.line }, message: `YAML error, ${err.message}` });
+        const source: EntitySource = { file, line: lines.linePos(offset).line, index };
+        if (yamlProblems.length) {
+          // The real catalog reports a document's first YAML error. An alias
+          // cycle or bomb is taken as a YAML problem of the whole file too:
+          // there, toJSON would make a cyclic entity or throw.
+          const p = yamlProblems[0];
+          fileProblems.push({
+            source: { ...source, line: p.place.line, column: p.place.column },
+            message: p.kind === 'syntax' ? `YAML error, ${p.message}` : p.message,
+          });
           return;
         }
-        const json = doc.toJSON();
         if (json === null || json === undefined) return; // an empty document: skipped, like the catalog does
         if (!isPlainObject(json)) {
           fileProblems.push({ source, message: `Expected object at root, got ${typeof json}` });

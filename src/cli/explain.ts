@@ -1,9 +1,9 @@
 import { CatalogClient } from '@backstage/catalog-client';
 import type { SignInInfo } from '@backstage/plugin-auth-node';
 import { readFile } from 'node:fs/promises';
-import { parse as parseYaml } from 'yaml';
 import { createCatalogResolverContext, LocalCatalog, type CatalogLookup } from '../catalog';
 import { formatProblem } from '../config/problems';
+import { parseYaml, yamlProblemLines } from '../config/yamlFile';
 import type { Decision } from '../engine/decide';
 import type { SignInFacts } from '../engine/facts';
 import type { TraceEvent } from '../engine/trace';
@@ -32,12 +32,19 @@ export interface ExplainResult {
 }
 
 async function readProfile(file: string): Promise<SignInInfo<unknown>> {
-  let data: any;
+  let text: string;
   try {
-    data = parseYaml(await readFile(file, 'utf8'));
+    text = await readFile(file, 'utf8');
   } catch (e) {
     throw new InputError(`cannot read profile ${file}: ${(e as Error).message}`);
   }
+  const parsed = parseYaml(file, text);
+  if (parsed.problems.length) {
+    // file:line:column of each problem, so the mistake can be found.
+    const lines = yamlProblemLines(parsed.problems);
+    throw new InputError(lines.length === 1 ? `cannot read profile ${lines[0]}` : `cannot read profile ${file}:\n  ${lines.join('\n  ')}`);
+  }
+  const data = parsed.value as any;
   if (!data || typeof data !== 'object' || typeof data.profile !== 'object' || data.profile === null) {
     throw new InputError(`profile ${file} must look like Backstage's SignInInfo: { profile: {...}, result: { fullProfile: {...} } }`);
   }

@@ -101,7 +101,7 @@ describe('refusals, as the real catalog refuses', () => {
   });
 
   it('reports YAML errors with their line; the real catalog then serves nothing of that file', async () => {
-    await expect(LocalCatalog.fromFiles([fixture('broken.yaml')])).rejects.toThrow(/broken\.yaml:12: YAML error/);
+    await expect(LocalCatalog.fromFiles([fixture('broken.yaml')])).rejects.toThrow(/broken\.yaml:12:1: YAML error/);
     const local = await LocalCatalog.fromFiles([fixture('broken.yaml'), fixture('ops.yaml')], { strict: false });
     expect(local.entities.map(e => stringifyEntityRef(e))).toEqual(['user:ops/john', 'group:ops/oncall']);
     expect(local.problems[0].message).toMatch(/serves none of this file's entities, losing 1 good one/);
