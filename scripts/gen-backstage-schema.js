@@ -32,6 +32,17 @@ const schema = {
                   callbackUrl: { type: 'string' },
                   additionalScopes: stringOrList,
                   sessionDuration: { description: 'e.g. "24h" or { hours: 24 }', oneOf: [{ type: 'string' }, { type: 'object' }] },
+                  apiTimeoutMs: {
+                    type: 'integer',
+                    minimum: 1,
+                    // Node's timers fire at once past this.
+                    maximum: 2147483647,
+                    default: 5000,
+                    description:
+                      'Time limit in milliseconds for each Bitbucket API call the authenticator makes during a sign-in or refresh ' +
+                      '(GET /2.0/user/emails, GET /2.0/user/permissions/workspaces, all pages included). ' +
+                      'A call that takes longer refuses the sign-in. Default 5000.',
+                  },
                   signIn: {
                     type: 'object',
                     properties: {

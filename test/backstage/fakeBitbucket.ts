@@ -24,6 +24,8 @@ export interface FakeBitbucketUser {
   avatarUrl?: string;
   /** API paths answered with 403, as when the OAuth consumer lacks a permission. */
   forbidden?: string[];
+  /** API paths that never answer, as when Bitbucket hangs (/2.0/user/emails, /2.0/user/permissions/workspaces). */
+  silent?: string[];
 }
 
 export const TOKEN_URL = 'https://bitbucket.org/site/oauth2/access_token';
@@ -114,8 +116,11 @@ function bearer(request: Request): string | undefined {
   return request.headers.get('authorization')?.match(/^Bearer\s+(\S+)$/i)?.[1];
 }
 
+/** What a silent endpoint answers: nothing, ever (msw drops it when the caller aborts). */
+const never = () => new Promise<never>(() => undefined);
+
 /** Resolves the bearer token of an API call, counting the call against its instance. */
-function authenticate(request: Request): { user: FakeBitbucketUser; bb: FakeBitbucket } | Response {
+function authenticate(request: Request): { user: FakeBitbucketUser; bb: FakeBitbucket } | Response | 'silent' {
   const token = bearer(request);
   const path = new URL(request.url).pathname;
   const candidates = owners(token);
@@ -123,6 +128,7 @@ function authenticate(request: Request): { user: FakeBitbucketUser; bb: FakeBitb
   for (const bb of candidates) {
     const user = token ? bb.userForToken(token) : undefined;
     if (user?.forbidden?.includes(path)) return bitbucketError(403, 'Your credentials lack one or more required privilege scopes.');
+    if (user?.silent?.includes(path)) return 'silent';
     if (user) return { user, bb };
   }
   return bitbucketError(401, token ? 'Access token expired or invalid.' : 'Authentication required.');
@@ -211,12 +217,15 @@ const handlers = [
 
   http.get(`${API}/2.0/user`, ({ request }) => {
     const auth = authenticate(request);
+    // passport fetches /2.0/user without a timeout: a silent one would hang the sign-in, not test it.
+    if (auth === 'silent') throw new Error('fake Bitbucket: /2.0/user cannot be silent');
     if (auth instanceof Response) return auth;
     return HttpResponse.json(userJson(auth.user));
   }),
 
   http.get(`${API}/2.0/user/emails`, ({ request }) => {
     const auth = authenticate(request);
+    if (auth === 'silent') return never();
     if (auth instanceof Response) return auth;
     const emails = (auth.user.emails ?? []).map(e => ({
       type: 'email',
@@ -230,6 +239,7 @@ const handlers = [
 
   http.get(`${API}/2.0/user/permissions/workspaces`, ({ request }) => {
     const auth = authenticate(request);
+    if (auth === 'silent') return never();
     if (auth instanceof Response) return auth;
     let slugs = auth.user.workspaces ?? [];
     // Bitbucket's filter language; only `workspace.slug="x"` is understood here.
