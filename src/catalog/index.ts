@@ -13,6 +13,7 @@ export {
 export {
   createCatalogResolverContext,
   defaultOwnershipEntityRefs,
+  MalformedCatalogResponseError,
   type CatalogResolverContext,
   type CatalogResolverContextOptions,
 } from './resolverContext';

@@ -38,6 +38,32 @@ export interface CatalogResolverContext {
   context: AuthResolverContext;
   /** Calls made to the catalog so far (getEntities + getEntityByRef): one HTTP round trip each against a live catalog. */
   catalogRequests(): number;
+  /**
+   * The first answer of the wrong shape the catalog gave, if any. Lookups
+   * throw it as well, but a resolver may wrap it into a refusal; a dry run
+   * reports it as a catalog that cannot be read instead.
+   */
+  malformedResponse(): MalformedCatalogResponseError | undefined;
+}
+
+/**
+ * The catalog answered with something that is not what its API promises.
+ * Never a NotFoundError: a broken answer says nothing about whether the user
+ * exists, so it must not let a resolver fall through to the next one.
+ */
+export class MalformedCatalogResponseError extends Error {
+  override name = 'MalformedCatalogResponseError';
+  constructor(readonly detail: string) {
+    super(`the catalog answered with a malformed response (${detail})`);
+  }
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+function kindOf(v: unknown): string {
+  if (v === null || v === undefined) return String(v);
+  if (Array.isArray(v)) return 'an array';
+  return typeof v === 'object' ? 'an object' : `a ${typeof v}`;
 }
 
 /** The user's ref and the refs of its direct memberOf relations to groups (getDefaultOwnershipEntityRefs). */
@@ -54,6 +80,21 @@ export function createCatalogResolverContext(
   options?: CatalogResolverContextOptions,
 ): CatalogResolverContext {
   let requests = 0;
+  let malformed: MalformedCatalogResponseError | undefined;
+  const refuse = (detail: string): never => {
+    const e = new MalformedCatalogResponseError(detail);
+    malformed ??= e;
+    throw e;
+  };
+  /** getEntities' answer: `{ items: Entity[] }`, anything else is refused. */
+  const itemsOf = (res: unknown): Entity[] => {
+    if (!isObject(res)) return refuse(`the answer is ${kindOf(res)}, not an object with items`);
+    if (!Array.isArray(res.items)) return refuse(`items is not an array but ${kindOf(res.items)}`);
+    res.items.forEach((item, i) => {
+      if (!isObject(item)) refuse(`items[${i}] is not an entity object but ${kindOf(item)}`);
+    });
+    return res.items as Entity[];
+  };
   const requestOptions: CatalogRequestOptions | undefined =
     options?.token !== undefined ? { token: options.token } : undefined;
 
@@ -74,15 +115,17 @@ export function createCatalogResolverContext(
     if ('entityRef' in query) {
       const entityRef = parseEntityRef(query.entityRef, { defaultKind: 'User', defaultNamespace: DEFAULT_NAMESPACE });
       requests++;
-      result = await catalog.getEntityByRef(entityRef, requestOptions);
+      const found: unknown = await catalog.getEntityByRef(entityRef, requestOptions);
+      // undefined is the client's "404, no such entity"; anything else must be an entity object.
+      if (found !== undefined && !isObject(found)) refuse(`the entity is not an object but ${kindOf(found)}`);
+      result = found as Entity | undefined;
     } else if ('annotations' in query) {
       const filter: Record<string, string> = { kind: 'user' };
       for (const [key, value] of Object.entries(query.annotations)) {
         filter[`metadata.annotations.${key}`] = value;
       }
       requests++;
-      const res = await catalog.getEntities({ filter }, requestOptions);
-      result = res.items;
+      result = itemsOf(await catalog.getEntities({ filter }, requestOptions));
     } else if ('filter' in query) {
       const filter = [query.filter].flat().map(value => {
         if (!Object.keys(value).some(key => key.toLowerCase() === 'kind')) {
@@ -91,8 +134,7 @@ export function createCatalogResolverContext(
         return value;
       }) as EntityFilterQuery;
       requests++;
-      const res = await catalog.getEntities({ filter }, requestOptions);
-      result = res.items;
+      result = itemsOf(await catalog.getEntities({ filter }, requestOptions));
     } else {
       throw new InputError('Invalid user lookup query');
     }
@@ -143,5 +185,5 @@ export function createCatalogResolverContext(
     signInWithCatalogUser,
     resolveOwnershipEntityRefs,
   };
-  return { context, catalogRequests: () => requests };
+  return { context, catalogRequests: () => requests, malformedResponse: () => malformed };
 }

@@ -149,3 +149,68 @@ describe('issueToken', () => {
     );
   });
 });
+
+describe('catalog answers of the wrong shape', () => {
+  /** A catalog whose every answer is `answer`, whatever is asked. */
+  const answering = (answer: unknown): CatalogLookup => ({
+    getEntities: async () => answer as any,
+    getEntityByRef: async () => answer as any,
+  });
+  const user = { apiVersion: 'backstage.io/v1alpha1', kind: 'User', metadata: { name: 'jane', namespace: 'default' }, spec: {} };
+  const byAnnotation = { annotations: { 'bitbucket.org/username': 'jane' } };
+  const byFilter = { filter: { 'metadata.name': 'jane' } };
+
+  it.each([
+    ['null', null, 'the answer is null, not an object with items'],
+    ['undefined', undefined, 'the answer is undefined, not an object with items'],
+    ['a bare array of entities', [user], 'the answer is an array, not an object with items'],
+    ['no items', {}, 'items is not an array but undefined'],
+    ['items that is an object', { items: { 0: user } }, 'items is not an array but an object'],
+    ['items that is a string', { items: 'jane' }, 'items is not an array but a string'],
+    ['an item that is null', { items: [null] }, 'items[0] is not an entity object but null'],
+    ['an item that is a string, after a good one', { items: [user, 'user:default/jane'] }, 'items[1] is not an entity object but a string'],
+    ['an item that is an array', { items: [[user]] }, 'items[0] is not an entity object but an array'],
+  ])('getEntities answering %s is an error, never "not found" nor a sign-in', async (_, answer, detail) => {
+    for (const query of [byAnnotation, byFilter]) {
+      const { context, malformedResponse } = createCatalogResolverContext(answering(answer));
+      const message = `the catalog answered with a malformed response (${detail})`;
+      await expect(context.findCatalogUser(query)).rejects.toMatchObject({ name: 'MalformedCatalogResponseError', message });
+      // Not a NotFoundError, so a fallback for a missing user does not apply either.
+      await expect(
+        context.signInWithCatalogUser(query, { dangerousEntityRefFallback: { entityRef: 'guest' } }),
+      ).rejects.toMatchObject({ name: 'MalformedCatalogResponseError', message });
+      expect(malformedResponse()?.message).toBe(message);
+    }
+  });
+
+  it.each([
+    ['null', null, 'null'],
+    ['a string', 'user:default/jane', 'a string'],
+    ['a number', 42, 'a number'],
+    ['an array', [user], 'an array'],
+  ])('getEntityByRef answering %s is an error, never "not found" nor a sign-in', async (_, answer, what) => {
+    const { context, malformedResponse } = createCatalogResolverContext(answering(answer));
+    const message = `the catalog answered with a malformed response (the entity is not an object but ${what})`;
+    await expect(context.signInWithCatalogUser({ entityRef: 'jane' }, { dangerousEntityRefFallback: { entityRef: 'guest' } })).rejects.toMatchObject({
+      name: 'MalformedCatalogResponseError',
+      message,
+    });
+    expect(malformedResponse()?.message).toBe(message);
+  });
+
+  it('keeps "not found" for what the client answers when there is no such entity', async () => {
+    const { context, malformedResponse } = createCatalogResolverContext(answering(undefined));
+    await expect(context.findCatalogUser({ entityRef: 'jane' })).rejects.toMatchObject({ name: 'NotFoundError' });
+    const empty = createCatalogResolverContext(answering({ items: [] }));
+    await expect(empty.context.findCatalogUser(byFilter)).rejects.toMatchObject({ name: 'NotFoundError' });
+    expect(malformedResponse()).toBeUndefined();
+    expect(empty.malformedResponse()).toBeUndefined();
+  });
+
+  it('signs in from well-shaped answers', async () => {
+    const { context } = createCatalogResolverContext(answering({ items: [user] }));
+    expect((await context.signInWithCatalogUser(byFilter)).identity?.userEntityRef).toBe('user:default/jane');
+    const byRef = createCatalogResolverContext(answering(user));
+    expect((await byRef.context.signInWithCatalogUser({ entityRef: 'jane' })).identity?.userEntityRef).toBe('user:default/jane');
+  });
+});
