@@ -6,7 +6,9 @@ import {
   type SignInResolverFactory,
 } from '@backstage/plugin-auth-node';
 import { locate } from '../config/locate';
-import { RulesConfigError } from '../config/problems';
+import { formatProblem, RulesConfigError, type Problem } from '../config/problems';
+import type { Decision } from '../engine/decide';
+import { FORBIDDEN_KEYS, plainDataProblems } from '../engine/plainData';
 import { validateRulesConfig } from '../config/validate';
 import type { CompiledRules } from '../engine/compile';
 import { bitbucketNeeds, bitbucketProvider } from '../providers';
@@ -14,6 +16,61 @@ import { resolverRegistry } from '../resolvers/builtin';
 import { blockKey, createRulesResolverFactory } from '../resolvers/rules';
 import { createBitbucketAuthenticator, type BitbucketNeeds } from './bitbucketAuthenticator';
 import { configFilePaths, readConfigSources } from './configFiles';
+
+/**
+ * The audit line of one decision: who decided what, never facts or tokens.
+ * The email only when the rules block's `audit.email` asks for it.
+ */
+export function auditFields(provider: string, d: Decision, withEmail: boolean): Record<string, string | number | null> {
+  return {
+    provider,
+    rule: d.rule,
+    action: d.action,
+    outcome: d.outcome,
+    ...(d.outcome === 'refused' ? { reason: d.reason } : {}),
+    entityRef: d.outcome === 'signed-in' ? d.result.identity?.userEntityRef ?? null : null,
+    catalogLookups: d.catalogLookups,
+    durationMs: Math.round(d.durationMs * 10) / 10,
+    ...(withEmail ? { email: d.email } : {}),
+  };
+}
+
+// Backstage's own pattern for a config key it lets you read by name.
+const READABLE_KEY = /^[a-z][a-z0-9]*(?:[-_:][a-z0-9]+)*$/i;
+
+/**
+ * Keys that would turn into a prototype, anywhere below `config`. Backstage's
+ * reader lists such keys but drops them from the values it hands out, so they
+ * are looked for key by key; below keys it will not read by name (JSON Logic
+ * operators, filter fields) the values are checked as they come.
+ */
+function forbiddenConfigKeys(config: Config, path: Array<string | number>): Problem[] {
+  const out: Problem[] = [];
+  let whole: Record<string, unknown> | undefined;
+  for (const key of config.keys()) {
+    if (FORBIDDEN_KEYS.has(key)) {
+      out.push({ path: [...path, key], key: true, message: `"${key}" is not allowed as a key` });
+      continue;
+    }
+    if (!READABLE_KEY.test(key)) {
+      whole ??= config.get<Record<string, unknown>>();
+      out.push(...plainDataProblems(whole[key], [...path, key]));
+      continue;
+    }
+    const value = config.getOptional(key);
+    const isObj = (v: unknown) => v !== null && typeof v === 'object' && !Array.isArray(v);
+    if (Array.isArray(value)) {
+      if (value.every(isObj)) {
+        config.getConfigArray(key).forEach((c, i) => out.push(...forbiddenConfigKeys(c, [...path, key, i])));
+      } else {
+        out.push(...plainDataProblems(value, [...path, key]));
+      }
+    } else if (isObj(value)) {
+      out.push(...forbiddenConfigKeys(config.getConfig(key), [...path, key]));
+    }
+  }
+  return out;
+}
 
 /** Lets other backend modules register custom resolvers that rules can name. */
 export interface SigninRulesResolversExtensionPoint {
@@ -54,10 +111,18 @@ export const authModuleBitbucketSigninRules = createBackendModule({
         // every problem located, in development too (where the auth plugin
         // would only log a provider's failure).
         const providerConfig = config.getOptional('auth.providers.bitbucket') ?? {};
-        const { blocks, problems } = validateRulesConfig(
+        const { blocks, problems: found, warnings } = validateRulesConfig(
           { auth: { providers: { bitbucket: providerConfig } } },
           () => registry,
         );
+        // Backstage's config reader drops a `__proto__` key when it copies a value, so
+        // the copy above cannot show one: look for such keys in the config itself.
+        const providerRoot = config.getOptionalConfig('auth.providers.bitbucket');
+        const problems = [
+          ...(providerRoot ? forbiddenConfigKeys(providerRoot, ['auth', 'providers', 'bitbucket']) : []),
+          ...found,
+        ];
+        warnings.forEach(p => logger.warn(`signin-rules: ${formatProblem(p)}`));
         if (problems.length) {
           // Only now is it worth reading the config files, for the places.
           const sources = readConfigSources(configFilePaths());
@@ -90,11 +155,7 @@ export const authModuleBitbucketSigninRules = createBackendModule({
                 registry,
                 adapter: bitbucketProvider,
                 precompiled,
-                onDecision: d => {
-                  // Rule names and entity refs only: facts and tokens stay out of logs.
-                  if (d.outcome === 'refused') logger.info(`signin-rules: sign-in refused${d.rule ? ` by rule "${d.rule}"` : ''} (${d.reason})`);
-                  else logger.debug(`signin-rules: signed in ${d.result.identity?.userEntityRef ?? ''} by rule "${d.rule}"`);
-                },
+                onDecision: (d, compiled) => logger.info('signin-rules decision', auditFields('bitbucket', d, compiled.auditEmail)),
               }),
             },
           }),

@@ -19,6 +19,8 @@ export interface Problem {
   key?: boolean;
   /** Filled in when the path could be traced back to a file. */
   place?: SourcePlace;
+  /** A warning does not stop start-up or fail `validate`; absent means an error. */
+  severity?: 'warning';
 }
 
 export function formatPath(path: ConfigPath): string {
@@ -33,7 +35,7 @@ export function formatProblem(p: Problem): string {
     ? `${p.place.file}:${p.place.line}:${p.place.column}`
     : formatPath(p.path);
   const rule = p.rule ? ` rule "${p.rule}":` : '';
-  return `${where}:${rule} ${p.message}`;
+  return `${where}:${p.severity === 'warning' ? ' warning:' : ''}${rule} ${p.message}`;
 }
 
 /** Thrown at start-up when any rules block is invalid; lists every problem at once. */

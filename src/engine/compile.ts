@@ -1,6 +1,9 @@
 import type { SignInResolver, SignInResolverFactory } from '@backstage/plugin-auth-node';
 import { checkRulesSchema } from '../config/schema';
+import { DEFAULT_LIMITS, type GuardLimits } from './catalogGuard';
+import { DEFAULT_EVALUATION_LIMITS, evaluate, truthy, type EvaluationLimits } from './evaluate';
 import { inspectExpression } from './logic';
+import { plainDataProblems } from './plainData';
 
 /** Named resolver factories a rule may use: built-ins and those registered in code. */
 export type ResolverRegistry = Readonly<Record<string, SignInResolverFactory>>;
@@ -25,10 +28,22 @@ export interface CompiledRule {
   action: Action;
 }
 
+/** Every bound one sign-in is held to; `limits:` in a rules block overrides the defaults. */
+export type Limits = GuardLimits & { evaluationSteps: number; valueWeight: number };
+
+export const DEFAULT_RULE_LIMITS: Readonly<Limits> = {
+  ...DEFAULT_LIMITS,
+  evaluationSteps: DEFAULT_EVALUATION_LIMITS.steps,
+  valueWeight: DEFAULT_EVALUATION_LIMITS.valueWeight,
+};
+
 /** A checked, ready-to-run rules block. Built once at start-up. */
 export interface CompiledRules {
   rules: CompiledRule[];
   default?: CompiledRule;
+  limits: Limits;
+  /** `audit.email`: the audit line of each decision carries the email address. */
+  auditEmail: boolean;
   /** Every fact path any expression reads: providers fetch only what is read. */
   factPaths: string[];
   /** Every resolver name any action uses. */
@@ -55,9 +70,8 @@ const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typ
 export function compileRules(
   block: unknown,
   registry: ResolverRegistry,
-): { compiled?: CompiledRules; problems: BlockProblem[] } {
-  const schemaProblems = checkRulesSchema(block);
-  const b = block as { rules?: unknown; default?: unknown };
+): { compiled?: CompiledRules; problems: BlockProblem[]; warnings: BlockProblem[] } {
+  const b = block as { rules?: unknown; default?: unknown; limits?: Partial<Limits>; audit?: { email?: boolean } };
   const ruleNameAt = (path: Array<string | number>): string | undefined => {
     if (path[0] === 'default') return DEFAULT_RULE;
     if (path[0] === 'rules' && typeof path[1] === 'number' && Array.isArray(b?.rules)) {
@@ -66,15 +80,28 @@ export function compileRules(
     }
     return undefined;
   };
+  // A cycle or a prototype key makes every later check meaningless (or endless): stop here.
+  const unsafe = plainDataProblems(block);
+  if (unsafe.length) return { problems: unsafe.map(p => ({ ...p, rule: ruleNameAt(p.path) })), warnings: [] };
   // Schema problems first; the checks below still run on whatever is well
   // formed, so that one start-up shows every mistake, not one kind at a time.
-  const problems: BlockProblem[] = schemaProblems.map(p => ({ ...p, rule: ruleNameAt(p.path) }));
+  const problems: BlockProblem[] = checkRulesSchema(block).map(p => ({ ...p, rule: ruleNameAt(p.path) }));
+  const limits: Limits = { ...DEFAULT_RULE_LIMITS };
+  if (b?.limits && typeof b.limits === 'object') {
+    for (const k of Object.keys(DEFAULT_RULE_LIMITS) as Array<keyof Limits>) {
+      const v = b.limits[k];
+      if (typeof v === 'number' && Number.isInteger(v) && v > 0) limits[k] = v;
+    }
+  }
+  const evalLimits: EvaluationLimits = { steps: limits.evaluationSteps, valueWeight: limits.valueWeight };
+  const readsOf = new Map<unknown, string[]>();
   const factPaths = new Set<string>();
   const resolverNames = new Set<string>();
   const seen = new Map<string, number>();
 
   const expr = (value: unknown, path: Array<string | number>, rule: string) => {
-    const { issues, factPaths: read } = inspectExpression(value);
+    const { issues, factPaths: read } = inspectExpression(value, evalLimits);
+    readsOf.set(value, read);
     issues.forEach(i => problems.push({ path: [...path, ...i.path], rule, message: i.message, ...(i.key ? { key: true } : {}) }));
     read.forEach(p => factPaths.add(p));
     return value;
@@ -155,9 +182,67 @@ export function compileRules(
     if (action) defaultRule = { name: DEFAULT_RULE, action };
   }
 
-  if (problems.length > 0) return { problems };
+  if (problems.length > 0) return { problems, warnings: [] };
   return {
-    compiled: { rules, default: defaultRule, factPaths: [...factPaths], resolverNames: [...resolverNames] },
+    compiled: {
+      rules,
+      default: defaultRule,
+      limits,
+      auditEmail: b.audit?.email === true,
+      factPaths: [...factPaths],
+      resolverNames: [...resolverNames],
+    },
     problems,
+    warnings: denyListWarnings(rules, defaultRule, readsOf),
   };
+}
+
+const EMAIL_FACTS = ['email', 'profile.email', 'profile', ''];
+const readsEmail = (paths: string[] = []) =>
+  paths.some(p => EMAIL_FACTS.includes(p) || p.startsWith('email.') || p === 'profile.email');
+/** Resolvers that never look at the email. */
+const EMAIL_BLIND = new Set(['usernameMatchingUserEntityAnnotation', 'userIdMatchingUserEntityAnnotation']);
+
+/**
+ * The deny-list pitfall: a deny on the email (its domain, say) followed by a
+ * rule that signs people in without looking at the email. Someone with no
+ * email, or an unconfirmed one (which Bitbucket does not hand over), skips
+ * the deny and is signed in by the later rule. Allow-lists do not have it.
+ */
+function denyListWarnings(rules: CompiledRule[], defaultRule: CompiledRule | undefined, readsOf: Map<unknown, string[]>): BlockProblem[] {
+  const noEmail = { provider: '', profile: { email: null, displayName: null }, email: null, fullProfile: null };
+  const signsInWithoutEmail = (r: CompiledRule) => {
+    if (r.when !== undefined && readsEmail(readsOf.get(r.when))) return false;
+    if (r.action.kind === 'resolvers') return r.action.resolvers.length > 0 && r.action.resolvers.every(x => EMAIL_BLIND.has(x.name));
+    if (r.action.kind === 'match') {
+      const q = r.action.query;
+      const values = 'entityRef' in q ? [q.entityRef] : Object.values('annotations' in q ? q.annotations : q.filter);
+      return !values.some(v => readsEmail(readsOf.get(v)));
+    }
+    return false;
+  };
+  const all = defaultRule ? [...rules, defaultRule] : rules;
+  const out: BlockProblem[] = [];
+  all.forEach((r, i) => {
+    if (r.action.kind !== 'deny' || r.when === undefined || !readsEmail(readsOf.get(r.when))) return;
+    let deniesNoEmail = false;
+    try {
+      deniesNoEmail = truthy(evaluate(r.when, noEmail));
+    } catch {
+      // An expression that throws without an email refuses such sign-ins anyway.
+      deniesNoEmail = true;
+    }
+    if (deniesNoEmail) return;
+    const later = all.slice(i + 1).find(signsInWithoutEmail);
+    if (!later) return;
+    out.push({
+      path: ['rules', i, 'when'],
+      rule: r.name,
+      message:
+        `denies by email, but rule "${later.name}" below signs people in without reading the email: ` +
+        'someone with no (confirmed) email skips this deny and may be signed in there. ' +
+        'Deny a missing email too ({"!": {"var": "email"}}), or let later rules require an allowed email domain',
+    });
+  });
+  return out;
 }

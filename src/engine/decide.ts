@@ -1,11 +1,28 @@
 import type { AuthResolverContext, BackstageSignInResult, SignInInfo } from '@backstage/plugin-auth-node';
 import { buildCatalogQuery, MissingValueError } from '../resolvers/match';
+import { guardContext } from './catalogGuard';
 import type { CompiledRule, CompiledRules } from './compile';
+import { Budget } from './evaluate';
 import { buildFacts, type ProviderFacts, type SignInFacts } from './facts';
 import { evaluate, truthy } from './logic';
 import type { Tracer } from './trace';
 
-export type Decision =
+/** What the deciding rule's action was; null when no rule decided. */
+export type DecidingAction = 'resolvers' | 'match' | 'deny' | null;
+
+export type Decision = (
+  | { outcome: 'signed-in'; rule: string; result: BackstageSignInResult }
+  | { outcome: 'refused'; rule: string | null; message: string; reason: 'deny' | 'not-found' | 'error' }
+) & {
+  action: DecidingAction;
+  /** Catalog lookups this decision made. */
+  catalogLookups: number;
+  durationMs: number;
+  /** The canonical email the decision saw, for an audit line that asks for it. */
+  email: string | null;
+};
+
+type Outcome =
   | { outcome: 'signed-in'; rule: string; result: BackstageSignInResult }
   | { outcome: 'refused'; rule: string | null; message: string; reason: 'deny' | 'not-found' | 'error' };
 
@@ -32,6 +49,7 @@ async function act(
   info: SignInInfo<unknown>,
   facts: SignInFacts,
   ctx: AuthResolverContext,
+  budget: Budget,
   tracer?: Tracer,
 ): Promise<ActionResult> {
   const { action } = rule;
@@ -40,7 +58,7 @@ async function act(
   if (action.kind === 'match') {
     let query;
     try {
-      query = buildCatalogQuery(action.query, facts);
+      query = buildCatalogQuery(action.query, facts, budget);
       const result = await ctx.signInWithCatalogUser(query);
       tracer?.({ type: 'match', rule: rule.name, query, outcome: 'signed-in', userEntityRef: result.identity?.userEntityRef });
       return { kind: 'signed-in', result };
@@ -85,21 +103,33 @@ export async function decide(
   options: DecideOptions,
 ): Promise<Decision> {
   const { tracer } = options;
-  const finish = (d: Decision): Decision => {
+  const started = performance.now();
+  // Every resolver of this sign-in sees only the guarded context.
+  const guard = guardContext(ctx, compiled.limits);
+  const budget = new Budget({ steps: compiled.limits.evaluationSteps, valueWeight: compiled.limits.valueWeight });
+  let action: DecidingAction = null;
+  let email: string | null = null;
+  const finish = (d: Outcome): Decision => {
+    // A refusal the guard raised stands, whatever a resolver made of it (caught it, or fell back).
+    const violation = guard.violation();
+    if (violation && !(d.outcome === 'refused' && d.reason === 'error')) {
+      d = { outcome: 'refused', rule: d.rule, reason: 'error', message: `Sign-in refused${d.rule ? `: rule "${d.rule}"` : ''}: ${violation.message}` };
+    }
     tracer?.(
       d.outcome === 'signed-in'
         ? { type: 'decision', outcome: d.outcome, rule: d.rule, userEntityRef: d.result.identity?.userEntityRef }
         : { type: 'decision', outcome: d.outcome, rule: d.rule, message: d.message },
     );
-    return d;
+    return { ...d, action, email, catalogLookups: guard.lookups(), durationMs: performance.now() - started };
   };
 
   let facts: SignInFacts;
   try {
     facts = buildFacts(options.providerId, info, options.adapter);
   } catch (e) {
-    return finish({ outcome: 'refused', rule: null, reason: 'error', message: `Sign-in refused: could not read the sign-in facts: ${messageOf(e)}` });
+    return finish({ outcome: 'refused', rule: null, reason: 'error', message: `Sign-in refused: ${messageOf(e)}` });
   }
+  email = facts.email?.address ?? null;
   tracer?.({ type: 'facts', facts });
 
   const candidates = compiled.default ? [...compiled.rules, compiled.default] : compiled.rules;
@@ -107,9 +137,10 @@ export async function decide(
     if (rule.when !== undefined) {
       let value: unknown;
       try {
-        value = evaluate(rule.when, facts);
+        value = evaluate(rule.when, facts, budget);
       } catch (e) {
         tracer?.({ type: 'rule', rule: rule.name, applies: false, when: rule.when, value: `error: ${messageOf(e)}` });
+        action = null;
         return finish({ outcome: 'refused', rule: rule.name, reason: 'error', message: `Sign-in refused: rule "${rule.name}": its condition failed: ${messageOf(e)}` });
       }
       const applies = truthy(value);
@@ -119,7 +150,11 @@ export async function decide(
       tracer?.({ type: 'rule', rule: rule.name, applies: true });
     }
 
-    const r = await act(rule, info, facts, ctx, tracer);
+    action = rule.action.kind;
+    const r = await act(rule, info, facts, guard.context, budget, tracer);
+    if (guard.violation()) {
+      return finish({ outcome: 'refused', rule: rule.name, reason: 'error', message: `Sign-in refused: rule "${rule.name}": ${guard.violation()!.message}` });
+    }
     switch (r.kind) {
       case 'signed-in':
         return finish({ outcome: 'signed-in', rule: rule.name, result: r.result });
@@ -131,5 +166,6 @@ export async function decide(
         break;
     }
   }
+  action = null;
   return finish({ outcome: 'refused', rule: null, reason: 'not-found', message: NOT_FOUND_MESSAGE });
 }

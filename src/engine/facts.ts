@@ -1,76 +1,84 @@
 import type { SignInInfo } from '@backstage/plugin-auth-node';
+import { FACT_BOUNDS } from './cost';
+import { canonicalEmail } from './identity';
 
 /**
- * The facts a rule reads, built once per sign-in. Everything here is plain
- * JSON; tokens never are (see `withoutSecrets`).
+ * The facts a rule reads, built once per sign-in. They are made from an
+ * allow-list: the simple profile's email and display name, and the fields each
+ * provider adapter declares. Nothing else of the sign-in (tokens, session,
+ * the provider's raw response, whatever a provider adds tomorrow) can reach a
+ * rule, a trace or a log.
  */
 export interface SignInFacts {
   /** The auth provider's id, e.g. `bitbucket`. */
   provider: string;
   /** The simple profile Backstage shows in the frontend. */
-  profile: { email: string | null; displayName: string | null; picture: string | null };
-  /** The profile email split up, lower-cased; null when there is none. */
+  profile: { email: string | null; displayName: string | null };
+  /** The profile email in canonical form (see identity.ts); null when there is none. */
   email: { address: string; localPart: string; domain: string } | null;
-  /** The provider's profile as its authenticator delivered it, secrets removed. */
+  /** The provider profile fields its adapter declares, or null without an adapter. */
   fullProfile: Record<string, unknown> | null;
   /** Facts a provider adapter adds under its own id, e.g. `bitbucket.workspaces`. */
   [providerFacts: string]: unknown;
 }
 
-/** Adds a provider's own facts (see src/providers). */
+/** What one provider adds to the facts (see src/providers). */
 export interface ProviderFacts {
   providerId: string;
-  /** The facts it adds under `facts[providerId]`. */
+  /** The fields of the provider's profile (`fullProfile`) that rules may read as `fullProfile.<field>`. */
+  profileFields: readonly string[];
+  /** The facts it adds under `facts[providerId]`: strings, lists of strings or null. */
   facts(info: SignInInfo<unknown>): Record<string, unknown>;
 }
 
-const SECRET_KEY = /token|secret|password|credential|^params$|^session$/i;
-
-/** A deep, JSON-only copy without any key that looks like it carries a secret. */
-export function withoutSecrets(value: unknown, depth = 0): unknown {
-  if (depth > 16) return null;
-  if (value === null || typeof value !== 'object') {
-    return typeof value === 'function' || typeof value === 'symbol' || typeof value === 'bigint' || value === undefined ? null : value;
+/** The sign-in cannot be decided from this profile: refused before any rule runs. */
+export class FactsError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'FactsError';
   }
-  if (Array.isArray(value)) return value.map(v => withoutSecrets(v, depth + 1));
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(value)) {
-    // `_raw` is the provider's response as one string: it repeats `_json` and could hide anything.
-    if (SECRET_KEY.test(k) || k === '_raw' || k === '__proto__') continue;
-    out[k] = withoutSecrets(v, depth + 1);
-  }
-  return out;
 }
 
-export function splitEmail(email: string | undefined | null): SignInFacts['email'] {
-  if (typeof email !== 'string') return null;
-  const address = email.trim().toLocaleLowerCase('en-US');
-  const at = address.lastIndexOf('@');
-  if (at <= 0 || at === address.length - 1) return null;
-  return { address, localPart: address.slice(0, at), domain: address.slice(at + 1) };
+/** A fact value: a bounded string, number, boolean or list of those; anything else is dropped. */
+function factValue(v: unknown, where: string): unknown {
+  if (typeof v === 'string') {
+    if (v.length > FACT_BOUNDS.stringLength) throw new FactsError(`${where} is longer than ${FACT_BOUNDS.stringLength} characters`);
+    return v;
+  }
+  if (typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v))) return v;
+  if (Array.isArray(v)) {
+    if (v.length > FACT_BOUNDS.listLength) throw new FactsError(`${where} has more than ${FACT_BOUNDS.listLength} items`);
+    return v.filter(x => typeof x === 'string' || typeof x === 'number' || typeof x === 'boolean').map(x => factValue(x, where));
+  }
+  return null;
 }
 
 const str = (v: unknown) => (typeof v === 'string' && v !== '' ? v : null);
 
-export function buildFacts(
-  providerId: string,
-  info: SignInInfo<unknown>,
-  adapter?: ProviderFacts,
-): SignInFacts {
-  const result = (info.result ?? {}) as { fullProfile?: unknown };
-  const fullProfile = withoutSecrets(result.fullProfile ?? null) as Record<string, unknown> | null;
+export function buildFacts(providerId: string, info: SignInInfo<unknown>, adapter?: ProviderFacts): SignInFacts {
+  const rawEmail = str(info.profile?.email);
+  let email: SignInFacts['email'] = null;
+  if (rawEmail !== null) {
+    const canonical = canonicalEmail(rawEmail);
+    if ('problem' in canonical) throw new FactsError(`the profile email is not a plain address: it ${canonical.problem}`);
+    email = canonical;
+  }
   const facts: SignInFacts = {
     provider: providerId,
-    profile: {
-      email: str(info.profile?.email),
-      displayName: str(info.profile?.displayName),
-      picture: str(info.profile?.picture),
-    },
-    email: splitEmail(str(info.profile?.email)),
-    fullProfile,
+    profile: { email: rawEmail, displayName: factValue(str(info.profile?.displayName), 'profile.displayName') as string | null },
+    email,
+    fullProfile: null,
   };
   if (adapter && adapter.providerId === providerId) {
-    facts[providerId] = withoutSecrets(adapter.facts(info));
+    const full = ((info.result as { fullProfile?: unknown } | undefined)?.fullProfile ?? {}) as Record<string, unknown>;
+    const picked: Record<string, unknown> = {};
+    for (const field of adapter.profileFields) {
+      picked[field] = Object.hasOwn(full, field) ? factValue(full[field], `fullProfile.${field}`) : null;
+    }
+    facts.fullProfile = picked;
+    const own: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(adapter.facts(info))) own[k] = factValue(v, `${providerId}.${k}`);
+    facts[providerId] = own;
   }
   return facts;
 }

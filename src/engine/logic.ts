@@ -1,23 +1,21 @@
-import jsonLogic from 'json-logic-js';
+import { estimateCost, FACT_BOUNDS } from './cost';
+import { DEFAULT_EVALUATION_LIMITS, evaluate, OPERATORS, truthy, type EvaluationLimits } from './evaluate';
+
+export { evaluate, truthy };
 
 /**
- * The JSON Logic operators rules may use. `log` (prints facts to stdout) and
- * `method` (calls arbitrary methods) are left out on purpose; custom operators
- * are never added to the shared json-logic-js instance.
+ * The JSON Logic operators rules may use: json-logic-js's, less `log` (prints
+ * the facts to stdout) and `method` (calls arbitrary methods). Custom
+ * operators are never added to the shared json-logic-js instance.
  */
-export const ALLOWED_OPERATORS: ReadonlySet<string> = new Set([
-  'var', 'missing', 'missing_some',
-  'if', '?:', '==', '===', '!=', '!==', '!', '!!', 'or', 'and',
-  '>', '>=', '<', '<=', 'max', 'min', '+', '-', '*', '/', '%',
-  'map', 'reduce', 'filter', 'all', 'none', 'some', 'merge', 'in', 'cat', 'substr',
-]);
+export const ALLOWED_OPERATORS: ReadonlySet<string> = OPERATORS;
 
 /** Deeper expressions are refused: nobody writes them by hand, and they cost stack. */
 export const MAX_EXPRESSION_DEPTH = 32;
 
-const FORBIDDEN_SEGMENTS = new Set(['__proto__', 'constructor', 'prototype']);
+export const FORBIDDEN_SEGMENTS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
 
-/** Operators whose later arguments run against each array item, not the facts. */
+/** Operators whose second argument runs once per item of the first, with the item as its data. */
 const SCOPED_OPERATORS = new Set(['map', 'reduce', 'filter', 'all', 'none', 'some']);
 
 export interface ExpressionIssue {
@@ -35,22 +33,29 @@ export interface ExpressionInfo {
 }
 
 /**
- * Checks an expression once, at start-up: known operators only, literal `var`
- * paths (so no rule can compute its way to `__proto__`), bounded depth.
+ * Checks an expression once, at start-up. json-logic-js evaluates every
+ * argument of every operator (and every item of every list), so every
+ * position is visited: known operators only, literal `var` paths and
+ * `missing` lists (no rule can compute its way to `__proto__`), bounded depth,
+ * and a worst-case cost within the evaluation budget.
  */
-export function inspectExpression(expr: unknown): ExpressionInfo {
+export function inspectExpression(
+  expr: unknown,
+  limits: EvaluationLimits = DEFAULT_EVALUATION_LIMITS,
+): ExpressionInfo {
   const issues: ExpressionIssue[] = [];
   const factPaths: string[] = [];
 
-  const checkVarPath = (p: unknown, at: Array<string | number>, scoped: boolean) => {
+  const checkPath = (p: unknown, at: Array<string | number>, scoped: boolean, what: string) => {
     if (typeof p === 'number' && Number.isInteger(p) && p >= 0) return;
+    if (p === null) p = '';
     if (typeof p !== 'string') {
-      issues.push({ path: at, message: 'a "var" path must be a literal string' });
+      issues.push({ path: at, message: `a ${what} must be a literal string` });
       return;
     }
     const bad = p.split('.').find(seg => FORBIDDEN_SEGMENTS.has(seg));
     if (bad) {
-      issues.push({ path: at, message: `the "var" path "${p}" may not go through "${bad}"` });
+      issues.push({ path: at, message: `the ${what} "${p}" may not go through "${bad}"` });
       return;
     }
     if (!scoped) factPaths.push(p);
@@ -82,38 +87,58 @@ export function inspectExpression(expr: unknown): ExpressionInfo {
     const raw = (node as Record<string, unknown>)[op];
     const args = Array.isArray(raw) ? raw : [raw];
     const argPath = (i: number) => (Array.isArray(raw) ? [...at, op, i] : [...at, op]);
+
+    // What an operator reads by name must be written out, not computed; every
+    // other position is an expression, evaluated by json-logic-js even where
+    // the operator then ignores it.
+    const names = new Set<number>();
     if (op === 'var') {
-      checkVarPath(args[0] ?? '', argPath(0), scoped);
-      if (args.length > 1) visit(args[1], argPath(1), depth + 1, scoped);
-      return;
-    }
-    if (op === 'missing' || op === 'missing_some') {
-      const keysArg = op === 'missing' ? (Array.isArray(args[0]) ? args[0] : args) : args[1];
-      if (!Array.isArray(keysArg)) {
-        issues.push({ path: argPath(op === 'missing' ? 0 : 1), message: `"${op}" needs a literal list of fact paths` });
-        return;
+      checkPath(args[0], argPath(0), scoped, '"var" path');
+      names.add(0);
+    } else if (op === 'missing') {
+      if (Array.isArray(args[0])) {
+        (args[0] as unknown[]).forEach((k, i) => checkPath(k, [...argPath(0), i], scoped, '"missing" key'));
+        names.add(0);
+      } else {
+        args.forEach((k, i) => {
+          checkPath(k, argPath(i), scoped, '"missing" key');
+          names.add(i);
+        });
       }
-      keysArg.forEach(k => checkVarPath(k, argPath(op === 'missing' ? 0 : 1), scoped));
-      return;
+    } else if (op === 'missing_some') {
+      if (Array.isArray(args[1])) {
+        (args[1] as unknown[]).forEach((k, i) => checkPath(k, [...argPath(1), i], scoped, '"missing_some" key'));
+      } else {
+        issues.push({ path: argPath(1), message: '"missing_some" needs a literal list of fact paths as its second argument' });
+      }
+      names.add(1);
     }
-    if (SCOPED_OPERATORS.has(op)) {
-      visit(args[0], argPath(0), depth + 1, scoped);
-      args.slice(1).forEach((a, i) => visit(a, argPath(i + 1), depth + 1, i === 1 && op === 'reduce' ? scoped : true));
-      return;
-    }
-    args.forEach((a, i) => visit(a, argPath(i), depth + 1, scoped));
+    args.forEach((a, i) => {
+      if (!names.has(i)) visit(a, argPath(i), depth + 1, scoped || (SCOPED_OPERATORS.has(op) && i === 1));
+    });
   };
 
   visit(expr, [], 0, false);
+  if (issues.length === 0) {
+    const cost = estimateCost(expr, FACT_BOUNDS);
+    if (cost.steps > limits.steps) {
+      issues.push({
+        path: [],
+        message:
+          `this expression may take ${formatCost(cost.steps)} evaluation steps for one sign-in, ` +
+          `more than the limit of ${formatCost(limits.steps)} (limits.evaluationSteps); ` +
+          'it iterates over large lists inside each other or grows a list in a reduce',
+      });
+    } else if (cost.weight > limits.valueWeight) {
+      issues.push({
+        path: [],
+        message:
+          `this expression may build a value of ${formatCost(cost.weight)} units, ` +
+          `more than the limit of ${formatCost(limits.valueWeight)} (limits.valueWeight)`,
+      });
+    }
+  }
   return { issues, factPaths };
 }
 
-/** Evaluates a checked expression against the facts. Throws as json-logic-js does. */
-export function evaluate(expr: unknown, facts: unknown): unknown {
-  return jsonLogic.apply(expr as jsonLogic.RulesLogic, facts as Record<string, unknown>);
-}
-
-/** JSON Logic's truthiness: an empty array is false, unlike JavaScript. */
-export function truthy(value: unknown): boolean {
-  return jsonLogic.truthy(value);
-}
+const formatCost = (n: number) => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : 'unboundedly many');

@@ -17,6 +17,8 @@ export interface BitbucketProfile {
 export const bitbucketProvider: Provider = {
   providerId: 'bitbucket',
   resolvers: { ...bitbucketSignInResolvers },
+  // What rules may read as fullProfile.*: the account's identity, nothing the authenticator carries besides.
+  profileFields: ['id', 'username', 'displayName'],
   facts(info: SignInInfo<unknown>) {
     const p = ((info.result as { fullProfile?: BitbucketProfile })?.fullProfile ?? {}) as BitbucketProfile;
     return {
@@ -35,9 +37,7 @@ export function bitbucketNeeds(factPaths: string[], resolverNames: string[]): { 
   // email resolvers do; custom ones might).
   const withoutEmail = ['usernameMatchingUserEntityAnnotation', 'userIdMatchingUserEntityAnnotation'];
   return {
-    email:
-      reads('email') || reads('profile.email') || reads('fullProfile.emails') ||
-      resolverNames.some(n => !withoutEmail.includes(n)),
-    workspaces: reads('bitbucket.workspaces') || reads('fullProfile.workspaces'),
+    email: reads('email') || reads('profile.email') || resolverNames.some(n => !withoutEmail.includes(n)),
+    workspaces: reads('bitbucket.workspaces'),
   };
 }

@@ -1,5 +1,6 @@
 import type { AuthResolverCatalogUserQuery } from '@backstage/plugin-auth-node';
 import type { MatchQuery } from '../engine/compile';
+import type { Budget } from '../engine/evaluate';
 import { evaluate } from '../engine/logic';
 
 /** The query could not be built because a value it needs is absent: nobody can match. */
@@ -23,14 +24,14 @@ function asQueryValue(field: string, value: unknown): string {
 }
 
 /** Turns a compiled `match` into Backstage's catalog user query for these facts. */
-export function buildCatalogQuery(query: MatchQuery, facts: unknown): AuthResolverCatalogUserQuery {
+export function buildCatalogQuery(query: MatchQuery, facts: unknown, budget?: Budget): AuthResolverCatalogUserQuery {
   if ('entityRef' in query) {
-    return { entityRef: asQueryValue('entityRef', evaluate(query.entityRef, facts)) };
+    return { entityRef: asQueryValue('entityRef', evaluate(query.entityRef, facts, budget)) };
   }
   const [kind, values] = 'annotations' in query ? (['annotations', query.annotations] as const) : (['filter', query.filter] as const);
   const out: Record<string, string> = {};
   for (const [key, expr] of Object.entries(values)) {
-    out[key] = asQueryValue(`${kind}.${key}`, evaluate(expr, facts));
+    out[key] = asQueryValue(`${kind}.${key}`, evaluate(expr, facts, budget));
   }
   return kind === 'annotations' ? { annotations: out } : { filter: out };
 }

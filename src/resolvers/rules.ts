@@ -13,8 +13,8 @@ export interface RulesResolverOptions {
   adapter?: ProviderFacts;
   /** Receives every trace event (explain); Backstage sign-ins run without one. */
   tracer?: Tracer;
-  /** Sees every decision, e.g. to log who was refused by which rule. */
-  onDecision?: (d: Decision) => void;
+  /** Sees every decision with the block that made it, e.g. for the audit line. */
+  onDecision?: (d: Decision, compiled: CompiledRules) => void;
   /** Blocks compiled earlier (the module validates at start-up), keyed by their JSON. */
   precompiled?: Map<string, CompiledRules>;
 }
@@ -51,7 +51,7 @@ export function createRulesResolverFactory(options: RulesResolverOptions): SignI
           adapter: options.adapter,
           tracer: options.tracer,
         });
-        options.onDecision?.(decision);
+        options.onDecision?.(decision, rules);
         if (decision.outcome === 'signed-in') return decision.result;
         throw new NotAllowedError(decision.message);
       };

@@ -58,11 +58,15 @@ describe('Bitbucket facts in a real backend', () => {
     expect(await backstage.signIn('alice-acme')).toMatchObject({ ok: true, userEntityRef: 'user:default/alice' });
   });
 
-  it('logs the refusals with their rule, and never a Bitbucket token or client secret', async () => {
+  it('logs one audit line per decision with its rule, and never a Bitbucket token or client secret', async () => {
     await backstage.signIn('carol-p');
     await backstage.signIn('alice-acme');
     const logged = JSON.stringify(backstage.logs());
-    expect(logged).toContain('signin-rules: sign-in refused by rule \\"default\\" (deny)');
+    const audit = backstage.logs().filter(l => l.message === 'signin-rules decision');
+    expect(audit).toContainEqual(expect.objectContaining({
+      level: 'info',
+      meta: expect.objectContaining({ provider: 'bitbucket', rule: 'default', action: 'deny', outcome: 'refused', reason: 'deny' }),
+    }));
     expect(logged).not.toMatch(/bbat\.|bbrt\.|client-secret/);
   });
 });

@@ -116,9 +116,10 @@ describe('signin-rules explain: which provider and environment', () => {
 
   it('runs rules for a provider without adapter on the common facts', async () => {
     const r = await explainWith('--provider', 'github', '--catalog', ex('catalog.yaml'));
-    // alice-acme is not a catalog name: the rule's lookup finds nobody, and there is no default.
-    expect(r).toMatchObject({ code: 3, result: { outcome: 'refused', rule: null } });
-    expect(r.result.trace.find((e: any) => e.type === 'match')).toMatchObject({ query: { entityRef: 'user:default/alice-acme' }, outcome: 'not-found' });
+    // The email facts are common to every provider; the provider's own profile is not (no adapter declares its fields).
+    expect(r).toMatchObject({ code: 0, result: { outcome: 'signed-in', rule: 'gh', userEntityRef: 'user:default/alice' } });
+    expect(r.result.trace.find((e: any) => e.type === 'facts').facts).toMatchObject({ provider: 'github', fullProfile: null });
+    expect(r.result.trace.find((e: any) => e.type === 'match')).toMatchObject({ query: { entityRef: 'user:default/alice' }, outcome: 'signed-in' });
   });
 });
 

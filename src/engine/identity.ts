@@ -1,0 +1,42 @@
+/**
+ * One canonical form for an email address, used for every fact and every
+ * comparison. An address that is present but not plain refuses the sign-in:
+ * a trailing dot, a second "@", white space, an invisible character or a
+ * look-alike letter (one that NFKC or lower-casing turns into another, like
+ * the Kelvin sign that becomes "k") would otherwise slip past a rule that
+ * compares it, or match somebody else's address in the catalog.
+ */
+
+export interface CanonicalEmail {
+  /** Lower-cased (toLocaleLowerCase('en-US'), as the catalog lower-cases). */
+  address: string;
+  localPart: string;
+  domain: string;
+}
+
+// RFC 5322 atext, plus letters, marks and digits of any script.
+const LOCAL = /^[\p{L}\p{M}\p{N}!#$%&'*+/=?^_`{|}~-]+(?:\.[\p{L}\p{M}\p{N}!#$%&'*+/=?^_`{|}~-]+)*$/u;
+// Host names in ASCII (internationalised domains as their xn-- form): a domain
+// with a look-alike letter from another script would pass a domain deny-list.
+const LABEL = /^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$/;
+
+/** The canonical form of a plain address, or why it is not one. */
+export function canonicalEmail(raw: string): CanonicalEmail | { problem: string } {
+  if (raw.length > 254) return { problem: 'is longer than 254 characters' };
+  if (/[\p{Cc}\p{Cf}\p{Z}\s]/u.test(raw)) return { problem: 'contains white space or an invisible character' };
+  const address = raw.toLocaleLowerCase('en-US');
+  if (raw.normalize('NFKC') !== raw || address.normalize('NFKC') !== address) {
+    return { problem: 'contains a character that changes under Unicode normalisation (a look-alike of another letter)' };
+  }
+  const parts = address.split('@');
+  if (parts.length !== 2) return { problem: parts.length < 2 ? 'has no "@"' : 'has more than one "@"' };
+  const [localPart, domain] = parts;
+  if (!localPart || localPart.length > 64 || !LOCAL.test(localPart)) {
+    return { problem: 'has a local part that is not plain (quotes, brackets, empty or doubled dots...)' };
+  }
+  const labels = domain.split('.');
+  if (labels.length < 2 || labels.some(l => l.length > 63 || !LABEL.test(l))) {
+    return { problem: 'has a domain that is not a plain host name (ASCII letters, digits and hyphens between dots; no empty label or trailing dot)' };
+  }
+  return { address, localPart, domain };
+}
