@@ -222,19 +222,23 @@ function denyListWarnings(rules: CompiledRule[], defaultRule: CompiledRule | und
     return false;
   };
   const all = defaultRule ? [...rules, defaultRule] : rules;
-  const out: BlockProblem[] = [];
-  all.forEach((r, i) => {
-    if (r.action.kind !== 'deny' || r.when === undefined || !readsEmail(readsOf.get(r.when))) return;
-    let deniesNoEmail = false;
+  const deniesNoEmail = (r: CompiledRule) => {
+    if (r.when === undefined) return true;
     try {
-      deniesNoEmail = truthy(evaluate(r.when, noEmail));
+      return truthy(evaluate(r.when, noEmail));
     } catch {
       // An expression that throws without an email refuses such sign-ins anyway.
-      deniesNoEmail = true;
+      return true;
     }
-    if (deniesNoEmail) return;
+  };
+  const out: BlockProblem[] = [];
+  for (const [i, r] of all.entries()) {
+    if (r.action.kind !== 'deny') continue;
+    // From a deny that refuses everyone without an email on, nobody without one gets further.
+    if (deniesNoEmail(r)) break;
+    if (r.when === undefined || !readsEmail(readsOf.get(r.when))) continue;
     const later = all.slice(i + 1).find(signsInWithoutEmail);
-    if (!later) return;
+    if (!later) continue;
     out.push({
       path: ['rules', i, 'when'],
       rule: r.name,
@@ -243,6 +247,6 @@ function denyListWarnings(rules: CompiledRule[], defaultRule: CompiledRule | und
         'someone with no (confirmed) email skips this deny and may be signed in there. ' +
         'Deny a missing email too ({"!": {"var": "email"}}), or let later rules require an allowed email domain',
     });
-  });
+  }
   return out;
 }

@@ -192,3 +192,20 @@ describe('the deny-list pitfall', () => {
     expect(compileRules({ rules: [strict, byUsername] }, registry).warnings).toEqual([]);
   });
 });
+
+describe('the shipped examples are safe to copy', () => {
+  it('the example rules raise no deny-list warning', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { parse } = await import('yaml');
+    const config = parse(readFileSync(join(__dirname, '../../examples/app-config.yaml'), 'utf8'));
+    const entry = config.auth.providers.bitbucket.development.signIn.resolvers[0];
+    const { resolver: _r, ...block } = entry;
+    const { compiled, problems, warnings } = compileRules(block, { ...testResolvers, ...bitbucketProvider.resolvers });
+    expect(problems).toEqual([]);
+    expect(compiled).toBeDefined();
+    expect(warnings).toEqual([]);
+    // Without its first rule, the same block is the pitfall.
+    expect(compileRules({ ...block, rules: block.rules.slice(1).map((r: any) => r.name === 'acme-workspace' ? { ...r, when: r.when.and[0] } : r) }, { ...testResolvers, ...bitbucketProvider.resolvers }).warnings).toHaveLength(1);
+  });
+});
