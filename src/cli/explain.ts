@@ -1,19 +1,21 @@
-import { CatalogClient } from '@backstage/catalog-client';
 import type { SignInInfo } from '@backstage/plugin-auth-node';
 import { readFile } from 'node:fs/promises';
-import { createCatalogResolverContext, LocalCatalog, type CatalogLookup } from '../catalog';
+import { createCatalogResolverContext, LocalCatalog } from '../catalog';
 import { formatProblem } from '../config/problems';
 import { parseYaml, yamlProblemLines } from '../config/yamlFile';
 import type { Decision } from '../engine/decide';
 import type { SignInFacts } from '../engine/facts';
 import type { TraceEvent } from '../engine/trace';
 import { InputError, loadCustomResolvers, readAndCheck, signInResolverFor, UsageError } from './context';
+import { DEFAULT_CATALOG_TIMEOUT_MS, liveCatalog, redactUrl, TOKEN_ENV, type LiveCatalog } from './liveCatalog';
 
 export interface ExplainArgs {
   config: string[];
   profile: string[];
   catalog: string[];
   catalogUrl?: string;
+  /** Bound on each live catalog request, in ms (default 5000). */
+  catalogTimeoutMs?: number;
   provider?: string;
   env?: string;
   resolvers: string[];
@@ -51,48 +53,14 @@ async function readProfile(file: string): Promise<SignInInfo<unknown>> {
   return { profile: data.profile, result: data.result ?? {} };
 }
 
-const TOKEN_ENV = 'SIGNIN_RULES_CATALOG_TOKEN';
-
-/**
- * A live catalog whose failed requests (unreachable, 401, 403, 5xx...) are
- * remembered: the rules engine would turn them into a "refused", but they say
- * nothing about the person, only that the dry run could not read the catalog.
- */
-function liveCatalog(base: string): { catalog: CatalogLookup; failure(): InputError | undefined } {
-  const client = new CatalogClient({ discoveryApi: { getBaseUrl: async () => base } });
-  let failure: InputError | undefined;
-  const watch = async <T>(request: () => Promise<T>): Promise<T> => {
-    try {
-      return await request();
-    } catch (e) {
-      const err = e as Error & { statusCode?: number; cause?: { message?: string } };
-      const why = err.cause?.message && err.cause.message !== err.message ? `${err.message}: ${err.cause.message}` : err.message;
-      const hint =
-        err.statusCode === 401 || err.statusCode === 403
-          ? process.env[TOKEN_ENV]
-            ? ` (check the token in ${TOKEN_ENV})`
-            : ` (${TOKEN_ENV} is not set)`
-          : '';
-      failure ??= new InputError(`cannot read the catalog at ${base}: ${why}${hint}`);
-      throw e;
-    }
-  };
-  return {
-    catalog: {
-      getEntities: (...a: Parameters<CatalogClient['getEntities']>) => watch(() => client.getEntities(...a)),
-      getEntityByRef: (...a: Parameters<CatalogClient['getEntityByRef']>) => watch(() => client.getEntityByRef(...a)),
-    },
-    failure: () => failure,
-  };
-}
-
-async function openCatalog(args: ExplainArgs): Promise<{ catalog: CatalogLookup; failure(): InputError | undefined }> {
+async function openCatalog(args: ExplainArgs): Promise<LiveCatalog & { shown: string }> {
   if (args.catalogUrl) {
     if (args.catalog.length) throw new UsageError('use either --catalog files or --catalog-url, not both');
-    return liveCatalog(args.catalogUrl.replace(/\/+$/, ''));
+    const base = args.catalogUrl.replace(/\/+$/, '');
+    return { ...liveCatalog(base, args.catalogTimeoutMs ?? DEFAULT_CATALOG_TIMEOUT_MS), shown: ` at ${redactUrl(base)}` };
   }
   try {
-    return { catalog: await LocalCatalog.fromFiles(args.catalog), failure: () => undefined };
+    return { catalog: await LocalCatalog.fromFiles(args.catalog), failure: () => undefined, settled: async () => undefined, shown: '' };
   } catch (e) {
     throw new InputError((e as Error).message);
   }
@@ -121,7 +89,7 @@ export async function explain(args: ExplainArgs): Promise<{ problems: string[] }
   const checked = await readAndCheck(args.config, custom);
   if (checked.problems.length) return { problems: checked.problems.map(formatProblem) };
   const { providerId, env } = pickTarget(checked.loaded.data, checked.blocks, args);
-  const { catalog, failure } = await openCatalog(args);
+  const { catalog, failure, settled, shown } = await openCatalog(args);
 
   // Built once, as the backend builds it; each profile's trace and decision
   // go to the sinks set for that profile.
@@ -138,7 +106,7 @@ export async function explain(args: ExplainArgs): Promise<{ problems: string[] }
     const info = await readProfile(file);
     events = [];
     decision = undefined;
-    const { context, catalogRequests } = createCatalogResolverContext(catalog, { token: process.env[TOKEN_ENV] });
+    const { context, catalogRequests, malformedResponse } = createCatalogResolverContext(catalog, { token: process.env[TOKEN_ENV] });
     let signedIn: Awaited<ReturnType<typeof resolver>> | undefined;
     let error: Error | undefined;
     try {
@@ -147,8 +115,11 @@ export async function explain(args: ExplainArgs): Promise<{ problems: string[] }
       error = e as Error;
     }
     // Not a decision about this person: the catalog could not be read (exit 2).
+    await settled();
     const unreadable = failure();
     if (unreadable) throw unreadable;
+    const malformed = malformedResponse();
+    if (malformed) throw new InputError(`cannot read the catalog${shown}: ${malformed.message}`);
     const identity = signedIn?.identity;
     const decided = decision as Decision | undefined;
     results.push({

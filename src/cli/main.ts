@@ -5,18 +5,29 @@ import { join } from 'node:path';
 import { formatProblem } from '../config/problems';
 import { explain, renderResult } from './explain';
 import { InputError, loadCustomResolvers, readAndCheck, UsageError } from './context';
+import { DEFAULT_CATALOG_TIMEOUT_MS, redactor } from './liveCatalog';
 
 const USAGE = `signin-rules: declarative sign-in rules for Backstage
 
 Usage:
   signin-rules validate <app-config.yaml>... [--resolvers <module.js>]...
   signin-rules explain --config <app-config.yaml>... --profile <file|dir>...
-                       [--catalog <entities.yaml>]... | [--catalog-url <catalog base URL>]
+                       [--catalog <entities.yaml>]... | [--catalog-url <catalog base URL> [--catalog-timeout <ms>]]
                        [--provider <id>] [--env <auth environment>] [--resolvers <module.js>]... [--json]
 
 Exit codes: 0 valid / signed in, 1 invalid config, 2 wrong usage or unreadable input,
             3 refused (explain: at least one profile was refused).
-A live catalog's token is read from SIGNIN_RULES_CATALOG_TOKEN, never from the command line.`;
+A live catalog's token is read from SIGNIN_RULES_CATALOG_TOKEN, never from the command line.
+Each live catalog request may take --catalog-timeout ms (default ${DEFAULT_CATALOG_TIMEOUT_MS}); credentials
+and query values in --catalog-url are shown as ***.`;
+
+/** --catalog-timeout: a whole number of milliseconds, at least 1. */
+function parseTimeout(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const ms = /^\d+$/.test(value.trim()) ? Number(value) : NaN;
+  if (!Number.isSafeInteger(ms) || ms < 1) throw new UsageError(`--catalog-timeout must be a whole number of milliseconds (at least 1), not "${value}"`);
+  return ms;
+}
 
 /** A directory given to --profile stands for the .json/.yaml/.yml files in it, sorted. */
 function expandProfiles(paths: string[]): string[] {
@@ -38,6 +49,16 @@ export async function main(
   err: (s: string) => void = s => process.stderr.write(`${s}\n`),
 ): Promise<number> {
   const [command, ...rest] = argv;
+  // explain's messages may quote the catalog URL (even a misplaced one, as
+  // parseArgs does): its credentials and query values are never printed.
+  let errOut = err;
+  if (command === 'explain') {
+    const urls = rest.flatMap((a, i) =>
+      a.startsWith('--catalog-url=') ? [a.slice('--catalog-url='.length)] : a === '--catalog-url' && rest[i + 1] !== undefined ? [rest[i + 1]] : [],
+    );
+    const redact = redactor(...urls);
+    errOut = s => err(redact(s));
+  }
   try {
     if (command === 'validate') {
       const { values, positionals } = parseArgs({
@@ -62,17 +83,20 @@ export async function main(
           profile: { type: 'string', multiple: true, default: [] },
           catalog: { type: 'string', multiple: true, default: [] },
           'catalog-url': { type: 'string' },
+          'catalog-timeout': { type: 'string' },
           provider: { type: 'string' },
           env: { type: 'string' },
           resolvers: { type: 'string', multiple: true, default: [] },
           json: { type: 'boolean', default: false },
         },
       });
+      const catalogUrl = values['catalog-url'] as string | undefined;
       const res = await explain({
         config: values.config as string[],
         profile: expandProfiles(values.profile as string[]),
         catalog: values.catalog as string[],
-        catalogUrl: values['catalog-url'] as string | undefined,
+        catalogUrl,
+        catalogTimeoutMs: parseTimeout(values['catalog-timeout'] as string | undefined),
         provider: values.provider as string | undefined,
         env: values.env as string | undefined,
         resolvers: values.resolvers as string[],
@@ -95,14 +119,14 @@ export async function main(
     throw new UsageError(`unknown command "${command}"`);
   } catch (e) {
     if (e instanceof InputError) {
-      err(`signin-rules: ${e.message}`);
+      errOut(`signin-rules: ${e.message}`);
       return 2;
     }
     if (e instanceof UsageError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
-      err(`signin-rules: ${(e as Error).message}\n\n${USAGE}`);
+      errOut(`signin-rules: ${(e as Error).message}\n\n${USAGE}`);
       return 2;
     }
-    err(`signin-rules: ${(e as Error).stack ?? e}`);
+    errOut(`signin-rules: ${(e as Error).stack ?? e}`);
     return 2;
   }
 }

@@ -1,0 +1,127 @@
+/**
+ * explain --catalog-url against small local servers (127.0.0.1 only): a
+ * catalog that never answers, one that answers with the wrong shape, one
+ * whose error quotes the request URL.
+ */
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { main } from '../../src/cli/main';
+import { redactor, redactUrl } from '../../src/cli/liveCatalog';
+
+const ex = (p: string) => join(__dirname, '../..', 'examples', p);
+const TOKEN_ENV = 'SIGNIN_RULES_CATALOG_TOKEN';
+
+async function run(...argv: string[]) {
+  const lines: string[] = [];
+  const errors: string[] = [];
+  const started = Date.now();
+  const code = await main(argv, s => lines.push(s), s => errors.push(s));
+  return { code, out: lines.join('\n'), err: errors.join('\n'), ms: Date.now() - started };
+}
+/** Alice needs a catalog lookup (by username annotation) to be decided. */
+const explainAgainst = (url: string, ...flags: string[]) =>
+  run('explain', '--config', ex('app-config.yaml'), '--profile', ex('profiles/1-alice.yaml'), '--catalog-url', url, ...flags);
+
+let server: Server;
+let origin: string;
+/** Headers of the requests the never-answering catalog got. */
+const hangingRequests: IncomingHttpHeaders[] = [];
+let savedToken: string | undefined;
+
+beforeAll(async () => {
+  savedToken = process.env[TOKEN_ENV];
+  delete process.env[TOKEN_ENV];
+  server = createServer((req, res) => {
+    const url = req.url ?? '';
+    if (url.startsWith('/hang/')) {
+      // Accepts the request and never answers.
+      hangingRequests.push(req.headers);
+      return;
+    }
+    if (url.startsWith('/malformed/')) {
+      // GET /entities answers an array; this one wraps it in an object.
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ entities: [] }));
+      return;
+    }
+    // An error body that quotes the whole request URL, as some proxies do.
+    res.writeHead(500, { 'content-type': 'application/json' }).end(
+      JSON.stringify({ error: { name: 'Error', message: `no upstream for http://${req.headers.host}${url}` }, request: { method: 'GET', url }, response: { statusCode: 500 } }),
+    );
+  });
+  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve));
+  origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+afterAll(async () => {
+  if (savedToken === undefined) delete process.env[TOKEN_ENV];
+  else process.env[TOKEN_ENV] = savedToken;
+  server.closeAllConnections();
+  await new Promise(resolve => server.close(resolve));
+});
+
+describe('--catalog-timeout', () => {
+  it('ends a catalog that never answers with exit 2, naming the catalog and the time waited', async () => {
+    const r = await explainAgainst(`${origin}/hang/api/catalog`, '--catalog-timeout', '300');
+    expect(r).toMatchObject({ code: 2, out: '' });
+    expect(r.err).toBe(`signin-rules: the catalog at ${origin}/hang/api/catalog did not answer within 300 ms (raise --catalog-timeout to wait longer)`);
+    expect(r.ms).toBeLessThan(3000);
+  });
+
+  it('waits 5000 ms by default, not forever', async () => {
+    const r = await explainAgainst(`${origin}/hang/api/catalog`);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain(`the catalog at ${origin}/hang/api/catalog did not answer within 5000 ms`);
+    expect(r.ms).toBeGreaterThanOrEqual(4900);
+    expect(r.ms).toBeLessThan(15000);
+  });
+
+  it.each(['0', '-5', '1.5', 'soon', ''])('refuses %j as wrong usage', async value => {
+    const r = await explainAgainst(`${origin}/hang/api/catalog`, `--catalog-timeout=${value}`);
+    expect(r).toMatchObject({ code: 2, err: expect.stringContaining('--catalog-timeout must be a whole number of milliseconds') });
+    expect(r.ms).toBeLessThan(3000);
+  });
+});
+
+describe('credentials in --catalog-url are never printed', () => {
+  it('hides userinfo and query values in the timeout message, and still sends the userinfo as Basic auth', async () => {
+    hangingRequests.length = 0;
+    const url = `http://alice:s3cret-pw@127.0.0.1:${new URL(origin).port}/hang/api/catalog?token=abc123xyz`;
+    const r = await explainAgainst(url, '--catalog-timeout', '300');
+    expect(r.code).toBe(2);
+    expect(r.err).toBe(`signin-rules: the catalog at http://***@127.0.0.1:${new URL(origin).port}/hang/api/catalog?token=*** did not answer within 300 ms (raise --catalog-timeout to wait longer)`);
+    expect(hangingRequests[0]?.authorization).toBe(`Basic ${Buffer.from('alice:s3cret-pw').toString('base64')}`);
+  });
+
+  it('hides them when the catalog quotes the request URL in its error', async () => {
+    const port = new URL(origin).port;
+    const r = await explainAgainst(`http://bob:hunter2-pw@127.0.0.1:${port}/echo/api/catalog?key=k3y-value&x=abcd`);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(new RegExp(`^signin-rules: cannot read the catalog at http://\\*\\*\\*@127\\.0\\.0\\.1:${port}/echo/api/catalog\\?key=\\*\\*\\*&x=\\*\\*\\*: Request failed with 500 Internal Server Error: no upstream for http://127\\.0\\.0\\.1:${port}/echo/api/catalog\\?key=\\*\\*\\*`));
+    for (const secret of ['bob', 'hunter2', 'k3y-value', 'abcd']) expect(r.err).not.toContain(secret);
+  });
+
+  it('hides them in wrong-usage messages too', async () => {
+    const r = await run('explain', '--catalog-url', 'http://carol:pa55word@127.0.0.1:1/api?t=tok3n', 'http://carol:pa55word@127.0.0.1:1/stray');
+    expect(r.code).toBe(2);
+    expect(r.err).toContain("Unexpected argument 'http://***@127.0.0.1:1/stray'");
+    for (const secret of ['carol', 'pa55word', 'tok3n']) expect(r.err).not.toContain(secret);
+  });
+
+  it('redactUrl and redactor', () => {
+    expect(redactUrl('http://u:p@host:7007/api/catalog')).toBe('http://***@host:7007/api/catalog');
+    expect(redactUrl('https://host/api/catalog?token=abc&flag&a=1#frag')).toBe('https://host/api/catalog?token=***&***&a=***#***');
+    expect(redactUrl('http://host:7007/api/catalog')).toBe('http://host:7007/api/catalog');
+    // Decoded secrets outside any URL are hidden too.
+    expect(redactor('http://me:p%40ss-word@h/x')('auth failed for p@ss-word at http://me:p%40ss-word@h/x/y')).toBe('auth failed for *** at http://***@h/x/y');
+  });
+});
+
+describe('a catalog answer of the wrong shape', () => {
+  it('is unreadable input (exit 2), not a refusal', async () => {
+    const r = await explainAgainst(`${origin}/malformed/api/catalog`);
+    expect(r).toMatchObject({ code: 2, out: '' });
+    expect(r.err).toBe(
+      `signin-rules: cannot read the catalog at ${origin}/malformed/api/catalog: the catalog answered with a malformed response (items is not an array but an object)`,
+    );
+  });
+});
