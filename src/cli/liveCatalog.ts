@@ -4,6 +4,7 @@
  * every message.
  */
 import { CatalogClient } from '@backstage/catalog-client';
+import { createRequire } from 'node:module';
 import type { CatalogLookup } from '../catalog';
 import { InputError } from './context';
 
@@ -70,36 +71,42 @@ function safeDecode(s: string): string {
   }
 }
 
-/** The client's fetch for one catalog request: bounded by a timeout. */
+/**
+ * The fetch the catalog client uses by default (cross-fetch, i.e. node-fetch
+ * 2), resolved from the client's own dependencies. Not Node's global fetch:
+ * that one refuses URLs with userinfo (which node-fetch sends as Basic auth)
+ * and the ports the Fetch standard blocks.
+ */
+const clientFetch = (): typeof fetch => {
+  const load = createRequire(require.resolve('@backstage/catalog-client'));
+  const mod = load('cross-fetch') as { default?: typeof fetch } & typeof fetch;
+  return mod.default ?? mod;
+};
+
+/** Thrown when a request took longer than the timeout. */
+class CatalogTimeoutError extends Error {
+  override name = 'CatalogTimeoutError';
+}
+
+/** The client's fetch, each request bounded by a timeout (which also stops reading a slow body). */
 function catalogFetch(timeoutMs: number): typeof fetch {
+  const inner = clientFetch();
   return async (input, init = {}) => {
-    const url = new URL(input instanceof Request ? input.url : String(input));
-    const headers = new Headers(init.headers);
-    // Node's fetch refuses a URL with credentials; send them as the http
-    // client did before (Basic, unless the token's Authorization is set).
-    if (url.username || url.password) {
-      if (!headers.has('authorization')) {
-        const basic = Buffer.from(`${safeDecode(url.username)}:${safeDecode(url.password)}`).toString('base64');
-        headers.set('authorization', `Basic ${basic}`);
-      }
-      url.username = '';
-      url.password = '';
-    }
     const timeout = AbortSignal.timeout(timeoutMs);
-    return fetch(url, { ...init, headers, signal: init.signal ? AbortSignal.any([init.signal, timeout]) : timeout });
+    try {
+      return await inner(input, { ...init, signal: init.signal ? AbortSignal.any([init.signal, timeout]) : timeout });
+    } catch (e) {
+      if (timeout.aborted) throw new CatalogTimeoutError('timed out', { cause: e });
+      throw e;
+    }
   };
 }
 
-/** Thrown by fetch, or by reading the body, when AbortSignal.timeout fires. */
+/** A request stopped by the timeout: before the answer (ours), or while reading its body (the fetch's abort error). */
 const isTimeout = (e: unknown): boolean =>
-  (e as Error | undefined)?.name === 'TimeoutError' || (e as { cause?: Error } | undefined)?.cause?.name === 'TimeoutError';
+  e instanceof CatalogTimeoutError || ['AbortError', 'TimeoutError'].includes((e as Error | undefined)?.name ?? '');
 
-/**
- * A live catalog whose failed requests (unreachable, timed out, 401, 403,
- * 5xx...) are remembered: the rules engine would turn them into a "refused",
- * but they say nothing about the person, only that the dry run could not read
- * the catalog.
- */
+/** A catalog for explain, and what went wrong reading it. */
 export interface LiveCatalog {
   catalog: CatalogLookup;
   /** The first failed request's reason, as unreadable input. */
@@ -112,6 +119,12 @@ export interface LiveCatalog {
   settled(): Promise<void>;
 }
 
+/**
+ * A live catalog whose failed requests (unreachable, timed out, 401, 403,
+ * 5xx...) are remembered: the rules engine would turn them into a "refused",
+ * but they say nothing about the person, only that the dry run could not read
+ * the catalog.
+ */
 export function liveCatalog(base: string, timeoutMs: number): LiveCatalog {
   const client = new CatalogClient({ discoveryApi: { getBaseUrl: async () => base }, fetchApi: { fetch: catalogFetch(timeoutMs) } });
   const shown = redactUrl(base);

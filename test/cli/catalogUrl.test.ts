@@ -39,6 +39,12 @@ beforeAll(async () => {
       hangingRequests.push(req.headers);
       return;
     }
+    if (url.startsWith('/slowbody/')) {
+      // Answers the headers and the start of a body, then nothing more.
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.write('[');
+      return;
+    }
     if (url.startsWith('/malformed/')) {
       // GET /entities answers an array; this one wraps it in an object.
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ entities: [] }));
@@ -67,6 +73,13 @@ describe('--catalog-timeout', () => {
     expect(r.ms).toBeLessThan(3000);
   });
 
+  it('also bounds reading an answer whose body never ends', async () => {
+    const r = await explainAgainst(`${origin}/slowbody/api/catalog`, '--catalog-timeout', '300');
+    expect(r).toMatchObject({ code: 2, out: '' });
+    expect(r.err).toContain(`the catalog at ${origin}/slowbody/api/catalog did not answer within 300 ms`);
+    expect(r.ms).toBeLessThan(3000);
+  });
+
   it('waits 5000 ms by default, not forever', async () => {
     const r = await explainAgainst(`${origin}/hang/api/catalog`);
     expect(r.code).toBe(2);
@@ -92,6 +105,18 @@ describe('credentials in --catalog-url are never printed', () => {
     expect(hangingRequests[0]?.authorization).toBe(`Basic ${Buffer.from('alice:s3cret-pw').toString('base64')}`);
   });
 
+  it('sends the token instead of the userinfo when SIGNIN_RULES_CATALOG_TOKEN is set', async () => {
+    hangingRequests.length = 0;
+    process.env[TOKEN_ENV] = 'the-token';
+    try {
+      const r = await explainAgainst(`http://alice:s3cret-pw@127.0.0.1:${new URL(origin).port}/hang/api/catalog`, '--catalog-timeout', '300');
+      expect(r.code).toBe(2);
+    } finally {
+      delete process.env[TOKEN_ENV];
+    }
+    expect(hangingRequests[0]?.authorization).toBe('Bearer the-token');
+  });
+
   it('hides them when the catalog quotes the request URL in its error', async () => {
     const port = new URL(origin).port;
     const r = await explainAgainst(`http://bob:hunter2-pw@127.0.0.1:${port}/echo/api/catalog?key=k3y-value&x=abcd`);
@@ -113,6 +138,16 @@ describe('credentials in --catalog-url are never printed', () => {
     expect(redactUrl('http://host:7007/api/catalog')).toBe('http://host:7007/api/catalog');
     // Decoded secrets outside any URL are hidden too.
     expect(redactor('http://me:p%40ss-word@h/x')('auth failed for p@ss-word at http://me:p%40ss-word@h/x/y')).toBe('auth failed for *** at http://***@h/x/y');
+  });
+});
+
+describe('a catalog that cannot be reached', () => {
+  it('is exit 2 with the reason, and the URL shown redacted', async () => {
+    // Port 9 (discard) on localhost: nothing listens there, the connection is refused at once.
+    const r = await explainAgainst('http://dave:d4ve-pw@127.0.0.1:9/api/catalog');
+    expect(r).toMatchObject({ code: 2, out: '' });
+    expect(r.err).toMatch(/^signin-rules: cannot read the catalog at http:\/\/\*\*\*@127\.0\.0\.1:9\/api\/catalog: .*ECONNREFUSED/);
+    expect(r.err).not.toMatch(/dave|d4ve-pw/);
   });
 });
 
