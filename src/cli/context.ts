@@ -42,6 +42,8 @@ export interface CheckedConfig {
   loaded: LoadedConfig;
   blocks: CompiledBlock[];
   problems: Problem[];
+  /** Shapes that validate but are likely mistakes (the deny-list pitfall). */
+  warnings: Problem[];
 }
 
 export async function readAndCheck(files: string[], custom: ResolverRegistry): Promise<CheckedConfig> {
@@ -51,9 +53,9 @@ export async function readAndCheck(files: string[], custom: ResolverRegistry): P
   } catch (e) {
     throw new InputError((e as Error).message);
   }
-  if (loaded.problems.length) return { loaded, blocks: [], problems: loaded.problems };
-  const { blocks, problems } = validateRulesConfig(loaded.data, id => registryFor(id, custom), loaded.sources);
-  return { loaded, blocks, problems };
+  if (loaded.problems.length) return { loaded, blocks: [], problems: loaded.problems, warnings: [] };
+  const { blocks, problems, warnings } = validateRulesConfig(loaded.data, id => registryFor(id, custom), loaded.sources);
+  return { loaded, blocks, problems, warnings };
 }
 
 /**

@@ -66,6 +66,8 @@ export async function main(
       });
       if (!positionals.length) throw new UsageError('validate needs at least one app-config file');
       const checked = await readAndCheck(positionals, loadCustomResolvers(values.resolvers as string[]));
+      // Warnings never change the exit code: the config is valid, only risky.
+      checked.warnings.forEach(p => out(formatProblem(p)));
       if (checked.problems.length) {
         checked.problems.forEach(p => out(formatProblem(p)));
         out(`${checked.problems.length} problem${checked.problems.length === 1 ? '' : 's'} found`);

@@ -63,6 +63,17 @@ describe('signin-rules explain on the bundled examples', () => {
 });
 
 describe('signin-rules validate', () => {
+  it('warns about the deny-list pitfall, located, and still exits 0; the bundled example does not warn', async () => {
+    const file = join(__dirname, 'fixtures/deny-list-pitfall.yaml');
+    const r = await run('validate', file);
+    expect(r.code).toBe(0);
+    expect(r.out.split('\n')[0]).toBe(
+      `${file}:26:25: warning: rule "no-contractors": denies by email, but rule "acme-workspace" below signs people in without reading the email: ` +
+        'someone with no (confirmed) email skips this deny and may be signed in there. Deny a missing email too ({"!": {"var": "email"}}), or let later rules require an allowed email domain',
+    );
+    expect((await run('validate', ex('app-config.yaml'))).out).not.toMatch(/warning/);
+  });
+
   it('accepts the bundled example', async () => {
     expect(await run('validate', ex('app-config.yaml'))).toMatchObject({ code: 0, out: 'ok: 1 rules block valid (bitbucket/development)' });
   });
