@@ -5,7 +5,7 @@ import {
   createOAuthProviderFactory,
   type SignInResolverFactory,
 } from '@backstage/plugin-auth-node';
-import { locate } from '../config/locate';
+import { forbiddenKeyProblems, locate } from '../config/locate';
 import { formatProblem, RulesConfigError, type Problem } from '../config/problems';
 import type { Decision } from '../engine/decide';
 import { FORBIDDEN_KEYS, plainDataProblems } from '../engine/plainData';
@@ -115,18 +115,25 @@ export const authModuleBitbucketSigninRules = createBackendModule({
           { auth: { providers: { bitbucket: providerConfig } } },
           () => registry,
         );
-        // Backstage's config reader drops a `__proto__` key when it copies a value, so
-        // the copy above cannot show one: look for such keys in the config itself.
+        // Backstage's config loader turns a `__proto__` key into a prototype before
+        // we see the config: look for such keys in the config files themselves,
+        // and in the config as it reached us (config given as data keeps them).
+        const sources = readConfigSources(configFilePaths());
         const providerRoot = config.getOptionalConfig('auth.providers.bitbucket');
+        const seen = new Set<string>();
         const problems = [
+          ...forbiddenKeyProblems(sources, ['auth', 'providers', 'bitbucket'], FORBIDDEN_KEYS),
           ...(providerRoot ? forbiddenConfigKeys(providerRoot, ['auth', 'providers', 'bitbucket']) : []),
           ...found,
-        ];
+        ].filter(p => {
+          const key = `${p.path.join('\0')}\0${p.message}`;
+          if (seen.has(key)) return false;
+          seen.add(key);
+          return true;
+        });
         warnings.forEach(p => logger.warn(`signin-rules: ${formatProblem(p)}`));
         if (problems.length) {
-          // Only now is it worth reading the config files, for the places.
-          const sources = readConfigSources(configFilePaths());
-          throw new RulesConfigError(problems.map(p => ({ ...p, place: locate(sources, p.path, p.key) })));
+          throw new RulesConfigError(problems.map(p => ({ ...p, place: p.place ?? locate(sources, p.path, p.key) })));
         }
 
         const precompiled = new Map<string, CompiledRules>(blocks.map(b => [blockKey(b.block), b.compiled]));

@@ -1,5 +1,5 @@
 import { isMap, isScalar, isSeq, type Document, type LineCounter, type Node } from 'yaml';
-import type { ConfigPath, SourcePlace } from './problems';
+import type { ConfigPath, Problem, SourcePlace } from './problems';
 import { parseYaml, type YamlDocument } from './yamlFile';
 
 /** One parsed config file, positions kept. */
@@ -59,4 +59,36 @@ export function locate(sources: SourceFile[], path: ConfigPath, atKey = false): 
     if (found.depth > best.depth) best = found;
   }
   return best.place;
+}
+
+/**
+ * Keys that a config loader turns into a prototype (`__proto__`, ...), found
+ * in the files themselves below `under`: after loading, such a key has
+ * already vanished from the value, silently dropping what it held.
+ */
+export function forbiddenKeyProblems(sources: SourceFile[], under: ConfigPath, forbidden: ReadonlySet<string>): Problem[] {
+  const out: Problem[] = [];
+  for (const src of sources) {
+    let node: unknown = src.doc.contents;
+    for (const seg of under) {
+      const pair = isMap(node) ? node.items.find(p => (isScalar(p.key) ? String(p.key.value) : String(p.key)) === seg) : undefined;
+      node = pair?.value;
+    }
+    const walk = (n: unknown, path: Array<string | number>) => {
+      if (isMap(n)) {
+        for (const pair of n.items) {
+          const key = isScalar(pair.key) ? String(pair.key.value) : String(pair.key);
+          if (forbidden.has(key)) {
+            out.push({ path: [...path, key], key: true, message: `"${key}" is not allowed as a key`, place: placeOf(src, pair.key as Node) });
+          } else {
+            walk(pair.value, [...path, key]);
+          }
+        }
+      } else if (isSeq(n)) {
+        n.items.forEach((item, i) => walk(item, [...path, i]));
+      }
+    };
+    walk(node, [...under]);
+  }
+  return out;
 }

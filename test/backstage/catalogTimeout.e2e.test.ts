@@ -131,13 +131,9 @@ describe('a "__proto__" key in a match filter', () => {
     expect(keyLine()).toBeGreaterThan(0);
   });
 
-  // KNOWN FAILURE (src/backstage/module.ts), kept as it.failing so the suite stays green until it is fixed;
-  // turn it back into `it` then. Backstage's config loader (FileConfigSource -> applyConfigTransforms in
-  // @backstage/config-loader, `out[key] = result`) turns a "__proto__" key of app-config.yaml into the
-  // prototype of the filter object before the module sees it: ConfigReader.keys() no longer lists it and
-  // get() copies drop it, so forbiddenConfigKeys finds nothing, the backend starts, and the rule's filter
-  // silently loses that condition.
-  it.failing('stops start-up with a located problem naming the key (app-config.yaml read by the real config loader)', async () => {
+  // Backstage's config loader (applyConfigTransforms, `out[key] = result`) turns a "__proto__" key of
+  // app-config.yaml into a prototype before the module sees the config; the module finds it in the file.
+  it('stops start-up with a located problem naming the key (app-config.yaml read by the real config loader)', async () => {
     writeAppConfig(file, { providerConfig: providerConfig(), catalogFile });
     const outcome = await startUp({ configFile: file });
     expect(outcome).toBeInstanceOf(Error);
