@@ -56,7 +56,12 @@ function factValue(v: unknown, where: string): unknown {
 const str = (v: unknown) => (typeof v === 'string' && v !== '' ? v : null);
 
 export function buildFacts(providerId: string, info: SignInInfo<unknown>, adapter?: ProviderFacts): SignInFacts {
-  const rawEmail = str(info.profile?.email);
+  const given = info.profile?.email;
+  // Present but not a string is not "no email": it would skip every email rule.
+  if (given !== undefined && given !== null && typeof given !== 'string') {
+    throw new FactsError(`the profile email is not a plain address: it is a ${Array.isArray(given) ? 'list' : typeof given}`);
+  }
+  const rawEmail = str(given);
   let email: SignInFacts['email'] = null;
   if (rawEmail !== null) {
     const canonical = canonicalEmail(rawEmail);

@@ -15,6 +15,20 @@ export const MAX_EXPRESSION_DEPTH = 32;
 
 export const FORBIDDEN_SEGMENTS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
 
+/**
+ * How many arguments each operator takes, [least, most]. json-logic-js runs
+ * `{"==": []}` as `undefined == undefined`, always true; an argument can also
+ * vanish from a list when Backstage's config loader drops an unset `${VAR}`.
+ */
+const ARITY: Record<string, [number, number]> = {
+  '==': [2, 2], '===': [2, 2], '!=': [2, 2], '!==': [2, 2], '>': [2, 2], '>=': [2, 2],
+  '<': [2, 3], '<=': [2, 3], '!': [1, 1], '!!': [1, 1], '%': [2, 2], '/': [2, 2], '-': [1, 2],
+  in: [2, 2], substr: [2, 3], var: [1, 2], missing_some: [2, 2], if: [1, Infinity], '?:': [1, Infinity],
+  and: [1, Infinity], or: [1, Infinity], map: [2, 2], filter: [2, 2], all: [2, 2], none: [2, 2], some: [2, 2],
+  reduce: [2, 3], missing: [1, Infinity], cat: [1, Infinity], merge: [1, Infinity], '+': [1, Infinity],
+  '*': [1, Infinity], min: [1, Infinity], max: [1, Infinity],
+};
+
 /** Operators whose second argument runs once per item of the first, with the item as its data. */
 const SCOPED_OPERATORS = new Set(['map', 'reduce', 'filter', 'all', 'none', 'some']);
 
@@ -87,6 +101,12 @@ export function inspectExpression(
     const raw = (node as Record<string, unknown>)[op];
     const args = Array.isArray(raw) ? raw : [raw];
     const argPath = (i: number) => (Array.isArray(raw) ? [...at, op, i] : [...at, op]);
+    const [least, most] = ARITY[op] ?? [0, Infinity];
+    if (args.length < least || args.length > most) {
+      const want = least === most ? `${least}` : most === Infinity ? `at least ${least}` : `${least} to ${most}`;
+      issues.push({ path: [...at, op], message: `"${op}" takes ${want} argument${want === '1' ? '' : 's'}, got ${args.length}` });
+      return;
+    }
 
     // What an operator reads by name must be written out, not computed; every
     // other position is an expression, evaluated by json-logic-js even where

@@ -23,10 +23,30 @@ function asQueryValue(field: string, value: unknown): string {
   return value;
 }
 
+const countStructure = (s: string) => (s.match(/[:/]/g) ?? []).length;
+
+/** The ":" and "/" the config itself wrote into an expression. */
+function literalStructure(expr: unknown): number {
+  if (typeof expr === 'string') return countStructure(expr);
+  if (Array.isArray(expr)) return expr.reduce((n: number, e) => n + literalStructure(e), 0);
+  if (expr && typeof expr === 'object') {
+    // A var's path names a fact; it is not text of the ref.
+    const [op, args] = Object.entries(expr)[0] ?? [];
+    return op === 'var' ? 0 : literalStructure(args);
+  }
+  return 0;
+}
+
 /** Turns a compiled `match` into Backstage's catalog user query for these facts. */
 export function buildCatalogQuery(query: MatchQuery, facts: unknown, budget?: Budget): AuthResolverCatalogUserQuery {
   if ('entityRef' in query) {
-    return { entityRef: asQueryValue('entityRef', evaluate(query.entityRef, facts, budget)) };
+    const ref = asQueryValue('entityRef', evaluate(query.entityRef, facts, budget));
+    // The ref's structure (kind:, namespace/) must come from the config, never from a
+    // profile value: `{ var: email.localPart }` with "ops/root@..." would name another namespace.
+    if (countStructure(ref) > literalStructure(query.entityRef)) {
+      throw new Error(`entityRef "${ref}" has ":" or "/" from the profile; refusing to let a profile value choose a kind or namespace`);
+    }
+    return { entityRef: ref };
   }
   const [kind, values] = 'annotations' in query ? (['annotations', query.annotations] as const) : (['filter', query.filter] as const);
   const out: Record<string, string> = {};

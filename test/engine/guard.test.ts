@@ -101,6 +101,13 @@ describe('nothing from the profile changes the shape of a catalog query', () => 
     expect(await signIn(block('group:default/admins'), {})).toMatchObject({ outcome: 'refused', reason: 'error' });
     expect(await signIn(block({ cat: ['user:default/', { var: 'bitbucket.username' }] }), { username: 'a/b' })).toMatchObject({ outcome: 'refused', reason: 'error' });
     expect(await signIn(block({ cat: ['user:default/', { var: 'bitbucket.username' }] }), { username: 'kate' })).toMatchObject({ outcome: 'signed-in' });
+    // A ref taken whole from a profile value: "/" or ":" in it would choose the namespace or kind.
+    for (const username of ['other/kate', 'user:kate', 'user:default/kate']) {
+      const d = await signIn(block({ var: 'bitbucket.username' }), { username });
+      expect(d).toMatchObject({ outcome: 'refused', reason: 'error' });
+      expect((d as any).message).toMatch(/has ":" or "\/" from the profile/);
+    }
+    expect(await signIn(block({ var: 'bitbucket.username' }), { username: 'kate' })).toMatchObject({ outcome: 'signed-in' });
   });
 
   it('holds for custom resolvers too, and a refusal stands even when the resolver swallows it', async () => {

@@ -55,7 +55,6 @@ describe('configs that validate mean what they say', () => {
   });
 
   it.each([
-    ['the third argument of var', { var: ['email.domain', null, { log: { var: '' } }] }],
     ['the first argument of missing_some', { missing_some: [{ log: 1 }, ['email.domain']] }],
     ['an argument after the list in missing', { missing: [['email.domain'], { log: { var: '' } }] }],
     ['an item of a literal list', { in: ['x', ['a', { log: 'b' }]] }],
@@ -63,6 +62,16 @@ describe('configs that validate mean what they say', () => {
   ])('checks every position: a disabled operator in %s is refused', (_where, when) => {
     const [p] = problemsOf({ rules: [{ name: 'r', when, deny: 'x' }] });
     expect(p?.message).toBe('unknown JSON Logic operator "log"');
+  });
+
+  it.each([
+    ['"==" with no arguments (always true)', { '==': [] }, '"==" takes 2 arguments, got 0'],
+    ['"!=" that lost an argument to an unset ${VAR}', { '!=': [{ var: 'email.domain' }] }, '"!=" takes 2 arguments, got 1'],
+    ['"!" with no argument', { '!': [] }, '"!" takes 1 argument, got 0'],
+    ['var with a hidden third argument', { var: ['email.domain', null, { log: { var: '' } }] }, '"var" takes 1 to 2 arguments, got 3'],
+    ['some with one argument', { some: [{ var: 'bitbucket.workspaces' }] }, '"some" takes 2 arguments, got 1'],
+  ])('refuses %s', (_what, when, message) => {
+    expect(problemsOf({ rules: [{ name: 'r', when, deny: 'x' }] })).toEqual([expect.objectContaining({ rule: 'r', message })]);
   });
 
   it('refuses computed names in missing and missing_some', () => {
@@ -207,5 +216,12 @@ describe('the shipped examples are safe to copy', () => {
     expect(warnings).toEqual([]);
     // Without its first rule, the same block is the pitfall.
     expect(compileRules({ ...block, rules: block.rules.slice(1).map((r: any) => r.name === 'acme-workspace' ? { ...r, when: r.when.and[0] } : r) }, { ...testResolvers, ...bitbucketProvider.resolvers }).warnings).toHaveLength(1);
+  });
+});
+
+describe('an email that is present but not a string', () => {
+  it.each([[42], [true], [['a@acme.com']], [{ address: 'a@acme.com' }]])('refuses %j instead of treating it as no email', async email => {
+    const d = await decide(compile({ rules: [{ name: 'anyone', match: { entityRef: 'user:default/alice' } }] }), { profile: { email }, result: {} } as any, contextWithUsers(['alice']), { providerId: 'bitbucket' });
+    expect(d).toMatchObject({ outcome: 'refused', rule: null, reason: 'error' });
   });
 });

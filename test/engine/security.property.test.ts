@@ -439,6 +439,8 @@ function parseRef(v: string): { namespace: string; name: string } | undefined {
 function reference(users: CatalogUser[], rules: RulesSpec, rawEmail: unknown, fullProfile: Record<string, unknown>): Summary {
   // Facts. A present email that is not a plain address refuses before any rule.
   let email: { address: string; localPart: string; domain: string } | null = null;
+  // A present email that is not a string is not "no email" either.
+  if (rawEmail !== undefined && rawEmail !== null && typeof rawEmail !== 'string') return { outcome: 'refused', rule: null, reason: 'error' };
   if (typeof rawEmail === 'string' && rawEmail !== '') {
     if (!plainEmail(rawEmail)) return { outcome: 'refused', rule: null, reason: 'error' };
     const address = lower(rawEmail);
@@ -509,6 +511,8 @@ function reference(users: CatalogUser[], rules: RulesSpec, rawEmail: unknown, fu
       case 'refFromUsername': return refFrom(username);
       case 'refIsUsername': {
         if (username === null || username === '') return 'not-found';
+        // A ref taken whole from the profile may not carry its own kind or namespace.
+        if (typeof username === 'string' && /[:/]/.test(username)) return ERROR;
         const ref = parseRef(username);
         return ref ? verdictOf(byRef(users, ref.namespace, ref.name)) : ERROR;
       }
