@@ -14,10 +14,10 @@ export { compileRules, DEFAULT_RULE, type CompiledRules, type ResolverRegistry }
 export { decide, type Decision } from './engine/decide';
 export { buildFacts, type SignInFacts, type ProviderFacts } from './engine/facts';
 export { collectingTracer, type TraceEvent, type Tracer } from './engine/trace';
-export { createRulesResolverFactory, type RulesResolverOptions } from './resolvers/rules';
+export { createRulesResolverFactory, rulesSignInResolver, type RulesResolverOptions, type DecisionHooks } from './resolvers/rules';
 export { resolverRegistry, commonResolvers } from './resolvers/builtin';
 export { bitbucketProvider, bitbucketSignInResolvers, providers, type Provider } from './providers';
-export { validateRulesConfig } from './config/validate';
+export { prepareSignIn, type PreparedSignIn, type PreparedEnvironment } from './signIn/prepare';
 export { loadConfigFiles, findRulesBlocks } from './config/load';
-export { RulesConfigError, formatProblem, type Problem } from './config/problems';
-export { rulesResolverSchema } from './config/schema';
+export { RulesConfigError, formatProblem, type Problem } from './engine/problems';
+export { rulesResolverSchema } from './engine/schema';

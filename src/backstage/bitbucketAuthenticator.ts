@@ -195,7 +195,7 @@ async function enrich(
  * need and /2.0/user lacks: the primary confirmed email and workspace
  * memberships, each fetched only when the environment's config reads it.
  */
-export function createBitbucketAuthenticator(needsFor: (envConfig: Config) => BitbucketNeeds) {
+export function createBitbucketAuthenticator(needs: BitbucketNeeds) {
   return createOAuthAuthenticator({
     defaultProfileTransform: PassportOAuthAuthenticatorHelper.defaultProfileTransform,
     scopes: { required: ['account'], persist: true },
@@ -216,7 +216,7 @@ export function createBitbucketAuthenticator(needsFor: (envConfig: Config) => Bi
           done(undefined, { fullProfile, params: params as PassportOAuthResult['params'], accessToken }, { refreshToken });
         },
       );
-      return { helper: PassportOAuthAuthenticatorHelper.from(strategy), needs: needsFor(config), api: readApiOptions(config) };
+      return { helper: PassportOAuthAuthenticatorHelper.from(strategy), needs, api: readApiOptions(config) };
     },
     start(input, ctx) {
       return ctx.helper.start(input, { accessType: 'offline', prompt: 'consent' });

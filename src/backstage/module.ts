@@ -2,19 +2,19 @@ import { coreServices, createBackendModule, createExtensionPoint } from '@backst
 import type { Config } from '@backstage/config';
 import {
   authProvidersExtensionPoint,
-  createOAuthProviderFactory,
+  createOAuthRouteHandlers,
+  OAuthEnvironmentHandler,
+  type AuthProviderRouteHandlers,
   type SignInResolverFactory,
 } from '@backstage/plugin-auth-node';
 import { forbiddenKeyProblems, locate } from '../config/locate';
-import { formatProblem, RulesConfigError, type Problem } from '../config/problems';
+import { formatProblem, RulesConfigError, type Problem } from '../engine/problems';
 import type { Decision } from '../engine/decide';
 import { FORBIDDEN_KEYS, plainDataProblems } from '../engine/plainData';
-import { validateRulesConfig } from '../config/validate';
 import type { CompiledRules } from '../engine/compile';
-import { bitbucketNeeds, bitbucketProvider } from '../providers';
-import { resolverRegistry } from '../resolvers/builtin';
-import { blockKey, createRulesResolverFactory } from '../resolvers/rules';
-import { createBitbucketAuthenticator, type BitbucketNeeds } from './bitbucketAuthenticator';
+import { bitbucketNeeds } from '../providers';
+import { prepareSignIn } from '../signIn/prepare';
+import { createBitbucketAuthenticator } from './bitbucketAuthenticator';
 import { configFilePaths, readConfigSources } from './configFiles';
 
 /**
@@ -105,67 +105,66 @@ export const authModuleBitbucketSigninRules = createBackendModule({
       deps: { providers: authProvidersExtensionPoint, config: coreServices.rootConfig, logger: coreServices.logger },
       async init({ providers, config, logger }) {
         initialized = true;
-        const registry = resolverRegistry(bitbucketProvider.resolvers, custom);
-
         // Checked and compiled here, once: bad rules stop the backend with
         // every problem located, in development too (where the auth plugin
         // would only log a provider's failure).
+        const sources = readConfigSources(configFilePaths());
         const providerConfig = config.getOptional('auth.providers.bitbucket') ?? {};
-        const { blocks, problems: found, warnings } = validateRulesConfig(
-          { auth: { providers: { bitbucket: providerConfig } } },
-          () => registry,
-        );
+        const prepared = prepareSignIn({
+          config: { auth: { providers: { bitbucket: providerConfig } } },
+          sources,
+          custom,
+          providerIds: ['bitbucket'],
+        });
         // Backstage's config loader turns a `__proto__` key into a prototype before
         // we see the config: look for such keys in the config files themselves,
         // and in the config as it reached us (config given as data keeps them).
-        const sources = readConfigSources(configFilePaths());
         const providerRoot = config.getOptionalConfig('auth.providers.bitbucket');
         const seen = new Set<string>();
         const problems = [
           ...forbiddenKeyProblems(sources, ['auth', 'providers', 'bitbucket'], FORBIDDEN_KEYS),
           ...(providerRoot ? forbiddenConfigKeys(providerRoot, ['auth', 'providers', 'bitbucket']) : []),
-          ...found,
+          ...prepared.problems,
         ].filter(p => {
           const key = `${p.path.join('\0')}\0${p.message}`;
           if (seen.has(key)) return false;
           seen.add(key);
           return true;
         });
-        warnings.forEach(p => logger.warn(`signin-rules: ${formatProblem(p)}`));
+        prepared.warnings.forEach(p => logger.warn(`signin-rules: ${formatProblem(p)}`));
         if (problems.length) {
           throw new RulesConfigError(problems.map(p => ({ ...p, place: p.place ?? locate(sources, p.path, p.key) })));
         }
 
-        const precompiled = new Map<string, CompiledRules>(blocks.map(b => [blockKey(b.block), b.compiled]));
-        const needsFor = (envConfig: Config): BitbucketNeeds => {
-          const entries = (envConfig.getOptional('signIn.resolvers') ?? []) as Array<Record<string, unknown>>;
-          const needs = { email: false, workspaces: false };
-          for (const { resolver, ...rest } of entries) {
-            const compiled = resolver === 'rules' ? precompiled.get(blockKey(rest)) : undefined;
-            const n = compiled
-              ? bitbucketNeeds(compiled.factPaths, compiled.resolverNames)
-              : bitbucketNeeds([], [String(resolver)]);
-            needs.email ||= n.email;
-            needs.workspaces ||= n.workspaces;
-          }
-          return needs;
-        };
-
+        const byEnv = new Map(prepared.environments.map(e => [e.env, e]));
+        const onDecision = (d: Decision, rules: CompiledRules) =>
+          logger.info('signin-rules decision', auditFields('bitbucket', d, rules.auditEmail));
         providers.registerProvider({
           providerId: 'bitbucket',
-          factory: createOAuthProviderFactory({
-            authenticator: createBitbucketAuthenticator(needsFor),
-            signInResolverFactories: {
-              ...registry,
-              rules: createRulesResolverFactory({
-                providerId: 'bitbucket',
-                registry,
-                adapter: bitbucketProvider,
-                precompiled,
-                onDecision: (d, compiled) => logger.info('signin-rules decision', auditFields('bitbucket', d, compiled.auditEmail)),
-              }),
-            },
-          }),
+          // What createOAuthProviderFactory does, with each environment's
+          // prepared sign-in and fetch needs handed over by name.
+          factory: ctx => {
+            const handlers = new Map<string, AuthProviderRouteHandlers>();
+            for (const env of ctx.config.keys()) {
+              const prepared = byEnv.get(env);
+              if (!prepared) throw new Error(`signin-rules: provider environment "bitbucket.${env}" was not prepared at start-up`);
+              handlers.set(
+                env,
+                createOAuthRouteHandlers({
+                  authenticator: createBitbucketAuthenticator(bitbucketNeeds(prepared.factPaths, prepared.resolverNames)),
+                  appUrl: ctx.appUrl,
+                  baseUrl: ctx.baseUrl,
+                  config: ctx.config.getConfig(env),
+                  isOriginAllowed: ctx.isOriginAllowed,
+                  cookieConfigurer: ctx.cookieConfigurer,
+                  providerId: ctx.providerId,
+                  resolverContext: ctx.resolverContext,
+                  signInResolver: prepared.signInResolver({ onDecision }),
+                }),
+              );
+            }
+            return new OAuthEnvironmentHandler(handlers);
+          },
         });
       },
     });

@@ -1,12 +1,12 @@
 import type { SignInInfo } from '@backstage/plugin-auth-node';
 import { readFile } from 'node:fs/promises';
 import { createCatalogResolverContext, LocalCatalog } from '../catalog';
-import { formatProblem } from '../config/problems';
+import { formatProblem } from '../engine/problems';
 import { parseYaml, yamlProblemLines } from '../config/yamlFile';
 import type { Decision } from '../engine/decide';
 import type { SignInFacts } from '../engine/facts';
 import type { TraceEvent } from '../engine/trace';
-import { InputError, loadCustomResolvers, readAndCheck, signInResolverFor, UsageError } from './context';
+import { environmentFor, InputError, loadCustomResolvers, readAndCheck, UsageError } from './context';
 import { DEFAULT_CATALOG_TIMEOUT_MS, liveCatalog, redactUrl, TOKEN_ENV, type LiveCatalog } from './liveCatalog';
 
 export interface ExplainArgs {
@@ -67,8 +67,8 @@ async function openCatalog(args: ExplainArgs): Promise<LiveCatalog & { shown: st
 }
 
 /** Picks the provider and environment as the docs promise: the only provider with rules, auth.environment. */
-function pickTarget(config: Record<string, any>, blocks: Array<{ providerId: string; env: string }>, args: ExplainArgs) {
-  const withRules = [...new Set(blocks.map(b => b.providerId))];
+function pickTarget(config: Record<string, any>, environments: Array<{ providerId: string; blocks: unknown[] }>, args: ExplainArgs) {
+  const withRules = [...new Set(environments.filter(e => e.blocks.length).map(e => e.providerId))];
   const providerId = args.provider ?? (withRules.length === 1 ? withRules[0] : undefined);
   if (!providerId) {
     throw new UsageError(
@@ -88,18 +88,18 @@ export async function explain(args: ExplainArgs): Promise<{ problems: string[] }
   const custom = loadCustomResolvers(args.resolvers);
   const checked = await readAndCheck(args.config, custom);
   if (checked.problems.length) return { problems: checked.problems.map(formatProblem) };
-  const { providerId, env } = pickTarget(checked.loaded.data, checked.blocks, args);
+  const { providerId, env } = pickTarget(checked.loaded.data, checked.environments, args);
   const { catalog, failure, settled, shown } = await openCatalog(args);
 
   // Built once, as the backend builds it; each profile's trace and decision
   // go to the sinks set for that profile.
   let events: TraceEvent[] = [];
   let decision: Decision | undefined;
-  const resolver = signInResolverFor({
-    config: checked.loaded.data, providerId, env, blocks: checked.blocks, custom,
+  const resolver = environmentFor(checked, providerId, env).signInResolver({
     tracer: e => events.push(e),
     onDecision: d => { decision = d; },
   });
+  if (!resolver) throw new UsageError(`provider "${providerId}" has no signIn.resolvers in environment "${env}"`);
 
   const results: ExplainResult[] = [];
   for (const file of args.profile) {

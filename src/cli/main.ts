@@ -2,7 +2,7 @@
 import { parseArgs } from 'node:util';
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { formatProblem } from '../config/problems';
+import { formatProblem } from '../engine/problems';
 import { explain, renderResult } from './explain';
 import { InputError, loadCustomResolvers, readAndCheck, UsageError } from './context';
 import { DEFAULT_CATALOG_TIMEOUT_MS, redactor } from './liveCatalog';
@@ -73,8 +73,9 @@ export async function main(
         out(`${checked.problems.length} problem${checked.problems.length === 1 ? '' : 's'} found`);
         return 1;
       }
-      const n = checked.blocks.length;
-      out(`ok: ${n} rules block${n === 1 ? '' : 's'} valid${n ? ` (${checked.blocks.map(b => `${b.providerId}/${b.env}`).join(', ')})` : ''}`);
+      const blocks = checked.environments.flatMap(e => e.blocks.map(() => `${e.providerId}/${e.env}`));
+      const n = blocks.length;
+      out(`ok: ${n} rules block${n === 1 ? '' : 's'} valid${n ? ` (${blocks.join(', ')})` : ''}`);
       return 0;
     }
     if (command === 'explain') {

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { parseSourceFile, type SourceFile } from './locate';
-import type { Problem } from './problems';
+import type { Problem } from '../engine/problems';
 
 type Json = unknown;
 

@@ -16,7 +16,7 @@ import {
   type Document,
   type Node,
 } from 'yaml';
-import type { Problem, SourcePlace } from './problems';
+import type { Problem, SourcePlace } from '../engine/problems';
 
 /** yaml's default for maxAliasCount, which Backstage's config loader and catalog use as is. */
 export const DEFAULT_MAX_ALIAS_COUNT = 100;

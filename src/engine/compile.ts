@@ -1,9 +1,11 @@
 import type { SignInResolver, SignInResolverFactory } from '@backstage/plugin-auth-node';
-import { checkRulesSchema } from '../config/schema';
+import { checkRulesSchema } from './schema';
 import { DEFAULT_LIMITS, type GuardLimits } from './catalogGuard';
 import { DEFAULT_EVALUATION_LIMITS, evaluate, truthy, type EvaluationLimits } from './evaluate';
 import { inspectExpression } from './logic';
+import { literalStructure } from './match';
 import { plainDataProblems } from './plainData';
+import type { ConfigPath, Problem } from './problems';
 
 /** Named resolver factories a rule may use: built-ins and those registered in code. */
 export type ResolverRegistry = Readonly<Record<string, SignInResolverFactory>>;
@@ -12,7 +14,8 @@ export type ResolverRegistry = Readonly<Record<string, SignInResolverFactory>>;
 export const DEFAULT_RULE = 'default';
 
 export type MatchQuery =
-  | { entityRef: unknown }
+  /** `structure`: how many ":" and "/" the config itself wrote into the ref. */
+  | { entityRef: unknown; structure: number }
   | { annotations: Record<string, unknown> }
   | { filter: Record<string, unknown> };
 
@@ -50,15 +53,6 @@ export interface CompiledRules {
   resolverNames: string[];
 }
 
-/** A problem inside a rules block; `path` is relative to the block. */
-export interface BlockProblem {
-  path: Array<string | number>;
-  rule?: string;
-  message: string;
-  /** The mistake is the path's last key itself (a misspelt property), not its value. */
-  key?: boolean;
-}
-
 const ACTIONS = ['resolvers', 'match', 'deny'] as const;
 
 const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
@@ -70,9 +64,9 @@ const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typ
 export function compileRules(
   block: unknown,
   registry: ResolverRegistry,
-): { compiled?: CompiledRules; problems: BlockProblem[]; warnings: BlockProblem[] } {
+): { compiled?: CompiledRules; problems: Problem[]; warnings: Problem[] } {
   const b = block as { rules?: unknown; default?: unknown; limits?: Partial<Limits>; audit?: { email?: boolean } };
-  const ruleNameAt = (path: Array<string | number>): string | undefined => {
+  const ruleNameAt = (path: ConfigPath): string | undefined => {
     if (path[0] === 'default') return DEFAULT_RULE;
     if (path[0] === 'rules' && typeof path[1] === 'number' && Array.isArray(b?.rules)) {
       const r = b.rules[path[1]] as { name?: unknown } | undefined;
@@ -85,7 +79,7 @@ export function compileRules(
   if (unsafe.length) return { problems: unsafe.map(p => ({ ...p, rule: ruleNameAt(p.path) })), warnings: [] };
   // Schema problems first; the checks below still run on whatever is well
   // formed, so that one start-up shows every mistake, not one kind at a time.
-  const problems: BlockProblem[] = checkRulesSchema(block).map(p => ({ ...p, rule: ruleNameAt(p.path) }));
+  const problems: Problem[] = checkRulesSchema(block).map(p => ({ ...p, rule: ruleNameAt(p.path) }));
   const limits: Limits = { ...DEFAULT_RULE_LIMITS };
   if (b?.limits && typeof b.limits === 'object') {
     for (const k of Object.keys(DEFAULT_RULE_LIMITS) as Array<keyof Limits>) {
@@ -126,7 +120,7 @@ export function compileRules(
       const [[key, value]] = entries;
       if (key !== 'entityRef' && !isObject(value)) return undefined;
       const at = [...path, 'match', key];
-      if (key === 'entityRef') return { kind: 'match', query: { entityRef: expr(value, at, rule) } };
+      if (key === 'entityRef') return { kind: 'match', query: { entityRef: expr(value, at, rule), structure: literalStructure(value) } };
       const values: Record<string, unknown> = {};
       for (const [k, v] of Object.entries(value as Record<string, unknown>)) values[k] = expr(v, [...at, k], rule);
       return { kind: 'match', query: key === 'annotations' ? { annotations: values } : { filter: values } };
@@ -209,7 +203,7 @@ const EMAIL_BLIND = new Set(['usernameMatchingUserEntityAnnotation', 'userIdMatc
  * email, or an unconfirmed one (which Bitbucket does not hand over), skips
  * the deny and is signed in by the later rule. Allow-lists do not have it.
  */
-function denyListWarnings(rules: CompiledRule[], defaultRule: CompiledRule | undefined, readsOf: Map<unknown, string[]>): BlockProblem[] {
+function denyListWarnings(rules: CompiledRule[], defaultRule: CompiledRule | undefined, readsOf: Map<unknown, string[]>): Problem[] {
   const noEmail = { provider: '', profile: { email: null, displayName: null }, email: null, fullProfile: null };
   const signsInWithoutEmail = (r: CompiledRule) => {
     if (r.when !== undefined && readsEmail(readsOf.get(r.when))) return false;
@@ -231,7 +225,7 @@ function denyListWarnings(rules: CompiledRule[], defaultRule: CompiledRule | und
       return true;
     }
   };
-  const out: BlockProblem[] = [];
+  const out: Problem[] = [];
   for (const [i, r] of all.entries()) {
     if (r.action.kind !== 'deny') continue;
     // From a deny that refuses everyone without an email on, nobody without one gets further.

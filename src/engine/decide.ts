@@ -1,5 +1,5 @@
 import type { AuthResolverContext, BackstageSignInResult, SignInInfo } from '@backstage/plugin-auth-node';
-import { buildCatalogQuery, MissingValueError } from '../resolvers/match';
+import { buildCatalogQuery, MissingValueError } from './match';
 import { guardContext } from './catalogGuard';
 import type { CompiledRule, CompiledRules } from './compile';
 import { Budget } from './evaluate';

@@ -95,7 +95,6 @@ function missing(data: unknown, args: unknown[]): unknown[] {
   return out;
 }
 
-/* eslint-disable eqeqeq */
 const OPERATIONS: Record<string, (data: unknown, a: any[]) => unknown> = {
   '==': (_, [a, b]) => a == b,
   '===': (_, [a, b]) => a === b,
@@ -134,7 +133,6 @@ const OPERATIONS: Record<string, (data: unknown, a: any[]) => unknown> = {
     return options.length - areMissing.length >= needCount ? [] : areMissing;
   },
 };
-/* eslint-enable eqeqeq */
 
 /** The operators this evaluator knows, the same names as json-logic-js's (less `log` and `method`). */
 export const OPERATORS: ReadonlySet<string> = new Set([

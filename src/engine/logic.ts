@@ -1,5 +1,6 @@
 import { estimateCost, FACT_BOUNDS } from './cost';
 import { DEFAULT_EVALUATION_LIMITS, evaluate, OPERATORS, truthy, type EvaluationLimits } from './evaluate';
+import type { Problem } from './problems';
 
 export { evaluate, truthy };
 
@@ -32,16 +33,8 @@ const ARITY: Record<string, [number, number]> = {
 /** Operators whose second argument runs once per item of the first, with the item as its data. */
 const SCOPED_OPERATORS = new Set(['map', 'reduce', 'filter', 'all', 'none', 'some']);
 
-export interface ExpressionIssue {
-  /** Path below the expression's own position. */
-  path: Array<string | number>;
-  message: string;
-  /** The mistake is the last key of the path itself, not its value. */
-  key?: boolean;
-}
-
 export interface ExpressionInfo {
-  issues: ExpressionIssue[];
+  issues: Problem[];
   /** Fact paths read from the sign-in facts (not from array items inside map/filter/...). */
   factPaths: string[];
 }
@@ -57,7 +50,7 @@ export function inspectExpression(
   expr: unknown,
   limits: EvaluationLimits = DEFAULT_EVALUATION_LIMITS,
 ): ExpressionInfo {
-  const issues: ExpressionIssue[] = [];
+  const issues: Problem[] = [];
   const factPaths: string[] = [];
 
   const checkPath = (p: unknown, at: Array<string | number>, scoped: boolean, what: string) => {

@@ -7,17 +7,12 @@
  * are refused, with the path of the offending key.
  */
 
+import type { Problem } from './problems';
+
 export const FORBIDDEN_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
 
-export interface DataProblem {
-  path: Array<string | number>;
-  message: string;
-  /** The key itself is the mistake. */
-  key?: boolean;
-}
-
-export function plainDataProblems(value: unknown, base: Array<string | number> = []): DataProblem[] {
-  const problems: DataProblem[] = [];
+export function plainDataProblems(value: unknown, base: Array<string | number> = []): Problem[] {
+  const problems: Problem[] = [];
   const ancestors = new Set<object>();
   const walk = (v: unknown, path: Array<string | number>) => {
     if (v === null || typeof v !== 'object') return;

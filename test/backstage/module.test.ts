@@ -183,7 +183,7 @@ describe('invalid rules stop the backend at start-up', () => {
       signIn: { resolvers: [{ resolver: 'rules', rules: [
         { name: 'staff', resolvers: [{ resolver: 'usernameMatchingUser' }] },
         { name: 'sneaky', when: { method: ['x', 'toString'] }, deny: 'no' },
-      ] }] },
+      ] }, { resolver: 'emailMatchingUserEntityProfilEmail' }] },
     },
   };
 
@@ -203,6 +203,8 @@ describe('invalid rules stop the backend at start-up', () => {
       const started = startBackstage({ authModule: ourModule, configFile: file, users: [], catalogFile: exampleCatalog });
       await expect(started).rejects.toThrow(new RegExp(`${file}:${lineOf('usernameMatchingUser')}:\\d+: rule "staff": unknown resolver "usernameMatchingUser"`));
       await expect(started).rejects.toThrow(new RegExp(`${file}:${lineOf('method')}:\\d+: rule "sneaky": unknown JSON Logic operator "method"`));
+      // A misspelt resolver beside the rules entry: Backstage itself would fail with no place.
+      await expect(started).rejects.toThrow(new RegExp(`${file}:${lineOf('ProfilEmail')}:\\d+: unknown resolver "emailMatchingUserEntityProfilEmail"`));
     } finally {
       process.env.NODE_ENV = saved;
     }

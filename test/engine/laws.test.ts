@@ -4,7 +4,7 @@ import { compileRules } from '../../src/engine/compile';
 import { decide, type Decision } from '../../src/engine/decide';
 import { collectingTracer } from '../../src/engine/trace';
 import { parseSourceFile } from '../../src/config/locate';
-import { validateRulesConfig } from '../../src/config/validate';
+import { prepareSignIn } from '../../src/signIn/prepare';
 import { bitbucketProvider } from '../../src/providers';
 import { contextWithUsers, signInInfo, testResolvers } from './fixtures';
 
@@ -140,7 +140,7 @@ describe('validation laws', () => {
   const validateYaml = (config: object) => {
     const text = stringify(config);
     const src = parseSourceFile('app-config.yaml', text);
-    return { text, ...validateRulesConfig(src.doc.toJS(), () => testResolvers, [src]) };
+    return { text, ...prepareSignIn({ config: src.doc.toJS(), sources: [src], custom: testResolvers }) };
   };
 
   it('accepts every config the generator builds', () => {

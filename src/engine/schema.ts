@@ -1,8 +1,8 @@
 import Ajv, { type ErrorObject } from 'ajv';
+import type { Problem } from './problems';
 
 /** The JSON Schema of a `resolver: rules` entry, the single source of truth. */
 // Read at run time (src/ and dist/ both sit two levels below the package root).
-// eslint-disable-next-line @typescript-eslint/no-var-requires
 export const rulesResolverSchema: object = require('../../schemas/rules-resolver.schema.json');
 
 // Compiled once per process; allErrors so that every problem is reported.
@@ -40,11 +40,11 @@ function describe(e: ErrorObject): { extra: Array<string | number>; message: str
 }
 
 /** Schema problems of one rules block, with paths relative to the block. */
-export function checkRulesSchema(block: unknown): Array<{ path: Array<string | number>; message: string; key?: boolean }> {
+export function checkRulesSchema(block: unknown): Problem[] {
   // Backstage strips `resolver` before calling a factory; the schema describes the whole entry.
   const entry = block && typeof block === 'object' && !Array.isArray(block) ? { resolver: 'rules', ...block } : block;
   if (validate(entry)) return [];
-  const out = new Map<string, { path: Array<string | number>; message: string; key?: boolean }>();
+  const out = new Map<string, Problem>();
   for (const e of validate.errors ?? []) {
     const { extra, message, key } = describe(e);
     const path = [...pointerToPath(e.instancePath), ...extra];

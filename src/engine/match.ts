@@ -1,7 +1,7 @@
 import type { AuthResolverCatalogUserQuery } from '@backstage/plugin-auth-node';
-import type { MatchQuery } from '../engine/compile';
-import type { Budget } from '../engine/evaluate';
-import { evaluate } from '../engine/logic';
+import type { MatchQuery } from './compile';
+import type { Budget } from './evaluate';
+import { evaluate } from './logic';
 
 /** The query could not be built because a value it needs is absent: nobody can match. */
 export class MissingValueError extends Error {
@@ -25,8 +25,8 @@ function asQueryValue(field: string, value: unknown): string {
 
 const countStructure = (s: string) => (s.match(/[:/]/g) ?? []).length;
 
-/** The ":" and "/" the config itself wrote into an expression. */
-function literalStructure(expr: unknown): number {
+/** The ":" and "/" the config itself wrote into an expression; counted once, when rules compile. */
+export function literalStructure(expr: unknown): number {
   if (typeof expr === 'string') return countStructure(expr);
   if (Array.isArray(expr)) return expr.reduce((n: number, e) => n + literalStructure(e), 0);
   if (expr && typeof expr === 'object') {
@@ -43,7 +43,7 @@ export function buildCatalogQuery(query: MatchQuery, facts: unknown, budget?: Bu
     const ref = asQueryValue('entityRef', evaluate(query.entityRef, facts, budget));
     // The ref's structure (kind:, namespace/) must come from the config, never from a
     // profile value: `{ var: email.localPart }` with "ops/root@..." would name another namespace.
-    if (countStructure(ref) > literalStructure(query.entityRef)) {
+    if (countStructure(ref) > query.structure) {
       throw new Error(`entityRef "${ref}" has ":" or "/" from the profile; refusing to let a profile value choose a kind or namespace`);
     }
     return { entityRef: ref };

@@ -8,9 +8,13 @@ export interface SourcePlace {
   column: number;
 }
 
-/** One thing wrong with a `rules` block, found at start-up or by `signin-rules validate`. */
+/**
+ * One thing wrong with config, found at start-up or by `signin-rules validate`:
+ * the one problem type of the project, from a YAML syntax error to an
+ * operator with the wrong number of arguments.
+ */
 export interface Problem {
-  /** The config path of the offending node, from the config root. */
+  /** The config path of the offending node: from the config root, or from the block or expression that is checked. */
   path: ConfigPath;
   /** The rule's name, `default` for the default rule, absent for the block itself. */
   rule?: string;
@@ -21,7 +25,13 @@ export interface Problem {
   place?: SourcePlace;
   /** A warning does not stop start-up or fail `validate`; absent means an error. */
   severity?: 'warning';
+  /** The preset uses that led here, outermost first: where the problem's rule came from. */
+  via?: SourcePlace[];
 }
+
+/** The same problems, their paths below `base`. */
+export const under = (base: ConfigPath, problems: Problem[]): Problem[] =>
+  problems.map(p => ({ ...p, path: [...base, ...p.path] }));
 
 export function formatPath(path: ConfigPath): string {
   return path
@@ -35,7 +45,8 @@ export function formatProblem(p: Problem): string {
     ? `${p.place.file}:${p.place.line}:${p.place.column}`
     : formatPath(p.path);
   const rule = p.rule ? ` rule "${p.rule}":` : '';
-  return `${where}:${p.severity === 'warning' ? ' warning:' : ''}${rule} ${p.message}`;
+  const via = (p.via ?? []).map(v => `\n    used at ${v.file}:${v.line}:${v.column}`).join('');
+  return `${where}:${p.severity === 'warning' ? ' warning:' : ''}${rule} ${p.message}${via}`;
 }
 
 /** Thrown at start-up when any rules block is invalid; lists every problem at once. */
