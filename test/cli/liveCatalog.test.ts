@@ -10,7 +10,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { main } from '../../src/cli/main';
-import { Backstage, startBackstage } from './harness';
+import { Backstage, startBackstage } from '../backstage/harness';
 
 const examples = join(__dirname, '../../examples');
 const exampleConfig = join(examples, 'app-config.yaml');
