@@ -2,22 +2,20 @@
  * signin-rules: declarative sign-in rules for Backstage.
  *
  * The default export is the auth backend module for Bitbucket Cloud sign-in
- * with `resolver: rules`; the rest is the engine, for other providers and tools.
+ * with `resolver: rules`. The rest is what another module or a tool needs:
+ * the extension point for custom resolvers, the `rules` resolver factory for
+ * other providers' modules, the start-up check, and the types of rules,
+ * facts, decisions and traces. Everything else is internal.
  */
 export { authModuleBitbucketSigninRules as default } from './backstage/module';
-export {
-  signinRulesResolversExtensionPoint,
-  type SigninRulesResolversExtensionPoint,
-} from './backstage/module';
-export { createBitbucketAuthenticator, type BitbucketNeeds } from './backstage/bitbucketAuthenticator';
-export { compileRules, DEFAULT_RULE, type CompiledRules, type ResolverRegistry } from './engine/compile';
-export { decide, type Decision } from './engine/decide';
-export { buildFacts, type SignInFacts, type ProviderFacts } from './engine/facts';
+export { signinRulesResolversExtensionPoint, type SigninRulesResolversExtensionPoint } from './backstage/module';
+export { createRulesResolverFactory, type RulesResolverOptions, type DecisionHooks } from './resolvers/rules';
+export { bitbucketSignInResolvers } from './providers';
+export { prepareSignIn, type PrepareOptions, type PreparedSignIn, type PreparedEnvironment } from './signIn/prepare';
+export type { Rule, RuleAction, RuleExpression, RuleMatch, RulesBlock } from './engine/ruleTypes';
+export type { CompiledRules, ResolverRegistry } from './engine/compile';
+export type { Decision } from './engine/decide';
+export type { SignInFacts, ProviderFacts } from './engine/facts';
 export { collectingTracer, type TraceEvent, type Tracer } from './engine/trace';
-export { createRulesResolverFactory, rulesSignInResolver, type RulesResolverOptions, type DecisionHooks } from './resolvers/rules';
-export { resolverRegistry, commonResolvers } from './resolvers/builtin';
-export { bitbucketProvider, bitbucketSignInResolvers, providers, type Provider } from './providers';
-export { prepareSignIn, type PreparedSignIn, type PreparedEnvironment } from './signIn/prepare';
-export { loadConfigFiles, findRulesBlocks } from './config/load';
-export { RulesConfigError, formatProblem, type Problem } from './engine/problems';
+export { RulesConfigError, formatProblem, type Problem, type SourcePlace, type ConfigPath } from './engine/problems';
 export { rulesResolverSchema } from './engine/schema';

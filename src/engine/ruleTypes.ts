@@ -1,0 +1,37 @@
+/**
+ * The `resolver: rules` entry as TypeScript types, for code that builds or
+ * reads rules blocks. schemas/rules-resolver.schema.json is the source of
+ * truth and is what start-up checks; these types follow it.
+ */
+
+/** A JSON Logic expression (json-logic-js) over the sign-in facts. */
+export type RuleExpression = unknown;
+
+/** A catalog lookup in Backstage's vocabulary; every value is an expression that must yield a string. */
+export type RuleMatch =
+  | { entityRef: RuleExpression }
+  | { annotations: Record<string, RuleExpression> }
+  | { filter: Record<string, RuleExpression> };
+
+/** Exactly one action per rule. */
+export type RuleAction =
+  | { resolvers: Array<{ resolver: string; [option: string]: unknown }> }
+  | { match: RuleMatch }
+  | { deny: string };
+
+export type Rule = RuleAction & {
+  /** Letters, digits, `_ . : -`; unique in the block; `default` is reserved. */
+  name: string;
+  description?: string;
+  /** Absent: always. An object (an expression) or a boolean. */
+  when?: Record<string, unknown> | boolean;
+};
+
+export interface RulesBlock {
+  /** Tried top to bottom; the first rule whose `when` holds acts. */
+  rules: Rule[];
+  /** Acts when no rule signed the person in and none denied; without it the sign-in is refused. */
+  default?: RuleAction & { description?: string };
+  limits?: { catalogLookups?: number; catalogTimeoutMs?: number; evaluationSteps?: number; valueWeight?: number };
+  audit?: { email?: boolean };
+}
