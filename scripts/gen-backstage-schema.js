@@ -3,11 +3,24 @@
 // through package.json `configSchema` (it must be one self-contained file).
 // The rules part is copied from schemas/rules-resolver.schema.json, the single
 // source of truth; test/config/backstageSchema.test.ts fails when they drift.
+//
+// Two things about how @backstage/config-loader uses it shape this file:
+// - It merges every package's schema into one, definitions included, so ours
+//   carry a prefix that no other package's names can collide with.
+// - In strict mode (`backstage-cli config:check --strict`) it closes every
+//   `type: object` schema that lists properties (additionalProperties: false),
+//   wherever it sits: in definitions, in `if`, in `else`. An object meant to
+//   stay open says so with `additionalProperties: true`, which it keeps.
 const { readFileSync, writeFileSync } = require('node:fs');
 const { join } = require('node:path');
 
 const rules = JSON.parse(readFileSync(join(__dirname, '../schemas/rules-resolver.schema.json'), 'utf8'));
 const { $schema, $id, title, description, definitions, ...rulesEntry } = rules;
+
+const prefix = 'signin-rules-';
+const prefixRefs = (value) =>
+  JSON.parse(JSON.stringify(value), (key, v) => (key === '$ref' ? v.replace('#/definitions/', `#/definitions/${prefix}`) : v));
+const prefixed = (defs) => Object.fromEntries(Object.entries(defs).map(([name, def]) => [prefix + name, prefixRefs(def)]));
 
 const stringOrList = { oneOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }] };
 const schema = {
@@ -49,10 +62,11 @@ const schema = {
                       resolvers: {
                         type: 'array',
                         items: {
-                          if: { type: 'object', properties: { resolver: { const: 'rules' } }, required: ['resolver'] },
-                          then: { $ref: '#/definitions/rulesResolver' },
-                          // Stock and custom resolver names: checked by the module at start-up.
-                          else: { type: 'object', properties: { resolver: { type: 'string' } }, required: ['resolver'] },
+                          // Only a test of the entry's name: open, or strict mode would close it and no rules block would pass it.
+                          if: { type: 'object', properties: { resolver: { const: 'rules' } }, required: ['resolver'], additionalProperties: true },
+                          then: { $ref: `#/definitions/${prefix}rulesResolver` },
+                          // Stock and custom resolvers, with their own options: names and options are checked by the module at start-up.
+                          else: { type: 'object', properties: { resolver: { type: 'string' } }, required: ['resolver'], additionalProperties: true },
                         },
                       },
                     },
@@ -66,7 +80,7 @@ const schema = {
       },
     },
   },
-  definitions: { ...definitions, rulesResolver: rulesEntry },
+  definitions: prefixed({ ...definitions, rulesResolver: rulesEntry }),
 };
 
 const out = `${JSON.stringify(schema, null, 2)}\n`;
