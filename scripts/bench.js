@@ -8,7 +8,7 @@ const { join } = require('node:path');
 const { performance } = require('node:perf_hooks');
 const { parse } = require('yaml');
 const { loadConfigFiles, findRulesBlocks, compileRules, decide, bitbucketProvider, resolverRegistry } = require('../dist');
-const { LocalCatalog, createCatalogResolverContext } = require('../dist/catalog');
+const { LocalCatalog, createCatalogResolverContext } = require('../dist/cli/catalog');
 
 const N = Number(process.env.BENCH_N ?? 2000);
 const ex = join(__dirname, '../examples');

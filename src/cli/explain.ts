@@ -1,6 +1,6 @@
 import type { SignInInfo } from '@backstage/plugin-auth-node';
 import { readFile } from 'node:fs/promises';
-import { createCatalogResolverContext, LocalCatalog } from '../catalog';
+import { createCatalogResolverContext, LocalCatalog } from './catalog';
 import { formatProblem } from '../engine/problems';
 import { parseYaml, yamlProblemLines } from '../config/yamlFile';
 import type { Decision } from '../engine/decide';

@@ -5,7 +5,7 @@
  */
 import { CatalogClient } from '@backstage/catalog-client';
 import { createRequire } from 'node:module';
-import type { CatalogLookup } from '../catalog';
+import type { CatalogLookup } from './catalog';
 import { InputError } from './context';
 
 export const TOKEN_ENV = 'SIGNIN_RULES_CATALOG_TOKEN';

@@ -5,7 +5,7 @@ import { catalogQueryProblem, queryValueProblem } from '../../src/engine/catalog
 import { decide } from '../../src/engine/decide';
 import { bitbucketProvider } from '../../src/providers';
 import { resolverRegistry } from '../../src/resolvers/builtin';
-import { createCatalogResolverContext, LocalCatalog } from '../../src/catalog';
+import { createCatalogResolverContext, LocalCatalog } from '../../src/cli/catalog';
 
 /**
  * The guard between resolvers and the catalog, driven through decide() over

@@ -25,7 +25,7 @@
 import { ConflictError } from '@backstage/errors';
 import type { AuthResolverContext, SignInInfo } from '@backstage/plugin-auth-node';
 import fc from 'fast-check';
-import { createCatalogResolverContext, LocalCatalog } from '../../src/catalog';
+import { createCatalogResolverContext, LocalCatalog } from '../../src/cli/catalog';
 import { compileRules, type CompiledRules } from '../../src/engine/compile';
 import { decide, type Decision } from '../../src/engine/decide';
 import { bitbucketProvider } from '../../src/providers';

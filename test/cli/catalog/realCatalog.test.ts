@@ -17,8 +17,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { stringify } from 'yaml';
-import { createCatalogResolverContext, LocalCatalog, type CatalogLookup } from '../../src/catalog';
-import { capturingRootLoggerFactory, sqliteDatabaseServiceFactory, type LogEntry } from '../backstage/services';
+import { createCatalogResolverContext, LocalCatalog, type CatalogLookup } from '../../../src/cli/catalog';
+import { capturingRootLoggerFactory, sqliteDatabaseServiceFactory, type LogEntry } from '../../backstage/services';
 
 const fixtures = ['org.yaml', 'ops.yaml', 'tricky.yaml', 'list-doc.yaml', 'bad-envelope.yaml'].map(f => join(__dirname, 'fixtures', f));
 const tmp = mkdtempSync(join(tmpdir(), 'signin-rules-catalog-'));

@@ -1,7 +1,7 @@
 import { CATALOG_FILTER_EXISTS, type EntityFilterQuery } from '@backstage/catalog-client';
 import { stringifyEntityRef, type Entity } from '@backstage/catalog-model';
 import { join, resolve } from 'node:path';
-import { buildSearchRows, LocalCatalog, LocalCatalogError } from '../../src/catalog';
+import { buildSearchRows, LocalCatalog, LocalCatalogError } from '../../../src/cli/catalog';
 
 const fixture = (name: string) => join(__dirname, 'fixtures', name);
 

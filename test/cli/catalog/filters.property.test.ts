@@ -16,7 +16,7 @@
 import { CATALOG_FILTER_EXISTS, type EntityFilterQuery } from '@backstage/catalog-client';
 import { stringifyEntityRef, type Entity } from '@backstage/catalog-model';
 import fc from 'fast-check';
-import { LocalCatalog } from '../../src/catalog';
+import { LocalCatalog } from '../../../src/cli/catalog';
 
 type Value = string | symbol | Array<string | symbol>;
 type FilterRecord = Record<string, Value>;

@@ -1,7 +1,7 @@
 import type { CatalogRequestOptions, GetEntitiesRequest } from '@backstage/catalog-client';
 import { stringifyEntityRef, type CompoundEntityRef } from '@backstage/catalog-model';
 import { join } from 'node:path';
-import { createCatalogResolverContext, LocalCatalog, type CatalogLookup } from '../../src/catalog';
+import { createCatalogResolverContext, LocalCatalog, type CatalogLookup } from '../../../src/cli/catalog';
 
 let catalog: LocalCatalog;
 beforeAll(async () => {

@@ -23,7 +23,7 @@
  *    `service/request/applyPredicateEntityFilterToQuery` (the SQL), and
  *    `service/createRouter` `/entities/by-name/:kind/:namespace/:name`.
  *
- * test/catalog/realCatalog.test.ts checks all of it against a running catalog
+ * test/cli/catalog/realCatalog.test.ts checks all of it against a running catalog
  * backend. Not mirrored: `catalog.rules` (a location holding a kind the rules
  * do not allow is refused as a whole), placeholders ($text/$json/$yaml, an
  * error here), Location entities (not followed), processors and entity
@@ -60,7 +60,7 @@ import { InputError } from '@backstage/errors';
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
-import { parseYamlDocuments, type YamlDocument } from '../config/yamlFile';
+import { parseYamlDocuments, type YamlDocument } from '../../config/yamlFile';
 
 /** The two catalog calls a sign-in makes; CatalogClient satisfies it, and so does LocalCatalog. */
 export type CatalogLookup = Pick<CatalogApi, 'getEntities' | 'getEntityByRef'>;
