@@ -1,19 +1,11 @@
-export {
-  LocalCatalog,
-  LocalCatalogError,
-  buildSearchRows,
-  filterQueryStrings,
-  formatProblem,
-  type CatalogLookup,
-  type CatalogProblem,
-  type EntitySource,
-  type LocalCatalogOptions,
-  type SearchRow,
-} from './localCatalog';
+/** The CLI's catalog: a local stand-in for Backstage's catalog, and a resolver context over any catalog. */
+export { LocalCatalog, type LocalCatalogOptions } from './localCatalog';
+export { LocalCatalogError, type CatalogProblem, type EntitySource } from './problems';
+export { buildSearchRows, type SearchRow } from './search';
 export {
   createCatalogResolverContext,
-  defaultOwnershipEntityRefs,
   MalformedCatalogResponseError,
+  type CatalogLookup,
   type CatalogResolverContext,
   type CatalogResolverContextOptions,
 } from './resolverContext';

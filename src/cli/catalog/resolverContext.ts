@@ -1,10 +1,13 @@
 /**
  * An AuthResolverContext over any catalog (a LocalCatalog or a live
- * CatalogClient) that behaves as Backstage's own CatalogAuthResolverContext
- * (@backstage/plugin-auth-backend 0.30.1,
- * dist/lib/resolvers/CatalogAuthResolverContext.cjs.js) - except that
+ * CatalogClient) that behaves as the auth backend's own catalog resolver
+ * context: the same lookups (an entityRef defaults to kind User and namespace
+ * default; annotations and filters get `kind: user` unless a filter record
+ * names a kind), several matches a ConflictError, none a NotFoundError, and
+ * ownership as the user's ref and its direct memberOf groups - except that
  * issueToken makes no token: it returns the identity the real token would
- * carry, with `token: ''`.
+ * carry, with `token: ''`. What it copies, from which version, and the tests
+ * that hold it there: README.md beside this file.
  */
 import {
   DEFAULT_NAMESPACE,
@@ -13,7 +16,7 @@ import {
   stringifyEntityRef,
   type Entity,
 } from '@backstage/catalog-model';
-import type { CatalogRequestOptions, EntityFilterQuery } from '@backstage/catalog-client';
+import type { CatalogApi, CatalogRequestOptions, EntityFilterQuery } from '@backstage/catalog-client';
 import { ConflictError, InputError, NotFoundError } from '@backstage/errors';
 import type {
   AuthOwnershipResolver,
@@ -22,7 +25,9 @@ import type {
   BackstageSignInResult,
   TokenParams,
 } from '@backstage/plugin-auth-node';
-import type { CatalogLookup } from './localCatalog';
+
+/** The two catalog calls a sign-in makes; CatalogClient satisfies it, and so does LocalCatalog. */
+export type CatalogLookup = Pick<CatalogApi, 'getEntities' | 'getEntityByRef'>;
 
 export interface CatalogResolverContextOptions {
   /** Token for a live catalog (sent as `Authorization: Bearer`); LocalCatalog ignores it. */
@@ -66,8 +71,8 @@ function kindOf(v: unknown): string {
   return typeof v === 'object' ? 'an object' : `a ${typeof v}`;
 }
 
-/** The user's ref and the refs of its direct memberOf relations to groups (getDefaultOwnershipEntityRefs). */
-export function defaultOwnershipEntityRefs(entity: Entity): string[] {
+/** The user's ref and the refs of its direct memberOf relations to groups: the auth backend's default ownership. */
+function defaultOwnershipEntityRefs(entity: Entity): string[] {
   const membershipRefs =
     entity.relations
       ?.filter(r => r.type === RELATION_MEMBER_OF && r.targetRef.startsWith('group:'))
@@ -100,7 +105,7 @@ export function createCatalogResolverContext(
 
   async function issueToken(params: TokenParams): Promise<BackstageSignInResult> {
     const { sub, ent = [sub] } = params.claims;
-    // issueUserToken (plugin-auth-backend identity/issueUserToken.cjs.js) refuses a sub that is no full entity ref.
+    // The auth backend's token issuer refuses a sub that is no full entity ref.
     try {
       parseEntityRef(sub);
     } catch {

@@ -1,0 +1,42 @@
+/** What the local catalog reports about entities the real catalog would not serve. */
+
+/** Where an entity came from: a document of a file, or an index of fromEntities' array. */
+export interface EntitySource {
+  file?: string;
+  /** 1-based line of the document's first content line, or of a YAML problem. */
+  line?: number;
+  /** 1-based column of a YAML problem. */
+  column?: number;
+  /** Index in fromEntities' array, or of the document within its file (0-based). */
+  index: number;
+}
+
+/** One reason an entity (or a whole file) would not be served by the real catalog. */
+export interface CatalogProblem {
+  source: EntitySource;
+  /** The entity ref, when the entity got far enough to have one. */
+  entityRef?: string;
+  message: string;
+}
+
+/** Thrown by fromFiles/fromEntities in strict mode. */
+export class LocalCatalogError extends Error {
+  override name = 'LocalCatalogError';
+  constructor(readonly problems: CatalogProblem[]) {
+    super(
+      `${problems.length === 1 ? 'a problem' : `${problems.length} problems`} in the catalog entities:\n` +
+        problems.map(p => `  ${formatProblem(p)}`).join('\n'),
+    );
+  }
+}
+
+function formatProblem(p: CatalogProblem): string {
+  const where = p.source.file
+    ? `${p.source.file}${p.source.line !== undefined ? `:${p.source.line}${p.source.column !== undefined ? `:${p.source.column}` : ''}` : ''}`
+    : `entities[${p.source.index}]`;
+  return `${where}${p.entityRef ? ` (${p.entityRef})` : ''}: ${p.message}`;
+}
+
+export function describeSource(s: EntitySource): string {
+  return s.file ? `${s.file}${s.line !== undefined ? `:${s.line}` : ''}` : `entities[${s.index}]`;
+}
