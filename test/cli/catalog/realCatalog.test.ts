@@ -4,18 +4,20 @@
  * `file` locations, queried over HTTP with the real CatalogClient.
  *
  * Compares the entities served (bodies, relations), getEntities for fixed and
- * random filters, getEntityByRef, and findCatalogUser through the resolver
- * context over both.
+ * random filters, getEntityByRef, and findCatalogUser and signInWithCatalogUser
+ * (users, several-match errors, ownership) through our resolver context over
+ * both and through the auth backend's own resolver context over the real one.
+ * The contract this holds: src/cli/catalog/README.md.
  */
 import { CATALOG_FILTER_EXISTS, CatalogClient, type EntityFilterQuery } from '@backstage/catalog-client';
 import { stringifyEntityRef, type CompoundEntityRef, type Entity } from '@backstage/catalog-model';
 import { mockServices, startTestBackend, type TestBackend } from '@backstage/backend-test-utils';
 import catalogPlugin from '@backstage/plugin-catalog-backend';
-import type { AuthResolverCatalogUserQuery } from '@backstage/plugin-auth-node';
+import type { AuthResolverCatalogUserQuery, AuthResolverContext } from '@backstage/plugin-auth-node';
 import fc from 'fast-check';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { basename, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { stringify } from 'yaml';
 import { createCatalogResolverContext, LocalCatalog, type CatalogLookup } from '../../../src/cli/catalog';
 import { capturingRootLoggerFactory, sqliteDatabaseServiceFactory, type LogEntry } from '../../backstage/services';
@@ -86,6 +88,50 @@ const refs = (entities: Entity[]) =>
     .filter(e => e.kind !== 'Location')
     .map(e => stringifyEntityRef(e))
     .sort();
+
+/**
+ * The auth backend's own catalog resolver context over the real catalog. The
+ * auth backend does not export it, so it is loaded from the package's build;
+ * if an upgrade moves it, this fails by that name. Its token issuer only hands
+ * back the claims, which is what our dry-run context returns as the identity.
+ */
+function backstageResolverContext(catalog: CatalogClient): AuthResolverContext {
+  const file = join(dirname(require.resolve('@backstage/plugin-auth-backend/package.json')), 'dist/lib/resolvers/CatalogAuthResolverContext.cjs.js');
+  const { CatalogAuthResolverContext } = require(file);
+  return CatalogAuthResolverContext.create({
+    logger: mockServices.logger.mock(),
+    catalog: { getEntityByRef: (ref: string | CompoundEntityRef) => catalog.getEntityByRef(ref), getEntities: (request: object) => catalog.getEntities(request) },
+    auth: { getOwnServiceCredentials: async () => ({}) },
+    userInfo: { addUserInfo: async () => {} },
+    tokenIssuer: {
+      issueToken: async ({ claims }: { claims: { sub: string; ent: string[] } }) => ({
+        token: '',
+        identity: { type: 'user', userEntityRef: claims.sub, ownershipEntityRefs: claims.ent },
+      }),
+    },
+  });
+}
+
+/**
+ * An error as a comparable outcome. Where the backend answers 400, CatalogClient
+ * throws a ResponseError and LocalCatalog an InputError naming the reason: both
+ * are the same refusal.
+ */
+function errorOutcome(e: Error): string {
+  const badRequest = e.name === 'InputError' || (e.name === 'ResponseError' && / 400 /.test(e.message));
+  return badRequest ? 'a bad request' : `${e.name}: ${e.message}`;
+}
+
+/** The same call through our context over both catalogs and through Backstage's context over the real one. */
+async function throughEveryContext(call: (context: AuthResolverContext) => Promise<unknown>) {
+  const settle = (context: AuthResolverContext) => call(context).then(value => value, errorOutcome);
+  const [ours, oursOverReal, backstages] = await Promise.all([
+    settle(createCatalogResolverContext(local).context),
+    settle(createCatalogResolverContext(real).context),
+    settle(backstageResolverContext(real)),
+  ]);
+  return { ours, oursOverReal, backstages };
+}
 
 type Outcome = { refs: string[] } | { error: true };
 
@@ -314,13 +360,14 @@ describe('LocalCatalog and a real catalog backend', () => {
     await expect(local.getEntityByRef('john')).rejects.toThrow(/missing or empty kind/);
   });
 
-  it('give the same findCatalogUser outcomes through the resolver context', async () => {
+  it('give the same findCatalogUser outcomes, several matches included, as the auth backend\'s own resolver context', async () => {
     const queries: AuthResolverCatalogUserQuery[] = [
       { entityRef: 'john' },
       { entityRef: 'Jane.Doe' },
       { entityRef: 'ops/John' },
       { entityRef: 'group:team-a' },
       { entityRef: 'nobody' },
+      { entityRef: 'user:default/x\ty' },
       { annotations: { 'bitbucket.org/username': 'JANED' } },
       { annotations: { 'bitbucket.org/username': 'nobody' } },
       { annotations: {} },
@@ -328,22 +375,55 @@ describe('LocalCatalog and a real catalog backend', () => {
       { filter: { 'spec.profile.email': 'john@example.com' } },
       { filter: { 'metadata.name': 'john' } },
       { filter: { 'metadata.name': 'john', 'metadata.namespace': 'ops' } },
+      { filter: { 'metadata.name': ['twin-1', 'john'], 'metadata.namespace': 'default' } },
       { filter: { Kind: 'Group', 'metadata.name': 'team-a' } },
       { filter: [{ 'metadata.name': 'twin-1' }, { kind: 'group', 'metadata.name': 'team-b' }] },
+      { filter: [{ 'metadata.name': 'twin-1' }, { 'metadata.name': 'nobody' }] },
       { filter: { 'relations.memberof': 'group:ops/big-team' } },
+      { filter: { 'relations.memberof': 'group:ops/oncall' } },
+      { filter: [] },
     ];
-    const outcome = async (catalog: CatalogLookup, q: AuthResolverCatalogUserQuery) => {
-      const { context } = createCatalogResolverContext(catalog);
-      try {
-        const { entity } = await context.findCatalogUser(q);
-        return stringifyEntityRef(entity);
-      } catch (e) {
-        return `${(e as Error).name}: ${(e as Error).message}`;
-      }
-    };
+    const seen = new Set<string>();
     for (const q of queries) {
-      const [a, b] = await Promise.all([outcome(local, q), outcome(real, q)]);
-      expect({ q, outcome: a }).toEqual({ q, outcome: b });
+      const outcomes = await throughEveryContext(async context => stringifyEntityRef((await context.findCatalogUser(q)).entity));
+      expect({ q, ...outcomes }).toEqual({ q, ours: outcomes.backstages, oursOverReal: outcomes.backstages, backstages: outcomes.backstages });
+      seen.add((outcomes.backstages as string).split(':')[0]);
+    }
+    expect([...seen].sort()).toEqual(['ConflictError', 'NotFoundError', 'a bad request', 'group', 'user']);
+  });
+
+  it('sign in with the same identity and ownership as the auth backend\'s own resolver context', async () => {
+    const signIns: Array<[AuthResolverCatalogUserQuery, { dangerousEntityRefFallback: { entityRef: string } }?]> = [
+      [{ entityRef: 'Jane.Doe' }], // direct groups, a dangling one included; a Component it is memberOf is no ownership
+      [{ entityRef: 'john' }], // a member only because team-a lists him
+      [{ entityRef: 'ops/John' }], // groups in its own and in another namespace
+      [{ annotations: { 'bitbucket.org/username': 'johnny' } }],
+      [{ filter: { 'relations.memberof': 'group:ops/big-team', 'metadata.namespace': 'default', 'metadata.name': 'odd.user' } }],
+      [{ entityRef: 'group:team-a' }], // the lookup does not insist on a User
+      [{ filter: { 'spec.profile.email': 'twins@example.com' } }], // several matches
+      [{ filter: { 'spec.profile.email': 'twins@example.com' } }, { dangerousEntityRefFallback: { entityRef: 'twin-1' } }], // no fallback on a conflict
+      [{ entityRef: 'nobody' }],
+      [{ entityRef: 'nobody' }, { dangerousEntityRefFallback: { entityRef: 'Nobody' } }],
+      [{ entityRef: 'nobody' }, { dangerousEntityRefFallback: { entityRef: 'group:ops/Crew' } }],
+    ];
+    const seen = new Set<string>();
+    for (const [q, options] of signIns) {
+      const outcomes = await throughEveryContext(context => context.signInWithCatalogUser(q, options));
+      expect({ q, options, ...outcomes }).toEqual({ q, options, ours: outcomes.backstages, oursOverReal: outcomes.backstages, backstages: outcomes.backstages });
+      seen.add(typeof outcomes.backstages === 'string' ? outcomes.backstages.split(':')[0] : 'signed in');
+    }
+    // The list reaches every kind of outcome, so the comparison is not of errors alone.
+    expect([...seen].sort()).toEqual(['ConflictError', 'NotFoundError', 'signed in']);
+  });
+
+  it('resolve the same ownership for every user and group served', async () => {
+    for (const entity of local.entities.filter(e => e.kind === 'User' || e.kind === 'Group')) {
+      const ref = stringifyEntityRef(entity);
+      const outcomes = await throughEveryContext(async context => {
+        const { entity: found } = await context.findCatalogUser({ entityRef: ref });
+        return (await context.resolveOwnershipEntityRefs(found)).ownershipEntityRefs;
+      });
+      expect({ ref, ...outcomes }).toEqual({ ref, ours: outcomes.backstages, oursOverReal: outcomes.backstages, backstages: outcomes.backstages });
     }
   });
 });
