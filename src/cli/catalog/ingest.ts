@@ -23,7 +23,7 @@ import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { parseYamlDocuments, type YamlDocument } from '../../config/yamlFile';
 import { isPlainObject, jsonCopy } from './json';
-import type { CatalogProblem, EntitySource } from './problems';
+import { catalogProblem, type CatalogProblem, type EntitySource } from './problems';
 
 /** An entity as the catalog holds it before processing: envelope checked, location annotations set, JSON. */
 export interface Received {
@@ -51,7 +51,7 @@ export async function readEntityFiles(paths: string[]): Promise<Ingested> {
       // Read as bytes and decoded as UTF-8, as the catalog does.
       text = (await readFile(file)).toString('utf8');
     } catch (e) {
-      problems.push({ source: { file, index: 0 }, message: `cannot read file: ${(e as Error).message}` });
+      problems.push(catalogProblem({ file, index: 0 }, `cannot read file: ${(e as Error).message}`));
       continue;
     }
     const locationKey = `file:${path.normalize(path.resolve(file))}`;
@@ -60,7 +60,7 @@ export async function readEntityFiles(paths: string[]): Promise<Ingested> {
       // json: the catalog makes entities with yaml's toJSON.
       documents = parseYamlDocuments(file, text, { merge: false, json: true });
     } catch (e) {
-      problems.push({ source: { file, index: 0 }, message: `failed to parse YAML, ${e}` });
+      problems.push(catalogProblem({ file, index: 0 }, `failed to parse YAML, ${e}`));
       continue;
     }
     const fromThisFile: Received[] = [];
@@ -73,15 +73,15 @@ export async function readEntityFiles(paths: string[]): Promise<Ingested> {
         // cycle or bomb is taken as a YAML problem of the whole file too:
         // there, toJSON would make a cyclic entity or throw.
         const p = yamlProblems[0];
-        fileProblems.push({
-          source: { ...source, line: p.place.line, column: p.place.column },
-          message: p.kind === 'syntax' ? `YAML error, ${p.message}` : p.message,
-        });
+        fileProblems.push(catalogProblem(
+          { ...source, line: p.place.line, column: p.place.column },
+          p.kind === 'syntax' ? `YAML error, ${p.message}` : p.message,
+        ));
         return;
       }
       if (json === null || json === undefined) return; // an empty document: skipped, like the catalog does
       if (!isPlainObject(json)) {
-        fileProblems.push({ source, message: `Expected object at root, got ${typeof json}` });
+        fileProblems.push(catalogProblem(source, `Expected object at root, got ${typeof json}`));
         return;
       }
       const r = receive(json, source, locationKey);
@@ -121,11 +121,11 @@ function receive(raw: unknown, source: EntitySource, locationKey?: string): Rece
   try {
     entity = validateEnvelope(raw);
   } catch (e) {
-    return { problem: { source, message: (e as Error).message } };
+    return { problem: catalogProblem(source, (e as Error).message) };
   }
   const annotations = entity.metadata.annotations || {};
   if (typeof annotations !== 'object' || Array.isArray(annotations)) {
-    return { problem: { source, message: 'metadata.annotations must be a valid object' } };
+    return { problem: catalogProblem(source, 'metadata.annotations must be a valid object') };
   }
   if (locationKey) {
     // The location the entity was read from is stamped onto it (overwriting

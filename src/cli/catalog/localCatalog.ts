@@ -15,7 +15,7 @@ import { parseEntityRef, stringifyEntityRef, type CompoundEntityRef, type Entity
 import { compileFilter } from './filters';
 import { readEntityFiles, receiveEntities, type Received } from './ingest';
 import { deepFreeze, jsonCopy } from './json';
-import { describeSource, LocalCatalogError, type CatalogProblem } from './problems';
+import { catalogProblem, describeSource, LocalCatalogError, type CatalogProblem } from './problems';
 import { processEntity, type Processed } from './processing';
 import { relationsTable } from './relations';
 import type { CatalogLookup } from './resolverContext';
@@ -87,15 +87,15 @@ export class LocalCatalog implements CatalogLookup {
       const earlier = claimed.get(ref);
       if (earlier) {
         const sameLocation = earlier.locationKey !== undefined && earlier.locationKey === input.locationKey;
-        problems.push({
-          source: input.source,
-          entityRef: ref,
-          message: `duplicate entity ref ${ref}, also defined at ${describeSource(earlier.source)}; ${
+        problems.push(catalogProblem(
+          input.source,
+          `duplicate entity ref ${ref}, also defined at ${describeSource(earlier.source)}; ${
             sameLocation
               ? 'the real catalog keeps the last document of a file'
               : 'the real catalog keeps the entity of the location that claimed the ref first and logs a conflict'
           }`,
-        });
+          ref,
+        ));
         if (sameLocation) {
           const i = processed.findIndex(p => p.ref === ref);
           if (i >= 0) processed.splice(i, 1);
@@ -112,7 +112,7 @@ export class LocalCatalog implements CatalogLookup {
       try {
         processed.push(processEntity(entity, input.source));
       } catch (e) {
-        problems.push({ source: input.source, entityRef: ref, message: (e as Error).message });
+        problems.push(catalogProblem(input.source, (e as Error).message, ref));
       }
     }
 
@@ -130,7 +130,7 @@ export class LocalCatalog implements CatalogLookup {
         const entity = stitch(p, relationsBySource.get(p.ref));
         stored.push({ entity: deepFreeze(entity), ref: p.ref, search: indexRows(buildSearchRows(entity)) });
       } catch (e) {
-        problems.push({ source: p.source, entityRef: p.ref, message: (e as Error).message });
+        problems.push(catalogProblem(p.source, (e as Error).message, p.ref));
       }
     }
     if (problems.length && options?.strict !== false) {

@@ -89,8 +89,8 @@ describe('refusals, as the real catalog refuses', () => {
     expect(error).toBeInstanceOf(LocalCatalogError);
     const lines = (error as Error).message.split('\n');
     expect(lines[0]).toBe('2 problems in the catalog entities:');
-    expect(lines[1]).toMatch(/invalid\.yaml:1 \(user:default\/no-groups\): .*must have required property 'memberOf'/);
-    expect(lines[2]).toMatch(/invalid\.yaml:9 \(group:default\/no-children\): .*must have required property 'children'/);
+    expect(lines[1]).toMatch(/invalid\.yaml:1:1: user:default\/no-groups: .*must have required property 'memberOf'/);
+    expect(lines[2]).toMatch(/invalid\.yaml:9:1: group:default\/no-children: .*must have required property 'children'/);
   });
 
   it('in non-strict mode serves the rest, with dangling relations to what was refused', async () => {
@@ -110,7 +110,7 @@ describe('refusals, as the real catalog refuses', () => {
   it('reports a duplicate ref (any case) across files, naming both', async () => {
     const error = await LocalCatalog.fromFiles([fixture('org.yaml'), fixture('duplicate.yaml')]).catch(e => e);
     expect((error as Error).message).toMatch(
-      /duplicate\.yaml:1 \(user:default\/john\): duplicate entity ref user:default\/john, also defined at .*org\.yaml:\d+/,
+      /duplicate\.yaml:1:1: user:default\/john: duplicate entity ref user:default\/john, also defined at .*org\.yaml:\d+/,
     );
     // Like the real catalog, non-strict keeps the one that claimed the ref first.
     const local = await LocalCatalog.fromFiles([fixture('org.yaml'), fixture('duplicate.yaml')], { strict: false });
@@ -118,7 +118,7 @@ describe('refusals, as the real catalog refuses', () => {
   });
 
   it('reports a file it cannot read', async () => {
-    await expect(LocalCatalog.fromFiles([fixture('missing.yaml')])).rejects.toThrow(/missing\.yaml: cannot read file/);
+    await expect(LocalCatalog.fromFiles([fixture('missing.yaml')])).rejects.toThrow(/missing\.yaml:1:1: cannot read file/);
   });
 
   it('refuses what the policies refuse: foreign root fields, bad names, kind in the wrong case', () => {
