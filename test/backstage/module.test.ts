@@ -188,8 +188,8 @@ describe('invalid rules stop the backend at start-up', () => {
   };
 
   // Our module refuses bad rules in its own init, whatever NODE_ENV says (the
-  // auth plugin alone would only log them in development, see its
-  // providers/router). Under NODE_ENV=development the backend also starts
+  // auth plugin alone would only log a provider's failure in development
+  // and start without it). Under NODE_ENV=development the backend also starts
   // per-plugin database keepalive timers; the harness's database service
   // clears them on root shutdown (when backend-test-utils stops the failed
   // backend), so both cases run and jest still exits by itself.

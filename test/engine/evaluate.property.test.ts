@@ -20,7 +20,6 @@ import { buildFacts } from '../../src/engine/facts';
 import { inspectExpression } from '../../src/engine/logic';
 import { bitbucketProvider } from '../../src/providers';
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const jsonLogic: { apply(logic: unknown, data?: unknown): unknown } = require('json-logic-js');
 
 // ---------------------------------------------------------------------------
