@@ -1,182 +1,130 @@
 import type { SignInInfo } from '@backstage/plugin-auth-node';
-import { readFile } from 'node:fs/promises';
-import { createCatalogResolverContext, LocalCatalog } from './catalog';
-import { formatProblem } from '../engine/problems';
-import { parseYaml, yamlProblemLines } from '../config/yamlFile';
-import type { Decision } from '../engine/decide';
-import type { SignInFacts } from '../engine/facts';
-import type { TraceEvent } from '../engine/trace';
-import { environmentFor, InputError, loadCustomResolvers, readAndCheck, UsageError } from './context';
-import { DEFAULT_CATALOG_TIMEOUT_MS, liveCatalog, redactUrl, TOKEN_ENV, type LiveCatalog } from './liveCatalog';
+import { string, strings, type Command, type FlagSpec, type Parsed } from './args';
+import { loadCustomResolvers, UsageError } from './context';
+import { openCatalog, prepareConfig, type ExplainResult } from './dryRun';
+import { DEFAULT_CATALOG_TIMEOUT_MS } from './liveCatalog';
+import { palette } from './output';
+import { expandFiles, fromShortForm, readProfile } from './profiles';
+import { renderResult } from './render';
+import { problemJson, problemLines, sortProblems } from './report';
 
-export interface ExplainArgs {
-  config: string[];
-  profile: string[];
-  catalog: string[];
-  catalogUrl?: string;
-  /** Bound on each live catalog request, in ms (default 5000). */
-  catalogTimeoutMs?: number;
-  provider?: string;
-  env?: string;
-  resolvers: string[];
+export type { ExplainResult } from './dryRun';
+
+/** --catalog-timeout: a whole number of milliseconds, at least 1. */
+export function parseTimeout(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const ms = /^\d+$/.test(value.trim()) ? Number(value) : NaN;
+  if (!Number.isSafeInteger(ms) || ms < 1) throw new UsageError(`--catalog-timeout must be a whole number of milliseconds (at least 1), not "${value}"`);
+  return ms;
 }
 
-export interface ExplainResult {
-  profile: string;
-  outcome: 'signed-in' | 'refused';
-  rule: string | null;
-  userEntityRef: string | null;
-  ownershipEntityRefs: string[];
-  message: string | null;
-  /** Round trips to the catalog this sign-in made. */
-  catalogRequests: number;
-  trace: TraceEvent[];
+/** Flags shared by the commands that dry-run sign-ins; `line` is a command line each example extends. */
+export function catalogFlags(line: string): Record<string, FlagSpec> {
+  return {
+    catalog: {
+      type: 'string', multiple: true, value: '<entities.yaml>',
+      help: 'local catalog: entity YAML files (several documents per file)',
+      example: `${line} --catalog catalog.yaml`,
+    },
+    'catalog-url': {
+      type: 'string', value: '<url>',
+      help: 'live catalog base URL; the token is read from SIGNIN_RULES_CATALOG_TOKEN; credentials in the URL are shown as ***',
+      example: `${line} --catalog-url http://backstage:7007/api/catalog`,
+    },
+    'catalog-timeout': {
+      type: 'string', value: '<ms>',
+      help: `time limit of each live catalog request (default ${DEFAULT_CATALOG_TIMEOUT_MS})`,
+      example: `${line} --catalog-url http://backstage:7007/api/catalog --catalog-timeout 10000`,
+    },
+    provider: {
+      type: 'string', value: '<id>',
+      help: 'the auth provider (default: the only one with a rules block)',
+      example: `${line} --catalog catalog.yaml --provider bitbucket`,
+    },
+    env: {
+      type: 'string', value: '<environment>',
+      help: 'the auth environment (default: auth.environment)',
+      example: `${line} --catalog catalog.yaml --env production`,
+    },
+    resolvers: {
+      type: 'string', multiple: true, value: '<module.js>',
+      help: 'load custom resolver factories (a module exporting { name: factory })',
+      example: `${line} --catalog catalog.yaml --resolvers ./my-resolvers.js`,
+    },
+  };
 }
 
-async function readProfile(file: string): Promise<SignInInfo<unknown>> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (e) {
-    throw new InputError(`cannot read profile ${file}: ${(e as Error).message}`);
-  }
-  const parsed = parseYaml(file, text);
-  if (parsed.problems.length) {
-    // file:line:column of each problem, so the mistake can be found.
-    const lines = yamlProblemLines(parsed.problems);
-    throw new InputError(lines.length === 1 ? `cannot read profile ${lines[0]}` : `cannot read profile ${file}:\n  ${lines.join('\n  ')}`);
-  }
-  const data = parsed.value as any;
-  if (!data || typeof data !== 'object' || typeof data.profile !== 'object' || data.profile === null) {
-    throw new InputError(`profile ${file} must look like Backstage's SignInInfo: { profile: {...}, result: { fullProfile: {...} } }`);
-  }
-  return { profile: data.profile, result: data.result ?? {} };
-}
+export const NO_CATALOG_NOTE = 'no catalog given (--catalog <entities.yaml> or --catalog-url <url>): every catalog lookup finds nobody';
 
-async function openCatalog(args: ExplainArgs): Promise<LiveCatalog & { shown: string }> {
-  if (args.catalogUrl) {
-    if (args.catalog.length) throw new UsageError('use either --catalog files or --catalog-url, not both');
-    const base = args.catalogUrl.replace(/\/+$/, '');
-    return { ...liveCatalog(base, args.catalogTimeoutMs ?? DEFAULT_CATALOG_TIMEOUT_MS), shown: ` at ${redactUrl(base)}` };
-  }
-  try {
-    return { catalog: await LocalCatalog.fromFiles(args.catalog), failure: () => undefined, settled: async () => undefined, shown: '' };
-  } catch (e) {
-    throw new InputError((e as Error).message);
-  }
-}
-
-/** Picks the provider and environment as the docs promise: the only provider with rules, auth.environment. */
-function pickTarget(config: Record<string, any>, environments: Array<{ providerId: string; blocks: unknown[] }>, args: ExplainArgs) {
-  const withRules = [...new Set(environments.filter(e => e.blocks.length).map(e => e.providerId))];
-  const providerId = args.provider ?? (withRules.length === 1 ? withRules[0] : undefined);
-  if (!providerId) {
-    throw new UsageError(
-      withRules.length ? `several providers have rules (${withRules.join(', ')}): pick one with --provider` : 'no provider has a "rules" resolver: pick one with --provider',
-    );
-  }
-  const envs = Object.keys(config.auth?.providers?.[providerId] ?? {});
-  const env = args.env ?? config.auth?.environment ?? (envs.length === 1 ? envs[0] : undefined);
-  if (!env) throw new UsageError(`provider "${providerId}" has several environments (${envs.join(', ')}): pick one with --env`);
-  return { providerId, env: String(env) };
-}
-
-/** Runs the dry runs; returns the results, or the config problems when the config is invalid. */
-export async function explain(args: ExplainArgs): Promise<{ problems: string[] } | { results: ExplainResult[] }> {
-  if (!args.config.length) throw new UsageError('explain needs --config <app-config.yaml>');
-  if (!args.profile.length) throw new UsageError('explain needs --profile <file>');
-  const custom = loadCustomResolvers(args.resolvers);
-  const checked = await readAndCheck(args.config, custom);
-  if (checked.problems.length) return { problems: checked.problems.map(formatProblem) };
-  const { providerId, env } = pickTarget(checked.loaded.data, checked.environments, args);
-  const { catalog, failure, settled, shown } = await openCatalog(args);
-
-  // Built once, as the backend builds it; each profile's trace and decision
-  // go to the sinks set for that profile.
-  let events: TraceEvent[] = [];
-  let decision: Decision | undefined;
-  const resolver = environmentFor(checked, providerId, env).signInResolver({
-    tracer: e => events.push(e),
-    onDecision: d => { decision = d; },
-  });
-  if (!resolver) throw new UsageError(`provider "${providerId}" has no signIn.resolvers in environment "${env}"`);
-
-  const results: ExplainResult[] = [];
-  for (const file of args.profile) {
-    const info = await readProfile(file);
-    events = [];
-    decision = undefined;
-    const { context, catalogRequests, malformedResponse } = createCatalogResolverContext(catalog, { token: process.env[TOKEN_ENV] });
-    let signedIn: Awaited<ReturnType<typeof resolver>> | undefined;
-    let error: Error | undefined;
-    try {
-      signedIn = await resolver(info, context);
-    } catch (e) {
-      error = e as Error;
-    }
-    // Not a decision about this person: the catalog could not be read (exit 2).
-    await settled();
-    const unreadable = failure();
-    if (unreadable) throw unreadable;
-    const malformed = malformedResponse();
-    if (malformed) throw new InputError(`cannot read the catalog${shown}: ${malformed.message}`);
-    const identity = signedIn?.identity;
-    const decided = decision as Decision | undefined;
-    results.push({
-      profile: file,
-      outcome: signedIn ? 'signed-in' : 'refused',
-      rule: decided?.rule ?? null,
-      userEntityRef: identity?.userEntityRef ?? null,
-      ownershipEntityRefs: identity?.ownershipEntityRefs ?? [],
-      message: error ? error.message : null,
-      catalogRequests: catalogRequests(),
-      trace: events,
-    });
-  }
-  return { results };
-}
-
-const show = (v: unknown) => JSON.stringify(v);
-
-function describeFacts(f: SignInFacts): string[] {
-  const out = [`provider=${f.provider}`, `email=${f.email?.address ?? 'null'}`];
-  for (const [k, v] of Object.entries(f)) {
-    if (['provider', 'profile', 'email', 'fullProfile'].includes(k) || !v || typeof v !== 'object') continue;
-    for (const [kk, vv] of Object.entries(v as Record<string, unknown>)) out.push(`${k}.${kk}=${show(vv)}`);
+/** The profiles to explain: files (`-` is standard input), then one from the short-form flags. */
+async function profilesOf(values: Parsed['values'], stdin: () => Promise<string>, providerId: string): Promise<Array<{ label: string; info: SignInInfo<unknown> }>> {
+  const files = expandFiles(strings(values.profile));
+  if (files.filter(f => f === '-').length > 1) throw new UsageError('--profile - (standard input) can be given once');
+  const out: Array<{ label: string; info: SignInInfo<unknown> }> = [];
+  for (const f of files) out.push({ label: f === '-' ? '<stdin>' : f, info: await readProfile(f, stdin) });
+  const workspaces = strings(values.workspace);
+  const short = { email: string(values.email), username: string(values.username), userId: string(values['user-id']) };
+  if (Object.values(short).some(v => v !== undefined) || workspaces.length) {
+    const info = fromShortForm({ ...short, ...(workspaces.length ? { workspaces } : {}) }, providerId);
+    const label = Object.entries({ ...short, workspaces: workspaces.length ? workspaces.join(',') : undefined })
+      .filter(([, v]) => v !== undefined).map(([k, v]) => `${k}=${v}`).join(' ');
+    out.push({ label, info });
   }
   return out;
 }
 
-/** The human account of one dry run. */
-export function renderResult(r: ExplainResult): string {
-  const lines: string[] = [`${r.profile}`];
-  for (const e of r.trace) {
-    switch (e.type) {
-      case 'facts':
-        lines.push(`  facts: ${describeFacts(e.facts).join(', ')}`);
-        break;
-      case 'rule':
-        lines.push(
-          e.when === undefined
-            ? `  rule "${e.rule}": applies (no condition)`
-            : `  rule "${e.rule}": ${show(e.when)} is ${show(e.value)} -> ${e.applies ? 'applies' : 'skipped'}`,
-        );
-        break;
-      case 'resolver':
-        lines.push(`    resolver ${e.resolver}: ${e.outcome}${e.userEntityRef ? ` as ${e.userEntityRef}` : ''}${e.message ? ` (${e.message})` : ''}`);
-        break;
-      case 'match':
-        lines.push(`    match ${e.query ? show(e.query) : ''}: ${e.outcome}${e.userEntityRef ? ` as ${e.userEntityRef}` : ''}${e.message ? ` (${e.message})` : ''}`);
-        break;
-      case 'decision':
-        break;
+export const explainCommand: Command = {
+  spec: {
+    name: 'explain',
+    summary: 'dry-run sign-ins: who each profile is signed in as, or why it is refused, step by step',
+    usage: [
+      '--config <app-config.yaml>... (--profile <file|dir|->... | --email <address> [--username <name>] [--user-id <id>] [--workspace <slug>]...)',
+      '    [--catalog <entities.yaml>... | --catalog-url <url> [--catalog-timeout <ms>]] [--provider <id>] [--env <environment>] [--resolvers <module.js>]... [--json]',
+    ],
+    flags: {
+      config: {
+        type: 'string', multiple: true, value: '<app-config.yaml>',
+        help: 'app-config files, merged as Backstage merges them',
+        example: 'signin-rules explain --config app-config.yaml --config app-config.production.yaml --profile alice.yaml',
+      },
+      profile: {
+        type: 'string', multiple: true, value: '<file|dir|->',
+        help: "a SignInInfo ({ profile, result: { fullProfile } }) or a short form, as JSON or YAML; a directory means its files; - reads standard input",
+        example: 'signin-rules explain --config app-config.yaml --catalog catalog.yaml --profile profiles/',
+      },
+      email: { type: 'string', value: '<address>', help: 'short form: the profile email', example: 'signin-rules explain --config app-config.yaml --catalog catalog.yaml --email alice@acme.com' },
+      username: { type: 'string', value: '<name>', help: 'short form: the provider username', example: 'signin-rules explain --config app-config.yaml --catalog catalog.yaml --email alice@acme.com --username alice-acme' },
+      'user-id': { type: 'string', value: '<id>', help: 'short form: the provider user id', example: "signin-rules explain --config app-config.yaml --catalog catalog.yaml --user-id '{a1a1a1a1-0000-4000-8000-000000000001}'" },
+      workspace: { type: 'string', multiple: true, value: '<slug>', help: 'short form: a workspace the person is in', example: 'signin-rules explain --config app-config.yaml --catalog catalog.yaml --email erin@freelance.example --username erin-dev --workspace acme' },
+      ...catalogFlags('signin-rules explain --config app-config.yaml --email alice@acme.com'),
+    },
+    exits: ['0  every profile signed in', '3  at least one profile refused', '1  invalid config', '2  wrong usage, or unreadable input (a profile, the catalog)'],
+    notes: ['--json prints { profile, outcome, rule, userEntityRef, ownershipEntityRefs, message, catalogRequests, trace } (an array for several profiles).'],
+  },
+  async run({ values }, io) {
+    const config = strings(values.config);
+    if (!config.length) throw new UsageError('explain needs --config <app-config.yaml>');
+    if (!['profile', 'email', 'username', 'user-id', 'workspace'].some(k => values[k] !== undefined)) {
+      throw new UsageError('explain needs --profile <file> or --email/--username/--user-id/--workspace');
     }
-  }
-  lines.push(
-    r.outcome === 'signed-in'
-      ? `  => SIGNED IN as ${r.userEntityRef}${r.rule ? ` by rule "${r.rule}"` : ''}; ownership: ${r.ownershipEntityRefs.join(', ')}`
-      : `  => REFUSED${r.rule ? ` by rule "${r.rule}"` : ''}: ${r.message}`,
-  );
-  lines.push(`  catalog round trips: ${r.catalogRequests}`);
-  return lines.join('\n');
-}
+    const prepared = await prepareConfig(config, loadCustomResolvers(strings(values.resolvers)), { provider: string(values.provider), env: string(values.env) });
+    if ('problems' in prepared) {
+      if (values.json) io.out(JSON.stringify({ valid: false, problems: sortProblems(prepared.problems, config).map(problemJson) }, null, 2));
+      else problemLines(prepared.problems, config).forEach(l => io.out(l));
+      return 1;
+    }
+    const profiles = await profilesOf(values, io.stdin, prepared.providerId);
+    const catalog = await openCatalog({ catalog: strings(values.catalog), catalogUrl: string(values['catalog-url']), catalogTimeoutMs: parseTimeout(string(values['catalog-timeout'])) });
+    const results: Array<ExplainResult & { notes?: string[] }> = [];
+    for (const { label, info } of profiles) results.push(await prepared.decide(info, label, catalog));
+    if (values.json) {
+      if (!catalog.given) results.forEach(r => (r.notes = [NO_CATALOG_NOTE]));
+      io.out(JSON.stringify(results.length === 1 ? results[0] : results, null, 2));
+    } else {
+      const p = palette(io.colour);
+      if (!catalog.given) io.out(p.warn(`note: ${NO_CATALOG_NOTE}`));
+      io.out(results.map(r => renderResult(r, p)).join('\n\n'));
+    }
+    return results.some(r => r.outcome === 'refused') ? 3 : 0;
+  },
+};

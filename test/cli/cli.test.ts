@@ -118,13 +118,18 @@ describe('signin-rules explain: which provider and environment', () => {
   };
 
   it('asks for --provider when several providers have rules', async () => {
-    expect(await explainWith()).toMatchObject({ code: 2, err: expect.stringMatching(/several providers have rules \(bitbucket, github\): pick one with --provider/) });
+    // Under --json, wrong usage is a JSON answer too.
+    expect(await explainWith()).toMatchObject({
+      code: 2, err: '', result: { error: { kind: 'usage', message: 'several providers have rules (bitbucket, github): pick one with --provider' } },
+    });
   });
 
   it('defaults --env to auth.environment, and --env picks another', async () => {
     expect((await explainWith('--provider', 'bitbucket')).result).toMatchObject({ rule: 'everyone-out', message: 'Bitbucket sign-in is closed' });
     expect((await explainWith('--provider', 'bitbucket', '--env', 'development')).result).toMatchObject({ rule: 'dev-only' });
-    expect(await explainWith('--provider', 'bitbucket', '--env', 'staging')).toMatchObject({ code: 2, err: expect.stringContaining('no config for provider "bitbucket" in environment "staging"') });
+    expect(await explainWith('--provider', 'bitbucket', '--env', 'staging')).toMatchObject({
+      code: 2, result: { error: { kind: 'usage', message: 'no config for provider "bitbucket" in environment "staging"' } },
+    });
   });
 
   it('runs rules for a provider without adapter on the common facts', async () => {

@@ -1,0 +1,176 @@
+/**
+ * One dry-run sign-in, shared by explain, test and diff: a config prepared as
+ * the backend prepares it, a catalog (local files, inline entities, a live
+ * catalog, or none), and a function deciding one SignInInfo with its trace.
+ */
+import type { Entity } from '@backstage/catalog-model';
+import type { SignInInfo } from '@backstage/plugin-auth-node';
+import { createCatalogResolverContext, LocalCatalog, type CatalogLookup } from '../catalog';
+import type { Problem } from '../config/problems';
+import type { Decision } from '../engine/decide';
+import type { TraceEvent } from '../engine/trace';
+import { InputError, readAndCheck, signInResolverFor, UsageError, type CheckedConfig } from './context';
+import type { ResolverRegistry } from '../engine/compile';
+import { DEFAULT_CATALOG_TIMEOUT_MS, liveCatalog, redactUrl, TOKEN_ENV } from './liveCatalog';
+
+export interface ExplainResult {
+  profile: string;
+  outcome: 'signed-in' | 'refused';
+  rule: string | null;
+  userEntityRef: string | null;
+  ownershipEntityRefs: string[];
+  message: string | null;
+  /** Round trips to the catalog this sign-in made. */
+  catalogRequests: number;
+  trace: TraceEvent[];
+}
+
+export interface CatalogArgs {
+  /** Entity YAML files. */
+  catalog?: string[];
+  /** Entities given inline (test files). */
+  entities?: Entity[];
+  catalogUrl?: string;
+  catalogTimeoutMs?: number;
+}
+
+export interface CatalogHandle {
+  catalog: CatalogLookup;
+  /** False when no catalog was given: every lookup then finds nobody. */
+  given: boolean;
+  /** ` at <url>` for a live catalog, credentials hidden. */
+  shown: string;
+  failure(): InputError | undefined;
+  settled(): Promise<void>;
+  /** Every User, for diff's population. */
+  users(): Promise<Entity[]>;
+}
+
+export async function openCatalog(args: CatalogArgs): Promise<CatalogHandle> {
+  const files = args.catalog ?? [];
+  if (args.catalogUrl) {
+    if (files.length || args.entities) throw new UsageError('use either --catalog files or --catalog-url, not both');
+    const base = args.catalogUrl.replace(/\/+$/, '');
+    const live = liveCatalog(base, args.catalogTimeoutMs ?? DEFAULT_CATALOG_TIMEOUT_MS);
+    const shown = ` at ${redactUrl(base)}`;
+    return {
+      ...live,
+      given: true,
+      shown,
+      users: async () => {
+        let items: Entity[];
+        try {
+          ({ items } = await live.catalog.getEntities({ filter: { kind: 'User' } }, { token: process.env[TOKEN_ENV] }));
+        } catch (e) {
+          throw live.failure() ?? new InputError(`cannot read the catalog${shown}: ${(e as Error).message}`);
+        }
+        return items;
+      },
+    };
+  }
+  let local: LocalCatalog;
+  try {
+    local = args.entities ? LocalCatalog.fromEntities(args.entities) : await LocalCatalog.fromFiles(files);
+  } catch (e) {
+    throw new InputError((e as Error).message);
+  }
+  return {
+    catalog: local,
+    given: files.length > 0 || args.entities !== undefined,
+    shown: '',
+    failure: () => undefined,
+    settled: async () => undefined,
+    users: async () => local.entities.filter(e => e.kind.toLowerCase() === 'user'),
+  };
+}
+
+export interface Target {
+  provider?: string;
+  env?: string;
+}
+
+/** Picks the provider and environment as the docs promise: the only provider with rules, auth.environment. */
+function pickTarget(config: Record<string, any>, blocks: Array<{ providerId: string; env: string }>, target: Target) {
+  const withRules = [...new Set(blocks.map(b => b.providerId))];
+  const providerId = target.provider ?? (withRules.length === 1 ? withRules[0] : undefined);
+  if (!providerId) {
+    throw new UsageError(
+      withRules.length ? `several providers have rules (${withRules.join(', ')}): pick one with --provider` : 'no provider has a "rules" resolver: pick one with --provider',
+    );
+  }
+  const envs = Object.keys(config.auth?.providers?.[providerId] ?? {});
+  const env = target.env ?? config.auth?.environment ?? (envs.length === 1 ? envs[0] : undefined);
+  if (!env) throw new UsageError(`provider "${providerId}" has several environments (${envs.join(', ')}): pick one with --env`);
+  return { providerId, env: String(env) };
+}
+
+export interface PreparedConfig {
+  providerId: string;
+  env: string;
+  /** The rules of the environment's rules blocks, in order, `default` included when there is one. */
+  ruleNames: string[];
+  warnings: Problem[];
+  /** Decides one sign-in against a catalog. */
+  decide(info: SignInInfo<unknown>, label: string, catalog: CatalogHandle): Promise<ExplainResult>;
+}
+
+/** Reads and checks a config; its problems, or a decider for the chosen provider environment. */
+export async function prepareConfig(
+  files: string[],
+  custom: ResolverRegistry,
+  target: Target,
+  check: (files: string[], custom: ResolverRegistry) => Promise<CheckedConfig> = readAndCheck,
+): Promise<{ problems: Problem[]; warnings: Problem[] } | PreparedConfig> {
+  const checked = await check(files, custom);
+  if (checked.problems.length) return { problems: checked.problems, warnings: checked.warnings };
+  const { providerId, env } = pickTarget(checked.loaded.data, checked.blocks, target);
+  const blocks = checked.blocks.filter(b => b.providerId === providerId && b.env === env);
+  const ruleNames = blocks.flatMap(b => [...b.compiled.rules.map(r => r.name), ...(b.compiled.default ? [b.compiled.default.name] : [])]);
+
+  // Built once, as the backend builds it; each sign-in's trace and decision
+  // go to the sinks set for it.
+  let events: TraceEvent[] = [];
+  let decision: Decision | undefined;
+  const resolver = signInResolverFor({
+    config: checked.loaded.data, providerId, env, blocks: checked.blocks, custom,
+    tracer: e => events.push(e),
+    onDecision: d => { decision = d; },
+  });
+
+  return {
+    providerId,
+    env,
+    ruleNames,
+    warnings: checked.warnings,
+    async decide(info, label, handle) {
+      events = [];
+      decision = undefined;
+      const { context, catalogRequests, malformedResponse } = createCatalogResolverContext(handle.catalog, { token: process.env[TOKEN_ENV] });
+      let signedIn: Awaited<ReturnType<typeof resolver>> | undefined;
+      let error: Error | undefined;
+      try {
+        signedIn = await resolver(info, context);
+      } catch (e) {
+        error = e as Error;
+      }
+      // Not a decision about this person: the catalog could not be read (exit 2).
+      await handle.settled();
+      const unreadable = handle.failure();
+      if (unreadable) throw unreadable;
+      const malformed = malformedResponse();
+      if (malformed) throw new InputError(`cannot read the catalog${handle.shown}: ${malformed.message}`);
+      const identity = signedIn?.identity;
+      const decided = decision as Decision | undefined;
+      return {
+        profile: label,
+        outcome: signedIn ? 'signed-in' : 'refused',
+        rule: decided?.rule ?? null,
+        userEntityRef: identity?.userEntityRef ?? null,
+        ownershipEntityRefs: identity?.ownershipEntityRefs ?? [],
+        message: error ? error.message : null,
+        catalogRequests: catalogRequests(),
+        trace: events,
+      };
+    },
+  };
+}

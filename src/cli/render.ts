@@ -1,0 +1,129 @@
+/** The human account of a dry run: what the rules saw, and why each one applied or not. */
+import { evaluate, truthy } from '../engine/logic';
+import type { SignInFacts } from '../engine/facts';
+import type { ExplainResult } from './dryRun';
+import { palette, type Palette } from './output';
+
+const show = (v: unknown) => (v === undefined ? 'null' : JSON.stringify(v));
+
+const isLogic = (x: unknown): x is Record<string, unknown> =>
+  typeof x === 'object' && x !== null && !Array.isArray(x) && Object.keys(x).length === 1;
+
+const args = (x: Record<string, unknown>): unknown[] => {
+  const v = Object.values(x)[0];
+  return Array.isArray(v) ? v : [v];
+};
+
+function valueOf(expr: unknown, facts: SignInFacts): unknown {
+  try {
+    return evaluate(expr, facts);
+  } catch (e) {
+    return `error: ${(e as Error).message}`;
+  }
+}
+
+/** `email.domain ("partner.io")` for a fact, the JSON of a literal, `<expr> (value)` for the rest. */
+function operand(expr: unknown, facts: SignInFacts): string {
+  if (!isLogic(expr) && !Array.isArray(expr)) return show(expr);
+  if (isLogic(expr) && 'var' in expr) {
+    const [path] = args(expr);
+    return `${path === '' || path === undefined || path === null ? 'the facts' : String(path)} (${show(valueOf(expr, facts))})`;
+  }
+  if (Array.isArray(expr) && !expr.some(isLogic)) return show(expr);
+  return `${show(expr)} (${show(valueOf(expr, facts))})`;
+}
+
+/** What a false comparison means. */
+const FALSE_COMPARISON: Record<string, string> = {
+  '==': 'does not equal', '===': 'does not equal', '!=': 'equals', '!==': 'equals',
+  '>': 'is not greater than', '>=': 'is less than', '<': 'is not less than', '<=': 'is greater than',
+};
+const isVar = (x: unknown): x is Record<string, unknown> => isLogic(x) && 'var' in x;
+
+/**
+ * Why an expression is false, in words, with the values it saw: for `and`,
+ * the first false part; for `or`, each part; for a comparison, both sides.
+ */
+export function whyFalse(expr: unknown, facts: SignInFacts): string {
+  if (!isLogic(expr)) return `${show(expr)} is false`;
+  const op = Object.keys(expr)[0];
+  const a = args(expr);
+  if (op === 'and') {
+    const part = a.find(x => !truthy(valueOf(x, facts)));
+    return part === undefined ? `${show(expr)} is false` : whyFalse(part, facts);
+  }
+  if (op === 'or') return a.length === 1 ? whyFalse(a[0], facts) : `none holds: ${a.map(x => whyFalse(x, facts)).join('; ')}`;
+  if (op === '!' || op === '!!') {
+    const inner = a[0];
+    if (op === '!!') return `${operand(inner, facts)} is empty or false`;
+    if (isLogic(inner) && 'var' in inner) {
+      const v = valueOf(inner, facts) as { address?: unknown } | null;
+      // The email fact is an object; its address says it all.
+      return `${String(args(inner)[0])} is present (${typeof v?.address === 'string' ? v.address : show(v)})`;
+    }
+    return `${operand(inner, facts)} holds`;
+  }
+  if (op === 'in') return `${operand(a[0], facts)} is not in ${operand(a[1], facts)}`;
+  if ((op === '==' || op === '===') && a.length === 2 && isVar(a[0]) !== isVar(a[1])) {
+    // The common shape, a fact against a literal: `email.domain is "x", not "acme.com"`.
+    const [fact, literal] = isVar(a[0]) ? [a[0], a[1]] : [a[1], a[0]];
+    if (!isLogic(literal)) return `${String(args(fact as Record<string, unknown>)[0])} is ${show(valueOf(fact, facts))}, not ${show(literal)}`;
+  }
+  if (FALSE_COMPARISON[op] && a.length === 2) return `${operand(a[0], facts)} ${FALSE_COMPARISON[op]} ${operand(a[1], facts)}`;
+  if (op === 'var') return `${String(a[0])} is ${show(valueOf(expr, facts))}`;
+  if (op === 'some' || op === 'all' || op === 'none') return `${show(expr)} is false: ${operand(a[0], facts)}`;
+  return `${show(expr)} is ${show(valueOf(expr, facts))}`;
+}
+
+function describeFacts(f: SignInFacts): string[] {
+  const out = [`provider=${f.provider}`, `email=${f.email?.address ?? 'null'}`];
+  for (const [k, v] of Object.entries(f)) {
+    if (['provider', 'profile', 'email', 'fullProfile'].includes(k) || !v || typeof v !== 'object') continue;
+    for (const [kk, vv] of Object.entries(v as Record<string, unknown>)) out.push(`${k}.${kk}=${show(vv)}`);
+  }
+  return out;
+}
+
+/** The trace of one sign-in, one line per step, indented under its profile. */
+export function renderTrace(r: ExplainResult, p: Palette = palette(false), indent = '  '): string[] {
+  const lines: string[] = [];
+  let facts: SignInFacts | undefined;
+  for (const e of r.trace) {
+    switch (e.type) {
+      case 'facts':
+        facts = e.facts;
+        lines.push(`${indent}facts: ${describeFacts(e.facts).join(', ')}`);
+        break;
+      case 'rule':
+        if (e.when === undefined) lines.push(`${indent}rule "${e.rule}": applies (no condition)`);
+        else if (typeof e.value === 'string' && e.value.startsWith('error: ')) lines.push(p.bad(`${indent}rule "${e.rule}": ${show(e.when)} failed (${e.value.slice(7)})`));
+        else if (e.applies) lines.push(`${indent}rule "${e.rule}": ${show(e.when)} is true -> applies`);
+        else lines.push(p.dim(`${indent}rule "${e.rule}": skipped, ${facts ? whyFalse(e.when, facts) : `${show(e.when)} is ${show(e.value)}`}`));
+        break;
+      case 'resolver':
+        lines.push(`${indent}  resolver ${e.resolver}: ${e.outcome}${e.userEntityRef ? ` as ${e.userEntityRef}` : ''}${e.message ? ` (${e.message})` : ''}`);
+        break;
+      case 'match':
+        lines.push(`${indent}  match ${e.query ? show(e.query) : ''}: ${e.outcome}${e.userEntityRef ? ` as ${e.userEntityRef}` : ''}${e.message ? ` (${e.message})` : ''}`);
+        break;
+      case 'decision':
+        break;
+    }
+  }
+  return lines;
+}
+
+/** `SIGNED IN as user:default/bob by rule "staff"` or `REFUSED by rule "x": message`. */
+export function verdict(r: Pick<ExplainResult, 'outcome' | 'rule' | 'userEntityRef' | 'message'>, p: Palette = palette(false)): string {
+  return r.outcome === 'signed-in'
+    ? p.good(`SIGNED IN as ${r.userEntityRef}${r.rule ? ` by rule "${r.rule}"` : ''}`)
+    : p.bad(`REFUSED${r.rule ? ` by rule "${r.rule}"` : ''}: ${r.message}`);
+}
+
+/** The human account of one dry run. */
+export function renderResult(r: ExplainResult, p: Palette = palette(false)): string {
+  const lines = [p.bold(r.profile), ...renderTrace(r, p)];
+  lines.push(`  => ${verdict(r, p)}${r.outcome === 'signed-in' ? `; ownership: ${r.ownershipEntityRefs.join(', ')}` : ''}`);
+  lines.push(`  catalog round trips: ${r.catalogRequests}`);
+  return lines.join('\n');
+}

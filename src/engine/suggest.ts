@@ -1,0 +1,54 @@
+/**
+ * "Did you mean" for misspelt names: resolver names, operators, options,
+ * command-line flags. Optimal string alignment distance (Levenshtein plus
+ * one swap of neighbours, the commonest typo), compared without case.
+ */
+export function editDistance(a: string, b: string): number {
+  const x = a.toLowerCase();
+  const y = b.toLowerCase();
+  // Three rows suffice: the swap looks two back.
+  let prev2: number[] = [];
+  let prev = Array.from({ length: y.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= x.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= y.length; j++) {
+      const cost = x[i - 1] === y[j - 1] ? 0 : 1;
+      let d = Math.min(prev[j] + 1, row[j - 1] + 1, prev[j - 1] + cost);
+      if (i > 1 && j > 1 && x[i - 1] === y[j - 2] && x[i - 2] === y[j - 1]) d = Math.min(d, prev2[j - 2] + 1);
+      row.push(d);
+    }
+    prev2 = prev;
+    prev = row;
+  }
+  return prev[y.length];
+}
+
+/**
+ * The candidate closest to `word`, if close enough to be a typo of it (at
+ * most a third of the word's length in edits, at least one), else the only
+ * candidate that `word` (4 characters or more) begins, as a name cut short.
+ */
+export function closest(word: string, candidates: Iterable<string>): string | undefined {
+  const list = [...candidates];
+  let best: string | undefined;
+  let bestDistance = Infinity;
+  const limit = Math.max(1, Math.floor(word.length / 3));
+  for (const c of list) {
+    if (c === word) continue;
+    const d = editDistance(word, c);
+    if (d < bestDistance || (d === bestDistance && best !== undefined && c < best)) {
+      best = c;
+      bestDistance = d;
+    }
+  }
+  if (best !== undefined && bestDistance <= limit) return best;
+  const lower = word.toLowerCase();
+  const longer = word.length >= 4 ? list.filter(c => c.toLowerCase().startsWith(lower)) : [];
+  return longer.length === 1 ? longer[0] : undefined;
+}
+
+/** ` (did you mean "x"?)`, or nothing when no candidate is close. */
+export function didYouMean(word: string, candidates: Iterable<string>, quote = (s: string) => `"${s}"`): string {
+  const c = closest(word, candidates);
+  return c === undefined ? '' : ` (did you mean ${quote(c)}?)`;
+}
