@@ -6,10 +6,10 @@
 import type { Entity } from '@backstage/catalog-model';
 import type { SignInInfo } from '@backstage/plugin-auth-node';
 import { createCatalogResolverContext, LocalCatalog, type CatalogLookup } from '../catalog';
-import type { Problem } from '../config/problems';
+import type { Problem } from '../engine/problems';
 import type { Decision } from '../engine/decide';
 import type { TraceEvent } from '../engine/trace';
-import { InputError, readAndCheck, signInResolverFor, UsageError, type CheckedConfig } from './context';
+import { environmentFor, InputError, readAndCheck, UsageError, type CheckedConfig } from './context';
 import type { ResolverRegistry } from '../engine/compile';
 import { DEFAULT_CATALOG_TIMEOUT_MS, liveCatalog, redactUrl, TOKEN_ENV } from './liveCatalog';
 
@@ -90,8 +90,8 @@ export interface Target {
 }
 
 /** Picks the provider and environment as the docs promise: the only provider with rules, auth.environment. */
-function pickTarget(config: Record<string, any>, blocks: Array<{ providerId: string; env: string }>, target: Target) {
-  const withRules = [...new Set(blocks.map(b => b.providerId))];
+function pickTarget(config: Record<string, any>, environments: Array<{ providerId: string; blocks: unknown[] }>, target: Target) {
+  const withRules = [...new Set(environments.filter(e => e.blocks.length).map(e => e.providerId))];
   const providerId = target.provider ?? (withRules.length === 1 ? withRules[0] : undefined);
   if (!providerId) {
     throw new UsageError(
@@ -123,19 +123,19 @@ export async function prepareConfig(
 ): Promise<{ problems: Problem[]; warnings: Problem[] } | PreparedConfig> {
   const checked = await check(files, custom);
   if (checked.problems.length) return { problems: checked.problems, warnings: checked.warnings };
-  const { providerId, env } = pickTarget(checked.loaded.data, checked.blocks, target);
-  const blocks = checked.blocks.filter(b => b.providerId === providerId && b.env === env);
-  const ruleNames = blocks.flatMap(b => [...b.compiled.rules.map(r => r.name), ...(b.compiled.default ? [b.compiled.default.name] : [])]);
+  const { providerId, env } = pickTarget(checked.loaded.data, checked.environments, target);
+  const environment = environmentFor(checked, providerId, env);
+  const ruleNames = environment.blocks.flatMap(b => [...b.rules.map(r => r.name), ...(b.default ? [b.default.name] : [])]);
 
   // Built once, as the backend builds it; each sign-in's trace and decision
   // go to the sinks set for it.
   let events: TraceEvent[] = [];
   let decision: Decision | undefined;
-  const resolver = signInResolverFor({
-    config: checked.loaded.data, providerId, env, blocks: checked.blocks, custom,
+  const resolver = environment.signInResolver({
     tracer: e => events.push(e),
     onDecision: d => { decision = d; },
   });
+  if (!resolver) throw new UsageError(`provider "${providerId}" has no signIn.resolvers in environment "${env}"`);
 
   return {
     providerId,

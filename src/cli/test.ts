@@ -8,12 +8,12 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import type { Document, LineCounter } from 'yaml';
 import { locate, type SourceFile } from '../config/locate';
-import { formatProblem, type ConfigPath, type Problem } from '../config/problems';
-import { validateRulesConfig } from '../config/validate';
+import { formatProblem, type ConfigPath, type Problem } from '../engine/problems';
+import { prepareSignIn } from '../signIn/prepare';
 import { parseYaml, yamlProblemLines } from '../config/yamlFile';
 import type { ResolverRegistry } from '../engine/compile';
 import { didYouMean } from '../engine/suggest';
-import { InputError, loadCustomResolvers, registryFor, UsageError, type CheckedConfig } from './context';
+import { InputError, loadCustomResolvers, UsageError, type CheckedConfig } from './context';
 import { openCatalog, prepareConfig, type CatalogHandle, type ExplainResult, type PreparedConfig } from './dryRun';
 import { readProfile, toSignInInfo } from './profiles';
 import { renderTrace, verdict } from './render';
@@ -209,8 +209,8 @@ async function readTestFile(file: string, io: Io): Promise<TestFile> {
 /** Checks an inline app-config, problems located in the test file. */
 function checkInline(inline: Record<string, unknown>, source: SourceFile) {
   return async (_files: string[], custom: ResolverRegistry): Promise<CheckedConfig> => {
-    const { blocks, problems, warnings } = validateRulesConfig(inline, id => registryFor(id, custom), [source]);
-    return { loaded: { sources: [source], data: inline, problems: [] }, blocks, problems, warnings };
+    const { environments, problems, warnings } = prepareSignIn({ config: inline, sources: [source], custom });
+    return { loaded: { sources: [source], data: inline, problems: [] }, environments, problems, warnings };
   };
 }
 
@@ -248,7 +248,7 @@ export async function runTests(paths: string[], io: Io, cwd = process.cwd()): Pr
     let prepared: PreparedConfig;
     let catalog: CatalogHandle;
     try {
-      t = await readTestFile(path, io);
+      t = await readTestFile(file, io);
       const custom = loadCustomResolvers(t.resolvers);
       const p = 'files' in t.config
         ? await prepareConfig(t.config.files, custom, t)

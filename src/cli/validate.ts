@@ -1,6 +1,6 @@
 import { strings, type Command } from './args';
 import { loadCustomResolvers, readAndCheck, UsageError } from './context';
-import { formatProblem } from '../config/problems';
+import { formatProblem } from '../engine/problems';
 import { palette } from './output';
 import { plural, problemJson, problemLines, sortProblems } from './report';
 
@@ -23,11 +23,12 @@ export const validateCommand: Command = {
     if (!positionals.length) throw new UsageError('validate needs at least one app-config file');
     const checked = await readAndCheck(positionals, loadCustomResolvers(strings(values.resolvers)));
     const p = palette(io.colour);
+    const blocks = checked.environments.flatMap(e => e.blocks.map(() => [e.providerId, e.env]));
     const warnings = sortProblems(checked.warnings, positionals);
     if (values.json) {
       io.out(JSON.stringify({
         valid: !checked.problems.length,
-        blocks: checked.blocks.map(b => ({ provider: b.providerId, env: b.env })),
+        blocks: blocks.map(([provider, env]) => ({ provider, env })),
         problems: sortProblems(checked.problems, positionals).map(problemJson),
         warnings: warnings.map(problemJson),
       }, null, 2));
@@ -39,8 +40,8 @@ export const validateCommand: Command = {
       problemLines(checked.problems, positionals).forEach(l => io.out(l));
       return 1;
     }
-    const n = checked.blocks.length;
-    io.out(p.good(`ok: ${plural(n, 'rules block')} valid${n ? ` (${checked.blocks.map(b => `${b.providerId}/${b.env}`).join(', ')})` : ''}`));
+    const n = blocks.length;
+    io.out(p.good(`ok: ${plural(n, 'rules block')} valid${n ? ` (${blocks.map(b => b.join('/')).join(', ')})` : ''}`));
     return 0;
   },
 };

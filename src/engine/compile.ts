@@ -5,6 +5,8 @@ import { DEFAULT_EVALUATION_LIMITS, evaluate, truthy, type EvaluationLimits } fr
 import { inspectExpression } from './logic';
 import { literalStructure } from './match';
 import { plainDataProblems } from './plainData';
+import { unknownOptions } from './resolverOptions';
+import { didYouMean } from './suggest';
 import type { ConfigPath, Problem } from './problems';
 
 /** Named resolver factories a rule may use: built-ins and those registered in code. */
@@ -136,10 +138,13 @@ export function compileRules(
       }
       if (!Object.hasOwn(registry, name)) {
         const known = Object.keys(registry).sort().join(', ');
-        problems.push({ path: at, rule, message: `unknown resolver "${name}" (available: ${known})` });
+        problems.push({ path: at, rule, message: `unknown resolver "${name}"${didYouMean(name, Object.keys(registry))} (available: ${known})` });
         return;
       }
       resolverNames.add(name);
+      for (const u of unknownOptions(name, registry[name], options)) {
+        problems.push({ path: [...path, 'resolvers', i, u.option], rule, message: u.message, key: true });
+      }
       try {
         // The factory validates its own options, exactly as Backstage calls it.
         const resolve = registry[name](Object.keys(options).length > 0 ? options : undefined);

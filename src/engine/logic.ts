@@ -1,6 +1,7 @@
 import { estimateCost, FACT_BOUNDS } from './cost';
 import { DEFAULT_EVALUATION_LIMITS, evaluate, OPERATORS, truthy, type EvaluationLimits } from './evaluate';
 import type { Problem } from './problems';
+import { didYouMean } from './suggest';
 
 export { evaluate, truthy };
 
@@ -88,7 +89,9 @@ export function inspectExpression(
     }
     const op = keys[0];
     if (!ALLOWED_OPERATORS.has(op)) {
-      issues.push({ path: [...at, op], message: `unknown JSON Logic operator "${op}"`, key: true });
+      // Only worded operators get a suggestion: one symbol is a single edit away from many others.
+      const hint = /^[a-z_]{3,}$/i.test(op) ? didYouMean(op, [...ALLOWED_OPERATORS].filter(o => /^[a-z_]+$/.test(o))) : '';
+      issues.push({ path: [...at, op], message: `unknown JSON Logic operator "${op}"${hint}`, key: true });
       return;
     }
     const raw = (node as Record<string, unknown>)[op];

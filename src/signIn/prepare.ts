@@ -7,6 +7,8 @@ import {
 import { locate, type SourceFile } from '../config/locate';
 import { compileRules, type CompiledRules, type ResolverRegistry } from '../engine/compile';
 import { under, type ConfigPath, type Problem } from '../engine/problems';
+import { unknownOptions } from '../engine/resolverOptions';
+import { didYouMean } from '../engine/suggest';
 import { providers } from '../providers';
 import { resolverRegistry } from '../resolvers/builtin';
 import { rulesSignInResolver, type DecisionHooks } from '../resolvers/rules';
@@ -103,10 +105,12 @@ export function prepareSignIn(options: PrepareOptions): PreparedSignIn {
         if (!knowsAll) return;
         if (!Object.hasOwn(registry, name)) {
           const known = ['rules', ...Object.keys(registry)].sort().join(', ');
-          found.push({ path: [...at, 'resolver'], message: `unknown resolver "${name}" (available: ${known})` });
+          found.push({ path: [...at, 'resolver'], message: `unknown resolver "${name}"${didYouMean(name, ['rules', ...Object.keys(registry)])} (available: ${known})` });
           return;
         }
         resolverNames.add(name);
+        // zod strips options it does not know; a misspelt one would be dropped without a word.
+        for (const u of unknownOptions(name, registry[name], block)) found.push({ path: [...at, u.option], message: u.message, key: true });
         try {
           // As Backstage calls it: the factory checks its own options.
           registry[name](Object.keys(block).length > 0 ? block : undefined);

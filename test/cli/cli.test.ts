@@ -84,7 +84,7 @@ describe('signin-rules validate', () => {
     expect(code).toBe(1);
     const lines = out.split('\n').map(l => l.replace(file, 'app-config.yaml'));
     expect(lines).toEqual(expect.arrayContaining([
-      expect.stringMatching(/^app-config\.yaml:14:33: rule "staff": unknown resolver "usernameMatchingUser" \(available: /),
+      expect.stringMatching(/^app-config\.yaml:14:33: rule "staff": unknown resolver "usernameMatchingUser" \(did you mean "usernameMatchingUserEntityAnnotation"\?\) \(available: /),
       'app-config.yaml:15:25: rule "staff": duplicate rule name, also used by rule #1',
       'app-config.yaml:16:27: rule "staff": unknown JSON Logic operator "regex"',
       'app-config.yaml:19:34: rule "sneaky": the "var" path "fullProfile.__proto__.isAdmin" may not go through "__proto__"',

@@ -120,16 +120,17 @@ describe('explain --catalog-url against a real Backstage catalog', () => {
   ])('with %s: exit 2 and a clear message, not a refusal', async (_, token, why) => {
     // One profile that needs the catalog, and the whole directory (Dave's deny needs no catalog, Alice does).
     for (const profile of [exampleProfiles[0], join(examples, 'profiles')]) {
+      // Under --json the failure is a JSON answer on standard output.
       const r = await explain(live(), profile, token);
-      expect(r).toMatchObject({ code: 2, out: '' });
-      expect(r.err.split('\n')[0]).toBe(`signin-rules: cannot read the catalog at ${catalogUrl}: ${why}`);
+      expect(r).toMatchObject({ code: 2, err: '' });
+      expect(JSON.parse(r.out)).toEqual({ error: { kind: 'input', message: `cannot read the catalog at ${catalogUrl}: ${why}` } });
     }
   });
 
   it('an unreachable catalog is exit 2 as well', async () => {
     // Port 9 (discard) on localhost: nothing listens there, the connection is refused at once.
     const r = await explain(['--catalog-url', 'http://127.0.0.1:9/api/catalog'], exampleProfiles[0], mockCredentials.service.token());
-    expect(r).toMatchObject({ code: 2, out: '' });
-    expect(r.err).toMatch(/^signin-rules: cannot read the catalog at http:\/\/127\.0\.0\.1:9\/api\/catalog: .*ECONNREFUSED/);
+    expect(r).toMatchObject({ code: 2, err: '' });
+    expect(JSON.parse(r.out).error.message).toMatch(/^cannot read the catalog at http:\/\/127\.0\.0\.1:9\/api\/catalog: .*ECONNREFUSED/);
   });
 });

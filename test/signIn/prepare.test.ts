@@ -72,7 +72,7 @@ describe('prepareSignIn, the one start-up path of the backend module and the CLI
       .replace('- resolver: rules\n              rules:\n                - name: second', '- resolvr: rules\n              rules:\n                - name: second');
     const { problems, environments } = prepare(text);
     expect(problems.map(formatProblem)).toEqual([
-      expect.stringMatching(/^app-config\.yaml:12:25: unknown resolver "emailMatchingUserEntityProfilEmail" \(available: .*rules.*\)$/),
+      expect.stringMatching(/^app-config\.yaml:12:25: unknown resolver "emailMatchingUserEntityProfilEmail" \(did you mean "emailMatchingUserEntityProfileEmail"\?\) \(available: .*rules.*\)$/),
       expect.stringMatching(/^app-config\.yaml:2\d:\d+: each sign-in resolver entry needs a "resolver" name$/),
     ]);
     // An environment with problems is not prepared, so it cannot be started by mistake.

@@ -1,0 +1,137 @@
+/** `signin-rules test`: the bundled examples pass, a broken rule shows its failing case with the trace. */
+import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ex, fixture, run } from './run';
+
+const tests = (p: string) => fixture(`tests/${p}`);
+
+describe('signin-rules test on the bundled examples', () => {
+  it('passes every case, one line each, coverage complete, the count last, exit 0', async () => {
+    const r = await run(['test', join(__dirname, '../../examples')]);
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    const lines = r.out.split('\n');
+    const cases = lines.filter(l => l.startsWith('ok   '));
+    expect(cases.length).toBeGreaterThanOrEqual(10);
+    expect(lines.at(-2)).toMatch(/^coverage of .*examples\/app-config\.yaml \(bitbucket\/development\): every rule was reached and decided a case$/);
+    expect(lines.at(-1)).toBe(`${cases.length} passed, 0 failed`);
+  });
+
+  it('fails, with expected, actual and the trace, when a rule is broken', async () => {
+    // A copy of the examples where staff no longer find their user by id.
+    const dir = mkdtempSync(join(tmpdir(), 'signin-rules-test-'));
+    for (const f of ['catalog.yaml', 'app-config.test.yaml']) copyFileSync(ex(f), join(dir, f));
+    writeFileSync(join(dir, 'app-config.yaml'), readFileSync(ex('app-config.yaml'), 'utf8').replace('- resolver: userIdMatchingUserEntityAnnotation\n', ''));
+    writeFileSync(join(dir, 'app-config.test.yaml'), readFileSync(ex('app-config.test.yaml'), 'utf8').replaceAll('profiles/', `${ex('profiles')}/`));
+    const r = await run(['test', dir]);
+    expect(r.code).toBe(1);
+    const out = r.out.replaceAll(dir, 'DIR');
+    const fail = out.split('\n').findIndex(l => l.startsWith('FAIL '));
+    expect(out.split('\n').slice(fail, fail + 9)).toEqual([
+      expect.stringMatching(/^FAIL .*app-config\.test\.yaml: bob changed his username; his user id still finds him$/),
+      '  expected: SIGNED IN as user:default/bob by rule "staff"',
+      '  actual:   REFUSED by rule "default": You are not allowed to sign in to this Backstage',
+      '  expected signed in as user:default/bob',
+      '  expected decided by rule "staff", not "default"',
+      '  trace:',
+      expect.stringMatching(/^ {4}facts: provider=bitbucket, email=bob@acme\.com, bitbucket\.username="bob-new-name"/),
+      '    rule "email-required": skipped, email is present (bob@acme.com)',
+      '    rule "no-contractors": skipped, email.domain is "acme.com", not "contractors.example"',
+    ]);
+    expect(out).toContain('      resolver usernameMatchingUserEntityAnnotation: not-found (User not found)');
+    expect(out.split('\n').at(-1)).toMatch(/^\d+ passed, 1 failed$/);
+  });
+});
+
+describe('signin-rules test: test files', () => {
+  it('takes an inline config and inline entities, and reports rules no case reached and dead rules', async () => {
+    const r = await run(['test', tests('inline')]);
+    expect(r.code).toBe(0);
+    const file = 'test/cli/fixtures/tests/inline/inline.test.yaml';
+    expect(r.out.split('\n')).toEqual([
+      `ok   ${file}: alice`,
+      `ok   ${file}: ghost`,
+      `ok   ${file}: bob is not in the catalog`,
+      `coverage of the inline config of ${file} (bitbucket/development): 3 of 4 rules reached, 2 decided a case`,
+      '  rules no case reached: legacy',
+      '  rules that never decided a case (dead rules?): nobody, legacy',
+      '3 passed, 0 failed',
+    ]);
+  });
+
+  it('checks every expectation: user, message, rule, ownership', async () => {
+    const r = await run(['test', tests('failing.test.yaml')]);
+    expect(r.code).toBe(1);
+    expect(r.out).toContain([
+      'FAIL test/cli/fixtures/tests/failing.test.yaml: dave is wrongly expected in',
+      '  expected: SIGNED IN as user:default/dave by rule "staff"; ownership including group:default/platform',
+      '  actual:   REFUSED by rule "no-contractors": Contractors sign in through the partner portal',
+      '  expected signed in as user:default/dave',
+      '  expected decided by rule "staff", not "no-contractors"',
+      '  expected ownership to include group:default/platform',
+      '  trace:',
+    ].join('\n'));
+    expect(r.out).toContain('  rules no case reached: partners, acme-workspace, default');
+    expect(r.out.split('\n').at(-1)).toBe('1 passed, 1 failed');
+  });
+
+  it('answers in JSON: every case with its actual decision, coverage, counts', async () => {
+    const r = await run(['test', tests('failing.test.yaml'), '--json']);
+    expect(r.code).toBe(1);
+    const report = JSON.parse(r.out);
+    expect(report).toMatchObject({ passed: 1, failed: 1, errors: [], invalid: [] });
+    expect(report.cases[1]).toMatchObject({
+      name: 'dave is wrongly expected in', passed: false,
+      actual: { outcome: 'refused', rule: 'no-contractors', userEntityRef: null },
+      failures: expect.arrayContaining(['expected ownership to include group:default/platform']),
+    });
+    expect(report.cases[1].trace.at(-1)).toMatchObject({ type: 'decision', rule: 'no-contractors' });
+    expect(report.coverage[0]).toMatchObject({ provider: 'bitbucket', env: 'development', unreached: ['partners', 'acme-workspace', 'default'] });
+  });
+
+  it('an invalid config fails its cases and lists its problems, sorted, exit 1', async () => {
+    const r = await run(['test', tests('invalid-config.test.yaml')]);
+    expect(r.code).toBe(1);
+    const lines = r.out.split('\n');
+    expect(lines[0]).toBe('invalid config in test/cli/fixtures/tests/invalid-config.test.yaml, 7 problems:');
+    expect(lines[1]).toMatch(/^ {2}test\/cli\/fixtures\/broken-app-config\.yaml:14:33: rule "staff": unknown resolver "usernameMatchingUser"/);
+    expect(lines.slice(-2)).toEqual(['FAIL test/cli/fixtures/tests/invalid-config.test.yaml: anyone', '0 passed, 1 failed']);
+  });
+
+  it('a misspelt test file is unreadable input: every mistake located, with did-you-mean, exit 2', async () => {
+    const r = await run(['test', tests('broken')]);
+    expect(r.code).toBe(2);
+    const f = 'test/cli/fixtures/tests/broken/typos.test.yaml';
+    expect(r.out.split('\n')).toEqual([
+      `error: invalid test file ${f}:`,
+      `  ${f}:6:13: "expect" takes exactly one of "signedIn" and "refused"`,
+      `  ${f}:6:15: unknown key "signedin" (did you mean "signedIn"?) (expected: signedIn, refused, rule, ownership)`,
+      `  ${f}:8:14: the profile has no key "emial" (did you mean "email"?): give a SignInInfo ({ profile, result }) or a short form (email, username, userId, workspaces, displayName)`,
+      `  ${f}:10:5: a case needs a "profile": a SignInInfo, a short form (email, username, userId, workspaces) or a profile file`,
+      `  ${f}:11:5: unknown key "profil" (did you mean "profile"?) (expected: name, profile, expect)`,
+      `  ${f}:12:13: "expect" takes exactly one of "signedIn" and "refused"`,
+      '0 passed, 0 failed',
+    ]);
+  });
+
+  it('a missing file, a directory without test files, and no argument', async () => {
+    const missing = await run(['test', tests('nope.test.yaml')]);
+    expect(missing.code).toBe(2);
+    expect(missing.out).toMatch(/^error: cannot read test file test\/cli\/fixtures\/tests\/nope\.test\.yaml: ENOENT/);
+    expect(await run(['test', fixture('yaml')])).toMatchObject({ code: 2, err: expect.stringMatching(/^signin-rules: no \*\.test\.yaml files in .*fixtures\/yaml$/) });
+    expect(await run(['test'])).toMatchObject({ code: 2, err: expect.stringMatching(/^signin-rules: test needs at least one test file or directory\n/) });
+  });
+
+  it('a YAML syntax error in a test file is located, with the whole parser message', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'signin-rules-test-'));
+    writeFileSync(join(dir, 'bad.test.yaml'), 'config: a.yaml\ncases:\n  - name: x\n    profile: { email: "a@b.c" y }\n');
+    const r = await run(['test', join(dir, 'bad.test.yaml')]);
+    expect(r.code).toBe(2);
+    expect(r.out.replaceAll(dir, 'DIR').split('\n').slice(0, 2)).toEqual([
+      expect.stringMatching(/^error: cannot read test file .*DIR\/bad\.test\.yaml:4:\d+: /),
+      '',
+    ]);
+    expect(r.out).toContain('^');
+  });
+});

@@ -1,0 +1,58 @@
+import { createSignInResolverFactory } from '@backstage/plugin-auth-node';
+import fc from 'fast-check';
+import { z } from 'zod/v3';
+import { declaredOptions, unknownOptions } from '../../src/engine/resolverOptions';
+import { closest, didYouMean, editDistance } from '../../src/engine/suggest';
+
+describe('editDistance', () => {
+  it('counts insertions, deletions, substitutions and a swap of neighbours as one edit each', () => {
+    expect(editDistance('allowedDomain', 'allowedDomains')).toBe(1);
+    expect(editDistance('missng', 'missing')).toBe(1);
+    expect(editDistance('reslover', 'resolver')).toBe(1);
+    expect(editDistance('Catalog', 'catalog')).toBe(0);
+    expect(editDistance('', 'abc')).toBe(3);
+  });
+
+  it('is a distance: zero only for equal words, symmetric, within the longer length', () => {
+    fc.assert(fc.property(fc.string({ maxLength: 12 }), fc.string({ maxLength: 12 }), (a, b) => {
+      const d = editDistance(a, b);
+      expect(d).toBe(editDistance(b, a));
+      expect(d === 0).toBe(a.toLowerCase() === b.toLowerCase());
+      expect(d).toBeLessThanOrEqual(Math.max(a.length, b.length));
+    }));
+  });
+});
+
+describe('closest and didYouMean', () => {
+  const names = ['usernameMatchingUserEntityAnnotation', 'userIdMatchingUserEntityAnnotation', 'emailMatchingUserEntityProfileEmail'];
+  it('suggests a near name, or the only one a cut-short name begins', () => {
+    expect(closest('emailMatchingUserEntityProfilEmail', names)).toBe('emailMatchingUserEntityProfileEmail');
+    expect(closest('usernameMatchingUser', names)).toBe('usernameMatchingUserEntityAnnotation');
+    expect(closest('userMatching', names)).toBeUndefined();
+    expect(closest('zzz', names)).toBeUndefined();
+    expect(didYouMean('catalogg', ['catalog', 'config'], s => `--${s}`)).toBe(' (did you mean --catalog?)');
+    expect(didYouMean('frobnicate', ['catalog'])).toBe('');
+  });
+});
+
+describe('resolver options', () => {
+  const factory = createSignInResolverFactory({
+    optionsSchema: z.object({ allowedDomains: z.array(z.string()).optional() }).optional(),
+    create: () => async () => ({ token: '' }),
+  });
+  it("reads the options a factory declares from Backstage's optionsJsonSchema", () => {
+    expect(declaredOptions(factory)).toEqual(['allowedDomains']);
+    // No schema, or one that lets anything through: nothing to check against.
+    expect(declaredOptions(() => undefined)).toBeUndefined();
+    const open = createSignInResolverFactory({ optionsSchema: z.object({}).passthrough(), create: () => async () => ({ token: '' }) });
+    expect(declaredOptions(open)).toBeUndefined();
+  });
+
+  it('names each option the resolver does not have', () => {
+    expect(unknownOptions('mine', factory, { allowedDomain: ['x'], allowedDomains: [] })).toEqual([
+      { option: 'allowedDomain', message: 'resolver "mine" has no option "allowedDomain" (did you mean "allowedDomains"?); its options: allowedDomains' },
+    ]);
+    const none = createSignInResolverFactory({ optionsSchema: z.object({}).strict().optional(), create: () => async () => ({ token: '' }) });
+    expect(unknownOptions('bare', none, { x: 1 })[0].message).toBe('resolver "bare" has no option "x"; it takes no options');
+  });
+});
