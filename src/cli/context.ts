@@ -1,8 +1,11 @@
 import { resolve as resolvePath } from 'node:path';
-import { loadConfigFiles, type LoadedConfig } from '../config/load';
+import type { LoadedConfig } from '../config/load';
+import { forbiddenKeyProblems } from '../config/locate';
+import { FORBIDDEN_KEYS } from '../engine/plainData';
 import type { Problem } from '../engine/problems';
 import type { ResolverRegistry } from '../engine/compile';
 import { prepareSignIn, type PreparedEnvironment } from '../signIn/prepare';
+import { readConfig } from './readConfig';
 
 /** Wrong usage: exit code 2, with the usage text. */
 export class UsageError extends Error {}
@@ -39,13 +42,21 @@ export interface CheckedConfig {
 export async function readAndCheck(files: string[], custom: ResolverRegistry): Promise<CheckedConfig> {
   let loaded: LoadedConfig;
   try {
-    loaded = await loadConfigFiles(files);
+    loaded = await readConfig(files);
   } catch (e) {
     throw new InputError((e as Error).message);
   }
   if (loaded.problems.length) return { loaded, environments: [], problems: loaded.problems, warnings: [] };
-  const { environments, problems, warnings } = prepareSignIn({ config: loaded.data, sources: loaded.sources, custom });
-  return { loaded, environments, problems, warnings };
+  const prepared = prepareSignIn({ config: loaded.data, sources: loaded.sources, custom });
+  // The config loader turns a "__proto__" key into a prototype: look for such keys in the files themselves
+  // (the backend module does the same), and say it once, at the key.
+  const forbidden = forbiddenKeyProblems(loaded.sources, ['auth', 'providers'], FORBIDDEN_KEYS);
+  const at = new Set(forbidden.map(p => p.path.join('\0')));
+  const problems = [
+    ...forbidden,
+    ...prepared.problems.filter(p => !at.has(p.path.join('\0')) && !at.has([...p.path, '__proto__'].join('\0'))),
+  ];
+  return { loaded, environments: prepared.environments, problems, warnings: prepared.warnings };
 }
 
 /** The prepared provider environment explain runs: exactly what the backend runs. */

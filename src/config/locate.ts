@@ -7,6 +7,30 @@ export interface SourceFile {
   file: string;
   doc: Document.Parsed;
   lines: LineCounter;
+  /**
+   * A file brought in by `$include`: its node at `from` (the include's
+   * `#fragment`, or the root) stands at config path `at`.
+   */
+  mount?: { at: ConfigPath; from: ConfigPath };
+}
+
+/** The node at a path of keys and indexes, if the document has one there. */
+export function nodeAt(root: unknown, path: ConfigPath): unknown {
+  let node = root;
+  for (const seg of path) {
+    if (isMap(node)) node = node.items.find(p => (isScalar(p.key) ? String(p.key.value) : String(p.key)) === String(seg))?.value;
+    else if (isSeq(node) && typeof seg === 'number') node = node.items[seg];
+    else return undefined;
+  }
+  return node;
+}
+
+/** Where `path` starts in a file: its root, or for an included file, its mounted node (undefined: not in this file). */
+function startOf(src: SourceFile, path: ConfigPath): { node: unknown; depth: number } | undefined {
+  if (!src.mount) return { node: src.doc.contents, depth: 0 };
+  const { at, from } = src.mount;
+  if (path.length < at.length || at.some((seg, i) => String(path[i]) !== String(seg))) return undefined;
+  return { node: nodeAt(src.doc.contents, from), depth: at.length };
 }
 
 /** An app-config file: its YAML problems, located, and its value only when it has none. */
@@ -23,9 +47,11 @@ function placeOf(src: SourceFile, node: Node | { range?: unknown } | null | unde
 
 /** The place of `path` in one file: the node itself, or for a missing key, its deepest present parent. */
 function locateIn(src: SourceFile, path: ConfigPath, atKey: boolean): { place?: SourcePlace; depth: number } {
-  let node: unknown = src.doc.contents;
+  const start = startOf(src, path);
+  if (!start) return { depth: 0 };
+  let node: unknown = start.node;
   let place = placeOf(src, node as Node);
-  let i = 0;
+  let i = start.depth;
   for (; i < path.length; i++) {
     const seg = path[i];
     if (isMap(node)) {
@@ -69,11 +95,11 @@ export function locate(sources: SourceFile[], path: ConfigPath, atKey = false): 
 export function forbiddenKeyProblems(sources: SourceFile[], under: ConfigPath, forbidden: ReadonlySet<string>): Problem[] {
   const out: Problem[] = [];
   for (const src of sources) {
-    let node: unknown = src.doc.contents;
-    for (const seg of under) {
-      const pair = isMap(node) ? node.items.find(p => (isScalar(p.key) ? String(p.key.value) : String(p.key)) === seg) : undefined;
-      node = pair?.value;
-    }
+    // An included file is searched from its place in the config, or from `under` when that lies inside it.
+    const base = src.mount && src.mount.at.length > under.length ? src.mount.at : under;
+    const start = startOf(src, base);
+    if (!start) continue;
+    const node = nodeAt(start.node, base.slice(start.depth));
     const walk = (n: unknown, path: Array<string | number>) => {
       if (isMap(n)) {
         for (const pair of n.items) {
@@ -88,7 +114,8 @@ export function forbiddenKeyProblems(sources: SourceFile[], under: ConfigPath, f
         n.items.forEach((item, i) => walk(item, [...path, i]));
       }
     };
-    walk(node, [...under]);
+    walk(node, [...base]);
   }
-  return out;
+  const inside = (p: Problem) => under.every((seg, i) => String(p.path[i]) === String(seg));
+  return out.filter(inside);
 }
