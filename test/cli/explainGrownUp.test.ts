@@ -16,6 +16,10 @@ describe('signin-rules explain, grown up', () => {
     const r = await run(['explain', ...config, ...catalog, '--profile', '-'], { stdin: 'profile: [' });
     expect(r.code).toBe(2);
     expect(r.err).toMatch(/^signin-rules: cannot read profile <stdin>:1:\d+: /);
+    const notAProfile = await run(['explain', ...config, ...catalog, '--profile', '-'], { stdin: 'profile: 5\n' });
+    expect(notAProfile.err).toBe("signin-rules: profile standard input must look like Backstage's SignInInfo: { profile: {...}, result: { fullProfile: {...} } }");
+    const misspelt = await run(['explain', ...config, ...catalog, '--profile', '-'], { stdin: 'emails: a@acme.com\n' });
+    expect(misspelt.err).toBe('signin-rules: profile standard input has no key "emails" (did you mean "email"?): give a SignInInfo ({ profile, result }) or a short form (email, username, userId, workspaces, displayName)');
     expect((await run(['explain', ...config, '--profile', '-', '--profile', '-'])).err).toMatch(/^signin-rules: --profile - \(standard input\) can be given once/);
   });
 

@@ -100,7 +100,7 @@ describe('signin-rules test: test files', () => {
   });
 
   it('a misspelt test file is unreadable input: every mistake located, with did-you-mean, exit 2', async () => {
-    const r = await run(['test', tests('broken')]);
+    const r = await run(['test', tests('broken/typos.test.yaml')]);
     expect(r.code).toBe(2);
     const f = 'test/cli/fixtures/tests/broken/typos.test.yaml';
     expect(r.out.split('\n')).toEqual([
@@ -112,6 +112,42 @@ describe('signin-rules test: test files', () => {
       `  ${f}:11:5: unknown key "profil" (did you mean "profile"?) (expected: name, profile, expect)`,
       `  ${f}:12:13: "expect" takes exactly one of "signedIn" and "refused"`,
       '0 passed, 0 failed',
+    ]);
+  });
+
+  it('says what each part of a test file must be, every mistake at once, located', async () => {
+    const f = 'test/cli/fixtures/tests/broken/structure.test.yaml';
+    const r = await run(['test', tests('broken/structure.test.yaml')]);
+    expect(r.code).toBe(2);
+    expect(r.out.split('\n')).toEqual([
+      `error: invalid test file ${f}:`,
+      `  ${f}:1:9: "config" must be an app-config file (relative to this file), a list of them, or an inline app-config`,
+      `  ${f}:2:10: "catalog" must be entity files (relative to this file) or inline entities, not both`,
+      `  ${f}:3:11: "provider" must be a string`,
+      `  ${f}:4:12: "resolvers" must be a list of module files`,
+      `  ${f}:6:5: a case is a mapping with "name", "profile" and "expect"`,
+      `  ${f}:7:5: a case needs a "name"`,
+      `  ${f}:10:14: the profile "workspaces" must be a list of strings`,
+      `  ${f}:11:33: "rule" must be a string`,
+      `  ${f}:11:47: "ownership" must be a list of entity refs`,
+      `  ${f}:12:11: duplicate case name "twice"`,
+      `  ${f}:13:14: the profile has "extra" next to "profile": a SignInInfo has only "profile" and "result"`,
+      `  ${f}:15:5: a case needs "expect" with "signedIn: <user ref>" or "refused: <text of the message>"`,
+      `  ${f}:16:14: the profile must be a mapping`,
+      '0 passed, 0 failed',
+    ]);
+  });
+
+  it('a test file that is no mapping, or has no cases', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'signin-rules-test-'));
+    writeFileSync(join(dir, 'list.test.yaml'), '- config: a.yaml\n');
+    writeFileSync(join(dir, 'empty.test.yaml'), 'config: []\ncases: []\n');
+    const r = await run(['test', dir, '--json']);
+    expect(r.code).toBe(2);
+    const errors = JSON.parse(r.out).errors.map((e: string) => e.replaceAll(dir, 'DIR'));
+    expect(errors).toEqual([
+      expect.stringMatching(/^invalid test file .*DIR\/empty\.test\.yaml:\n {2}.*DIR\/empty\.test\.yaml:1:9: "config" names no file\n {2}.*DIR\/empty\.test\.yaml:2:8: "cases" must be a list of at least one case$/),
+      expect.stringMatching(/DIR\/list\.test\.yaml: a test file is a mapping with "config" and "cases"$/),
     ]);
   });
 
