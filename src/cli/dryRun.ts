@@ -5,7 +5,7 @@
  */
 import type { Entity } from '@backstage/catalog-model';
 import type { SignInInfo } from '@backstage/plugin-auth-node';
-import { createCatalogResolverContext, LocalCatalog, type CatalogLookup } from '../catalog';
+import { createCatalogResolverContext, LocalCatalog, type CatalogLookup } from './catalog';
 import type { Problem } from '../engine/problems';
 import type { Decision } from '../engine/decide';
 import type { TraceEvent } from '../engine/trace';
