@@ -95,7 +95,7 @@ function missing(data: unknown, args: unknown[]): unknown[] {
   return out;
 }
 
-const OPERATIONS: Record<string, (data: unknown, a: any[]) => unknown> = {
+export const OPERATIONS: Record<string, (data: unknown, a: any[]) => unknown> = {
   '==': (_, [a, b]) => a == b,
   '===': (_, [a, b]) => a === b,
   '!=': (_, [a, b]) => a != b,
