@@ -2,6 +2,8 @@ import type { SignInResolver, SignInResolverFactory } from '@backstage/plugin-au
 import { checkRulesSchema } from './schema';
 import { DEFAULT_LIMITS, type GuardLimits } from './catalogGuard';
 import { DEFAULT_EVALUATION_LIMITS, evaluate, truthy, type EvaluationLimits } from './evaluate';
+import { LogicProgram, type Scan } from './compileLogic';
+import { factNeeds, type FactNeeds } from './facts';
 import { inspectExpression } from './logic';
 import { literalStructure } from './match';
 import { plainDataProblems } from './plainData';
@@ -53,6 +55,14 @@ export interface CompiledRules {
   factPaths: string[];
   /** Every resolver name any action uses. */
   resolverNames: string[];
+  /** The rules, then the default: what `scan` walks. */
+  sequence: CompiledRule[];
+  /** The conditions of `sequence` compiled to JavaScript (see compileLogic.ts), run on a frame of `program`. */
+  scan: Scan;
+  /** The compiled conditions' fact reads: one frame per decision. */
+  program: LogicProgram;
+  /** The facts worth building for a decision (see factNeeds). */
+  factNeeds: FactNeeds;
 }
 
 const ACTIONS = ['resolvers', 'match', 'deny'] as const;
@@ -182,8 +192,14 @@ export function compileRules(
   }
 
   if (problems.length > 0) return { problems, warnings: [] };
+  const program = new LogicProgram(evalLimits);
+  const sequence = defaultRule ? [...rules, defaultRule] : rules;
   return {
     compiled: {
+      sequence,
+      scan: program.compileBlock(sequence.map(r => r.when)),
+      program,
+      factNeeds: factNeeds([...factPaths]),
       rules,
       default: defaultRule,
       limits,

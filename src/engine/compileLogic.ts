@@ -70,6 +70,17 @@ const helpers = {
   EV: evaluate,
 };
 
+/** weightOf, without its cache for a list of scalars (a fact list is new for each decision). */
+function factWeight(v: unknown): number {
+  if (!Array.isArray(v)) return weightOf(v);
+  let w = 1;
+  for (const x of v) {
+    if (x !== null && typeof x === 'object') return weightOf(v);
+    w += typeof x === 'string' ? 1 + (x.length >> 6) : 1;
+  }
+  return w;
+}
+
 /** getVar's walk, with MISSING where getVar would answer the default. */
 function readPath(data: any, segments: string[] | null): unknown {
   if (segments === null) return data;
@@ -112,7 +123,7 @@ export class LogicProgram {
       const v = readPath(data, this.#paths[i]);
       S[i] = v;
       const answer = v === MISSING ? null : v;
-      const w = weightOf(answer);
+      const w = factWeight(answer);
       SW[i] = w;
       S0[i] = w > this.#valueWeight && ((typeof answer === 'object' && answer !== null) || typeof answer === 'string') ? HEAVY : answer;
     }
@@ -132,11 +143,21 @@ export class LogicProgram {
     return i;
   }
 
-  /** Compiles one checked expression into a function of a Frame. */
-  compile(expr: unknown): CompiledExpression {
+  /**
+   * Compiles one checked expression: JS source that refers to its constants
+   * as k[j] and to its fact paths as p[j] (indices into the frame), so that
+   * expressions of the same shape share one generated function.
+   */
+  #compile(expr: unknown): Compiled {
     const consts: unknown[] = [];
+    const slots: number[] = [];
     let temps = 0;
     const k = (v: unknown) => `k[${consts.push(v) - 1}]`;
+    const slot = (path: unknown) => {
+      const i = this.#slot(path);
+      const j = slots.indexOf(i);
+      return `p[${j >= 0 ? j : slots.push(i) - 1}]`;
+    };
     const temp = () => `t${temps++}`;
     const VW = this.#valueWeight;
 
@@ -177,7 +198,7 @@ export class LogicProgram {
       }
 
       if (op === 'var') {
-        const i = this.#slot(args[0]);
+        const i = slot(args[0]);
         const wPath = args.length === 0 ? 0 : weightOf(args[0]);
         if (args.length <= 1) {
           const read = `((s = S0[${i}]) === H ? heavy(F, ${i}) : s)`;
@@ -225,21 +246,68 @@ export class LogicProgram {
     const charged = (g: Gen) => (g.steps !== undefined ? `(u += ${g.steps}, ${g.code})` : g.code);
     const weightExpr = (g: Gen, t: string) => g.weight ?? `W(${t})`;
 
-    const body = gen(expr);
-    const locals = ['s', ...Array.from({ length: temps }, (_, i) => `t${i}`)];
-    const source =
-      `"use strict";\n` +
-      `const { T, W, OP, M, H, IN, CV, heavy, EV } = h;\n` +
-      `return function compiledLogic(F) {\n` +
-      `  const D = F.D, B = F.B, S = F.S, S0 = F.S0, SW = F.SW;\n` +
-      `  let u = 0, ${locals.join(', ')};\n` +
-      `  const r = ${charged(body)};\n` +
-      `  B.charge(u);\n` +
-      `  return r;\n` +
-      `};`;
-    // Safe to compile: the source holds only fixed tokens and indices; config values stay in `consts`.
-    return new Function('h', 'k', source)(helpers, consts) as CompiledExpression;
+    const body = charged(gen(expr));
+    const locals = ['s', ...Array.from({ length: temps }, (_, i) => `t${i}`)].join(', ');
+    const source = `function compiledLogic(F, k, p) {\n${FRAME}  let u = 0, ${locals};\n  const r = ${body};\n  B.charge(u);\n  return r;\n}`;
+    let fn = SHAPES.get(source);
+    if (!fn) {
+      fn = build(source);
+      SHAPES.set(source, fn);
+    }
+    return { fn, k: consts, p: slots };
   }
+
+  /** Compiles one checked expression into a function of a Frame. */
+  compile(expr: unknown): CompiledExpression {
+    const { fn, k, p } = this.#compile(expr);
+    return F => fn(F, k, p);
+  }
+
+  /**
+   * Compiles the conditions of a block's rules (undefined: always) into one
+   * scan: from a rule on, the index of the first whose condition holds, or -1.
+   * The steps are checked after each condition, as evaluate would have by then.
+   * `F.at` names the condition being evaluated (for its error), and when
+   * `F.V` is given each condition's value lands there (for a trace).
+   */
+  compileBlock(conditions: unknown[]): Scan {
+    const compiled = conditions.map(c => (c === undefined ? undefined : this.#compile(c)));
+    return (F, from) => {
+      for (let i = from; i < compiled.length; i++) {
+        const c = compiled[i];
+        F.at = i;
+        const v = c === undefined ? true : c.fn(F, c.k, c.p);
+        if (F.V) F.V[i] = v;
+        if (truthy(v)) return i;
+      }
+      return -1;
+    };
+  }
+}
+
+interface Compiled {
+  fn: (F: Frame, k: unknown[], p: number[]) => unknown;
+  k: unknown[];
+  p: number[];
+}
+
+/**
+ * Generated functions by source. Rules of one shape (say 100 rules comparing
+ * email.domain with a different domain each) share one function, which V8
+ * then optimizes once.
+ */
+const SHAPES = new Map<string, Compiled['fn']>();
+
+/** What generated code reads of a Frame, as locals. */
+const FRAME = '  const D = F.D, B = F.B, S = F.S, S0 = F.S0, SW = F.SW;\n';
+
+/** From rule `from` on, the first rule whose condition holds, or -1. */
+export type Scan = (frame: Frame & { at?: number; V?: unknown[] }, from: number) => number;
+
+/** Safe to compile: the source holds only fixed tokens and indices; config values stay in `k`. */
+function build(fn: string): Compiled['fn'] {
+  const source = `"use strict";\nconst { T, W, OP, M, H, IN, CV, heavy, EV } = h;\nreturn ${fn};`;
+  return new Function('h', source)(helpers) as Compiled['fn'];
 }
 
 /** Compiles one expression on its own, e.g. for tests: a program of one. */

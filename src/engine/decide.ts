@@ -1,10 +1,10 @@
 import type { AuthResolverContext, BackstageSignInResult, SignInInfo } from '@backstage/plugin-auth-node';
 import { buildCatalogQuery, MissingValueError } from './match';
-import { guardContext } from './catalogGuard';
+import { guardContext, type GuardedContext } from './catalogGuard';
 import type { CompiledRule, CompiledRules } from './compile';
+import type { Scan } from './compileLogic';
 import { Budget } from './evaluate';
 import { buildFacts, type ProviderFacts, type SignInFacts } from './facts';
-import { evaluate, truthy } from './logic';
 import type { Tracer } from './trace';
 
 /** What the deciding rule's action was; null when no rule decided. */
@@ -48,12 +48,14 @@ async function act(
   rule: CompiledRule,
   info: SignInInfo<unknown>,
   facts: SignInFacts,
-  ctx: AuthResolverContext,
+  context: () => AuthResolverContext,
   budget: Budget,
   tracer?: Tracer,
 ): Promise<ActionResult> {
   const { action } = rule;
   if (action.kind === 'deny') return { kind: 'deny', message: action.message };
+  // Made only now: a decision that ends in a deny needs no catalog.
+  const ctx = context();
 
   if (action.kind === 'match') {
     let query;
@@ -104,14 +106,15 @@ export async function decide(
 ): Promise<Decision> {
   const { tracer } = options;
   const started = performance.now();
-  // Every resolver of this sign-in sees only the guarded context.
-  const guard = guardContext(ctx, compiled.limits);
+  // Every resolver of this sign-in sees only the guarded context (made when a rule first acts).
+  let guarded: GuardedContext | undefined;
+  const guard = () => (guarded ??= guardContext(ctx, compiled.limits));
   const budget = new Budget({ steps: compiled.limits.evaluationSteps, valueWeight: compiled.limits.valueWeight });
   let action: DecidingAction = null;
   let email: string | null = null;
   const finish = (d: Outcome): Decision => {
     // A refusal the guard raised stands, whatever a resolver made of it (caught it, or fell back).
-    const violation = guard.violation();
+    const violation = guarded?.violation();
     if (violation && !(d.outcome === 'refused' && d.reason === 'error')) {
       d = { outcome: 'refused', rule: d.rule, reason: 'error', message: `Sign-in refused${d.rule ? `: rule "${d.rule}"` : ''}: ${violation.message}` };
     }
@@ -120,40 +123,50 @@ export async function decide(
         ? { type: 'decision', outcome: d.outcome, rule: d.rule, userEntityRef: d.result.identity?.userEntityRef }
         : { type: 'decision', outcome: d.outcome, rule: d.rule, message: d.message },
     );
-    return { ...d, action, email, catalogLookups: guard.lookups(), durationMs: performance.now() - started };
+    const common = { action, email, catalogLookups: guarded?.lookups() ?? 0, durationMs: performance.now() - started };
+    return d.outcome === 'signed-in'
+      ? { outcome: d.outcome, rule: d.rule, result: d.result, ...common }
+      : { outcome: d.outcome, rule: d.rule, message: d.message, reason: d.reason, ...common };
   };
 
   let facts: SignInFacts;
   try {
-    facts = buildFacts(options.providerId, info, options.adapter);
+    facts = buildFacts(options.providerId, info, options.adapter, tracer ? 'all' : compiled.factNeeds);
   } catch (e) {
     return finish({ outcome: 'refused', rule: null, reason: 'error', message: `Sign-in refused: ${messageOf(e)}` });
   }
   email = facts.email?.address ?? null;
   tracer?.({ type: 'facts', facts });
 
-  const candidates = compiled.default ? [...compiled.rules, compiled.default] : compiled.rules;
-  for (const rule of candidates) {
-    if (rule.when !== undefined) {
-      let value: unknown;
-      try {
-        value = evaluate(rule.when, facts, budget);
-      } catch (e) {
-        tracer?.({ type: 'rule', rule: rule.name, applies: false, when: rule.when, value: `error: ${messageOf(e)}` });
-        action = null;
-        return finish({ outcome: 'refused', rule: rule.name, reason: 'error', message: `Sign-in refused: rule "${rule.name}": its condition failed: ${messageOf(e)}` });
-      }
-      const applies = truthy(value);
-      tracer?.({ type: 'rule', rule: rule.name, applies, when: rule.when, value });
-      if (!applies) continue;
-    } else {
-      tracer?.({ type: 'rule', rule: rule.name, applies: true });
+  const candidates = compiled.sequence;
+  // Every fact path the conditions read, read once for this decision; a trace also wants each value.
+  const frame: Parameters<Scan>[0] = compiled.program.frame(facts, budget);
+  if (tracer) frame.V = [];
+  const skipped = (from: number, to: number) => {
+    for (let i = from; i < to; i++) tracer?.({ type: 'rule', rule: candidates[i].name, applies: false, when: candidates[i].when, value: frame.V?.[i] });
+  };
+  for (let from = 0; from < candidates.length; ) {
+    let next: number;
+    try {
+      next = compiled.scan(frame, from);
+    } catch (e) {
+      const rule = candidates[frame.at!];
+      skipped(from, frame.at!);
+      tracer?.({ type: 'rule', rule: rule.name, applies: false, when: rule.when, value: `error: ${messageOf(e)}` });
+      action = null;
+      return finish({ outcome: 'refused', rule: rule.name, reason: 'error', message: `Sign-in refused: rule "${rule.name}": its condition failed: ${messageOf(e)}` });
     }
+    skipped(from, next < 0 ? candidates.length : next);
+    if (next < 0) break;
+    from = next + 1;
+    const rule = candidates[next];
+    tracer?.(rule.when === undefined ? { type: 'rule', rule: rule.name, applies: true } : { type: 'rule', rule: rule.name, applies: true, when: rule.when, value: frame.V?.[next] });
 
     action = rule.action.kind;
-    const r = await act(rule, info, facts, guard.context, budget, tracer);
-    if (guard.violation()) {
-      return finish({ outcome: 'refused', rule: rule.name, reason: 'error', message: `Sign-in refused: rule "${rule.name}": ${guard.violation()!.message}` });
+    const r = await act(rule, info, facts, () => guard().context, budget, tracer);
+    const violation = guarded?.violation();
+    if (violation) {
+      return finish({ outcome: 'refused', rule: rule.name, reason: 'error', message: `Sign-in refused: rule "${rule.name}": ${violation.message}` });
     }
     switch (r.kind) {
       case 'signed-in':

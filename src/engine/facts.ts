@@ -39,23 +39,49 @@ export class FactsError extends Error {
   }
 }
 
-/** A fact value: a bounded string, number, boolean or list of those; anything else is dropped. */
-function factValue(v: unknown, where: string): unknown {
-  if (typeof v === 'string') {
-    if (v.length > FACT_BOUNDS.stringLength) throw new FactsError(`${where} is longer than ${FACT_BOUNDS.stringLength} characters`);
-    return v;
+/** Refuses a value beyond FACT_BOUNDS; `where` names the fact, built only then. */
+function checkBounds(v: unknown, where: () => string): void {
+  if (typeof v === 'string' && v.length > FACT_BOUNDS.stringLength) {
+    throw new FactsError(`${where()} is longer than ${FACT_BOUNDS.stringLength} characters`);
   }
-  if (typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v))) return v;
   if (Array.isArray(v)) {
-    if (v.length > FACT_BOUNDS.listLength) throw new FactsError(`${where} has more than ${FACT_BOUNDS.listLength} items`);
-    return v.filter(x => typeof x === 'string' || typeof x === 'number' || typeof x === 'boolean').map(x => factValue(x, where));
+    if (v.length > FACT_BOUNDS.listLength) throw new FactsError(`${where()} has more than ${FACT_BOUNDS.listLength} items`);
+    for (const x of v) {
+      if (typeof x === 'string' && x.length > FACT_BOUNDS.stringLength) {
+        throw new FactsError(`${where()} is longer than ${FACT_BOUNDS.stringLength} characters`);
+      }
+    }
+  }
+}
+
+const isScalar = (v: unknown) => typeof v === 'string' || typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v));
+
+/** A fact value: a bounded string, number, boolean or list of those; anything else is dropped (null in a list). */
+function factValue(v: unknown, where: () => string): unknown {
+  checkBounds(v, where);
+  if (isScalar(v)) return v;
+  if (Array.isArray(v)) {
+    return v.filter(x => typeof x === 'string' || typeof x === 'number' || typeof x === 'boolean').map(x => (isScalar(x) ? x : null));
   }
   return null;
 }
 
 const str = (v: unknown) => (typeof v === 'string' && v !== '' ? v : null);
 
-export function buildFacts(providerId: string, info: SignInInfo<unknown>, adapter?: ProviderFacts): SignInFacts {
+/**
+ * Which top-level facts a rules block reads (`email`, `bitbucket`, ...), or
+ * 'all' (a rule reads the whole facts, or a trace shows them). Facts nobody
+ * reads are still checked against their bounds, so the same profiles are
+ * refused, but not built.
+ */
+export type FactNeeds = ReadonlySet<string> | 'all';
+
+export function factNeeds(paths: readonly string[]): FactNeeds {
+  if (paths.includes('')) return 'all';
+  return new Set(paths.map(p => p.split('.')[0]));
+}
+
+export function buildFacts(providerId: string, info: SignInInfo<unknown>, adapter?: ProviderFacts, needs: FactNeeds = 'all'): SignInFacts {
   const given = info.profile?.email;
   // Present but not a string is not "no email": it would skip every email rule.
   if (given !== undefined && given !== null && typeof given !== 'string') {
@@ -68,22 +94,31 @@ export function buildFacts(providerId: string, info: SignInInfo<unknown>, adapte
     if ('problem' in canonical) throw new FactsError(`the profile email is not a plain address: it ${canonical.problem}`);
     email = canonical;
   }
+  const built = (name: string) => needs === 'all' || needs.has(name);
   const facts: SignInFacts = {
     provider: providerId,
-    profile: { email: rawEmail, displayName: factValue(str(info.profile?.displayName), 'profile.displayName') as string | null },
+    profile: { email: rawEmail, displayName: factValue(str(info.profile?.displayName), () => 'profile.displayName') as string | null },
     email,
     fullProfile: null,
   };
   if (adapter && adapter.providerId === providerId) {
     const full = ((info.result as { fullProfile?: unknown } | undefined)?.fullProfile ?? {}) as Record<string, unknown>;
-    const picked: Record<string, unknown> = {};
+    const picked: Record<string, unknown> | null = built('fullProfile') ? {} : null;
     for (const field of adapter.profileFields) {
-      picked[field] = Object.hasOwn(full, field) ? factValue(full[field], `fullProfile.${field}`) : null;
+      const v = Object.hasOwn(full, field) ? full[field] : null;
+      const where = () => `fullProfile.${field}`;
+      if (picked) picked[field] = factValue(v, where);
+      else checkBounds(v, where);
     }
     facts.fullProfile = picked;
-    const own: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(adapter.facts(info))) own[k] = factValue(v, `${providerId}.${k}`);
-    facts[providerId] = own;
+    const given = adapter.facts(info);
+    const own: Record<string, unknown> | null = built(providerId) ? {} : null;
+    for (const k of Object.keys(given)) {
+      const where = () => `${providerId}.${k}`;
+      if (own) own[k] = factValue(given[k], where);
+      else checkBounds(given[k], where);
+    }
+    if (own) facts[providerId] = own;
   }
   return facts;
 }

@@ -20,18 +20,30 @@ const LOCAL = /^[\p{L}\p{M}\p{N}!#$%&'*+/=?^_`{|}~-]+(?:\.[\p{L}\p{M}\p{N}!#$%&'
 // with a look-alike letter from another script would pass a domain deny-list.
 const LABEL = /^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$/;
 
+const PRINTABLE_ASCII = /^[\x21-\x7e]*$/;
+// LOCAL for a lower-cased ASCII address: the same strings, without Unicode property classes.
+const ASCII_LOCAL = /^[a-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+)*$/;
+
 /** The canonical form of a plain address, or why it is not one. */
 export function canonicalEmail(raw: string): CanonicalEmail | { problem: string } {
   if (raw.length > 254) return { problem: 'is longer than 254 characters' };
-  if (/[\p{Cc}\p{Cf}\p{Z}\s]/u.test(raw)) return { problem: 'contains white space or an invisible character' };
-  const address = raw.toLocaleLowerCase('en-US');
-  if (raw.normalize('NFKC') !== raw || address.normalize('NFKC') !== address) {
-    return { problem: 'contains a character that changes under Unicode normalisation (a look-alike of another letter)' };
+  let address: string;
+  const ascii = PRINTABLE_ASCII.test(raw);
+  if (ascii) {
+    // The common case, and the same result for less: printable ASCII holds no white space or
+    // invisible character, NFKC leaves it alone, and lower-casing it depends on no locale.
+    address = raw.toLowerCase();
+  } else {
+    if (/[\p{Cc}\p{Cf}\p{Z}\s]/u.test(raw)) return { problem: 'contains white space or an invisible character' };
+    address = raw.toLocaleLowerCase('en-US');
+    if (raw.normalize('NFKC') !== raw || address.normalize('NFKC') !== address) {
+      return { problem: 'contains a character that changes under Unicode normalisation (a look-alike of another letter)' };
+    }
   }
   const parts = address.split('@');
   if (parts.length !== 2) return { problem: parts.length < 2 ? 'has no "@"' : 'has more than one "@"' };
   const [localPart, domain] = parts;
-  if (!localPart || localPart.length > 64 || !LOCAL.test(localPart)) {
+  if (!localPart || localPart.length > 64 || !(ascii ? ASCII_LOCAL : LOCAL).test(localPart)) {
     return { problem: 'has a local part that is not plain (quotes, brackets, empty or doubled dots...)' };
   }
   const labels = domain.split('.');

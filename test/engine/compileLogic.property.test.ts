@@ -5,7 +5,7 @@
  */
 import fc from 'fast-check';
 import { compileExpression, LogicProgram } from '../../src/engine/compileLogic';
-import { Budget, BudgetExceededError, DEFAULT_EVALUATION_LIMITS, evaluate, type EvaluationLimits } from '../../src/engine/evaluate';
+import { Budget, BudgetExceededError, DEFAULT_EVALUATION_LIMITS, evaluate, truthy, type EvaluationLimits } from '../../src/engine/evaluate';
 import { attempt, dataArb, exprArb, NAMED, same, show, type Outcome } from './logicArbitraries';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -73,25 +73,52 @@ describe('compiled JSON Logic', () => {
     expect(refused).toBeGreaterThan(100);
   });
 
-  it('reads the facts through one frame for all expressions of a block, with the same results', () => {
+  it('scans a block\'s conditions through one frame: the first that holds, each value, the one that throws', () => {
+    // Some conditions absent (always), as a rule without `when`.
+    const conditionArb = fc.oneof({ weight: 4, arbitrary: exprArb }, { weight: 1, arbitrary: fc.constant(undefined) });
     fc.assert(
-      fc.property(fc.array(exprArb, { minLength: 1, maxLength: 5 }), dataArb, (exprs, data) => {
+      fc.property(fc.array(conditionArb, { minLength: 1, maxLength: 5 }), dataArb, fc.nat(4), (conditions, data, start) => {
+        const from = Math.min(start, conditions.length - 1);
         const program = new LogicProgram(UNLIMITED);
-        const compiled = exprs.map(e => program.compile(e));
+        const scan = program.compileBlock(conditions);
         const shared = new Budget(UNLIMITED);
-        const frame = program.frame(data, shared);
+        const frame: Parameters<typeof scan>[0] = { ...program.frame(data, shared), V: [] };
+        const scanned = attempt(() => scan(frame, from));
+        // The reference: the interpreter, condition by condition.
         const alone = new Budget(UNLIMITED);
-        let completed = true;
-        exprs.forEach((e, i) => {
-          const ours = attempt(() => compiled[i](frame));
-          const ref = attempt(() => evaluate(e, data, alone));
-          if (!agree(ours, ref)) throw new Error(`expression ${i}: compiled ${show(ours)}, interpreter ${show(ref)}`);
-          completed &&= ref.ok;
-        });
-        // Steps of an expression that threw are not settled (the sign-in is refused anyway).
-        if (completed) expect(shared.used).toBe(alone.used);
+        for (let i = from; i < conditions.length; i++) {
+          const ref = attempt(() => (conditions[i] === undefined ? true : evaluate(conditions[i], data, alone)));
+          if (!ref.ok) {
+            expect(scanned.ok).toBe(false);
+            expect(frame.at).toBe(i);
+            return;
+          }
+          if (!agree({ ok: true, value: frame.V![i] }, ref)) throw new Error(`condition ${i}: compiled ${fc.stringify(frame.V![i])}, interpreter ${show(ref)}`);
+          if (truthy(ref.value)) {
+            expect(scanned).toEqual({ ok: true, value: i });
+            expect(shared.used).toBe(alone.used);
+            return;
+          }
+        }
+        expect(scanned).toEqual({ ok: true, value: -1 });
+        expect(shared.used).toBe(alone.used);
       }),
-      { numRuns: 300 },
+      { numRuns: 500 },
     );
+  });
+
+  it('scans a long block from any rule', () => {
+    const conditions = Array.from({ length: 200 }, (_, i) => (i % 7 === 3 ? undefined : { '==': [{ var: 'n' }, i] }));
+    const program = new LogicProgram(DEFAULT_EVALUATION_LIMITS);
+    const scan = program.compileBlock(conditions);
+    const firstFrom = (from: number, n: number) => {
+      for (let i = from; i < conditions.length; i++) if (conditions[i] === undefined || i === n) return i;
+      return -1;
+    };
+    for (const n of [0, 15, 16, 17, 63, 64, 150, 199, 500]) {
+      for (const from of [0, 5, 15, 16, 64, 100, 199]) {
+        expect({ n, from, found: scan(program.frame({ n }, new Budget()), from) }).toEqual({ n, from, found: firstFrom(from, n) });
+      }
+    }
   });
 });
