@@ -6,10 +6,7 @@
 import fc from 'fast-check';
 import { compileExpression, LogicProgram } from '../../src/engine/compileLogic';
 import { Budget, BudgetExceededError, DEFAULT_EVALUATION_LIMITS, evaluate, truthy, type EvaluationLimits } from '../../src/engine/evaluate';
-import { attempt, dataArb, exprArb, NAMED, same, show, type Outcome } from './logicArbitraries';
-
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const jsonLogic: { apply(logic: unknown, data?: unknown): unknown } = require('json-logic-js');
+import { attempt, dataArb, exprArb, jsonLogic, NAMED, same, show, type Outcome } from './logicArbitraries';
 
 const UNLIMITED: EvaluationLimits = { steps: Number.MAX_SAFE_INTEGER, valueWeight: Number.MAX_SAFE_INTEGER };
 

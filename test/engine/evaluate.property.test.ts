@@ -19,9 +19,7 @@ import { Budget, BudgetExceededError, DEFAULT_EVALUATION_LIMITS, evaluate, OPERA
 import { buildFacts } from '../../src/engine/facts';
 import { inspectExpression } from '../../src/engine/logic';
 import { bitbucketProvider } from '../../src/providers';
-import { attempt, BUILDERS, dataArb, exprArb, NAMED, operatorsIn, pathArb, same, scalarArb, show } from './logicArbitraries';
-
-const jsonLogic: { apply(logic: unknown, data?: unknown): unknown } = require('json-logic-js');
+import { attempt, BUILDERS, dataArb, exprArb, jsonLogic, NAMED, operatorsIn, pathArb, same, scalarArb, show } from './logicArbitraries';
 
 /** Both evaluators on the same input; a budget refusal is never an acceptable answer here. */
 function expectSameAsJsonLogic(expr: unknown, data: unknown): void {

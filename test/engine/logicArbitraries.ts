@@ -5,6 +5,9 @@
  */
 import fc from 'fast-check';
 
+/** The reference semantics. */
+export const jsonLogic: { apply(logic: unknown, data?: unknown): unknown } = require('json-logic-js');
+
 // ---------------------------------------------------------------------------
 // Comparing outcomes
 
