@@ -55,6 +55,10 @@ export interface CompiledRules {
   factPaths: string[];
   /** Every resolver name any action uses. */
   resolverNames: string[];
+}
+
+/** What a decision runs, made from CompiledRules once (kept off the public type). */
+export interface Executable {
   /** The rules, then the default: what `scan` walks. */
   sequence: CompiledRule[];
   /** The conditions of `sequence` compiled to JavaScript (see compileLogic.ts), run on a frame of `program`. */
@@ -63,6 +67,20 @@ export interface CompiledRules {
   program: LogicProgram;
   /** The facts worth building for a decision (see factNeeds). */
   factNeeds: FactNeeds;
+}
+
+const executables = new WeakMap<CompiledRules, Executable>();
+
+/** The executable form of a compiled block, made on first use (compileRules makes it at start-up). */
+export function executable(compiled: CompiledRules): Executable {
+  let e = executables.get(compiled);
+  if (!e) {
+    const program = new LogicProgram({ steps: compiled.limits.evaluationSteps, valueWeight: compiled.limits.valueWeight });
+    const sequence = compiled.default ? [...compiled.rules, compiled.default] : compiled.rules;
+    e = { sequence, scan: program.compileBlock(sequence.map(r => r.when)), program, factNeeds: factNeeds(compiled.factPaths) };
+    executables.set(compiled, e);
+  }
+  return e;
 }
 
 const ACTIONS = ['resolvers', 'match', 'deny'] as const;
@@ -192,24 +210,17 @@ export function compileRules(
   }
 
   if (problems.length > 0) return { problems, warnings: [] };
-  const program = new LogicProgram(evalLimits);
-  const sequence = defaultRule ? [...rules, defaultRule] : rules;
-  return {
-    compiled: {
-      sequence,
-      scan: program.compileBlock(sequence.map(r => r.when)),
-      program,
-      factNeeds: factNeeds([...factPaths]),
-      rules,
-      default: defaultRule,
-      limits,
-      auditEmail: b.audit?.email === true,
-      factPaths: [...factPaths],
-      resolverNames: [...resolverNames],
-    },
-    problems,
-    warnings: denyListWarnings(rules, defaultRule, readsOf),
+  const compiled: CompiledRules = {
+    rules,
+    default: defaultRule,
+    limits,
+    auditEmail: b.audit?.email === true,
+    factPaths: [...factPaths],
+    resolverNames: [...resolverNames],
   };
+  // The conditions are compiled now, at start-up, not on the first sign-in.
+  executable(compiled);
+  return { compiled, problems, warnings: denyListWarnings(rules, defaultRule, readsOf) };
 }
 
 const EMAIL_FACTS = ['email', 'profile.email', 'profile', ''];

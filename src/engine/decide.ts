@@ -1,7 +1,7 @@
 import type { AuthResolverContext, BackstageSignInResult, SignInInfo } from '@backstage/plugin-auth-node';
 import { buildCatalogQuery, MissingValueError } from './match';
 import { guardContext, type GuardedContext } from './catalogGuard';
-import type { CompiledRule, CompiledRules } from './compile';
+import { executable, type CompiledRule, type CompiledRules } from './compile';
 import type { Scan } from './compileLogic';
 import { Budget } from './evaluate';
 import { buildFacts, type ProviderFacts, type SignInFacts } from './facts';
@@ -106,6 +106,7 @@ export async function decide(
 ): Promise<Decision> {
   const { tracer } = options;
   const started = performance.now();
+  const run = executable(compiled);
   // Every resolver of this sign-in sees only the guarded context (made when a rule first acts).
   let guarded: GuardedContext | undefined;
   const guard = () => (guarded ??= guardContext(ctx, compiled.limits));
@@ -131,16 +132,16 @@ export async function decide(
 
   let facts: SignInFacts;
   try {
-    facts = buildFacts(options.providerId, info, options.adapter, tracer ? 'all' : compiled.factNeeds);
+    facts = buildFacts(options.providerId, info, options.adapter, tracer ? 'all' : run.factNeeds);
   } catch (e) {
     return finish({ outcome: 'refused', rule: null, reason: 'error', message: `Sign-in refused: ${messageOf(e)}` });
   }
   email = facts.email?.address ?? null;
   tracer?.({ type: 'facts', facts });
 
-  const candidates = compiled.sequence;
+  const candidates = run.sequence;
   // Every fact path the conditions read, read once for this decision; a trace also wants each value.
-  const frame: Parameters<Scan>[0] = compiled.program.frame(facts, budget);
+  const frame: Parameters<Scan>[0] = run.program.frame(facts, budget);
   if (tracer) frame.V = [];
   const skipped = (from: number, to: number) => {
     for (let i = from; i < to; i++) tracer?.({ type: 'rule', rule: candidates[i].name, applies: false, when: candidates[i].when, value: frame.V?.[i] });
@@ -148,7 +149,7 @@ export async function decide(
   for (let from = 0; from < candidates.length; ) {
     let next: number;
     try {
-      next = compiled.scan(frame, from);
+      next = run.scan(frame, from);
     } catch (e) {
       const rule = candidates[frame.at!];
       skipped(from, frame.at!);
