@@ -97,6 +97,8 @@ export async function readConfig(files: string[]): Promise<LoadedConfig> {
     sources.push(...inc.sources);
     problems.push(...inc.problems);
   }
+  // The loader would only repeat an included file's YAML problems, unlocated.
+  if (problems.length) return { sources, data: {}, problems };
   let data: unknown = {};
   for (const file of files) {
     const value = await loaderValue(file);

@@ -37,6 +37,19 @@ describe('$include, $env and $file', () => {
     ]);
   });
 
+  it('a YAML syntax error in an included file: the parser\'s whole message, at its line in that file', async () => {
+    const r = await run(['validate', `${dir}/syntax-include.yaml`]);
+    expect(r.code).toBe(1);
+    expect(r.out.split('\n')).toEqual([
+      `${dir}/syntax-rules.yaml:3:1: Missing closing "quote at line 3, column 1:`,
+      '',
+      '  deny: "unclosed',
+      '',
+      '^',
+      '1 problem found',
+    ]);
+  });
+
   it('locates every problem in the file that holds it, an included fragment too', async () => {
     const r = await run(['validate', `${dir}/broken-app-config.yaml`]);
     expect(r.code).toBe(1);

@@ -6,7 +6,8 @@
  */
 import { coreServices, createServiceFactory, type HttpAuthService } from '@backstage/backend-plugin-api';
 import { mockCredentials, mockServices } from '@backstage/backend-test-utils';
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { main } from '../../src/cli/main';
@@ -125,6 +126,27 @@ describe('explain --catalog-url against a real Backstage catalog', () => {
       expect(r).toMatchObject({ code: 2, err: '' });
       expect(JSON.parse(r.out)).toEqual({ error: { kind: 'input', message: `cannot read the catalog at ${catalogUrl}: ${why}` } });
     }
+  });
+
+  it('diff --catalog-url: the live catalog\'s Users are the people, and the answer is the local file\'s', async () => {
+    // Staff lose the user-id fallback: bob, whose Bitbucket username changed, is no longer found.
+    const dir = mkdtempSync(join(tmpdir(), 'signin-rules-live-diff-'));
+    const after = join(dir, 'after.yaml');
+    writeFileSync(after, readFileSync(exampleConfig, 'utf8').replace('- resolver: userIdMatchingUserEntityAnnotation\n', ''));
+    const diff = async (catalog: string[]) => {
+      process.env[TOKEN_ENV] = mockCredentials.service.token();
+      const out: string[] = [];
+      try {
+        const code = await main(['diff', exampleConfig, after, ...catalog, '--profile', join(examples, 'profiles/2-bob.yaml'), '--json'], s => out.push(s), () => undefined);
+        return { code, doc: JSON.parse(out.join('\n')) };
+      } finally {
+        delete process.env[TOKEN_ENV];
+      }
+    };
+    const [fromFile, fromBackend] = [await diff(local), await diff(live())];
+    expect(fromBackend.code).toBe(3);
+    expect(fromBackend.doc.changed.map((c: any) => c.person)).toEqual([join(examples, 'profiles/2-bob.yaml')]);
+    expect(fromBackend.doc).toEqual(fromFile.doc);
   });
 
   it('an unreachable catalog is exit 2 as well', async () => {
