@@ -1,10 +1,14 @@
-// packages/backend/src/index.ts of a Backstage app that signs people in
+// packages/backend/src/index.ts of a Backstage backend that signs people in
 // with Bitbucket Cloud and signin-rules. Copy what you need.
+// `npm run test:install` runs this file, as written, in a new backend.
 import { createBackend } from '@backstage/backend-defaults';
 
 const backend = createBackend();
 
-backend.add(import('@backstage/plugin-app-backend'));
+// A full app (created with @backstage/create-app) also serves its frontend:
+//   backend.add(import('@backstage/plugin-app-backend'));
+// That plugin needs the app's frontend package (packages/app) installed beside
+// the backend; a backend on its own leaves it out.
 backend.add(import('@backstage/plugin-catalog-backend'));
 
 backend.add(import('@backstage/plugin-auth-backend'));
