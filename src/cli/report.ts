@@ -31,6 +31,8 @@ export function problemJson(p: Problem) {
     rule: p.rule ?? null,
     severity: p.severity ?? 'error',
     message: p.message,
+    /** The preset uses that led here, outermost first. */
+    via: p.via ?? [],
     text: formatProblem(p),
   };
 }

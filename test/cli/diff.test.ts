@@ -75,5 +75,8 @@ describe('signin-rules diff', () => {
       code: 2, err: expect.stringMatching(/^signin-rules: diff needs --catalog <entities\.yaml> or --catalog-url <url>: its Users are the people compared\n/),
     });
     expect(JSON.parse((await run(['diff', before, before, '--json'])).out).error.kind).toBe('usage');
+    expect(await run(['diff', before, fixture('github-only.yaml'), '--catalog', ex('catalog.yaml')])).toMatchObject({
+      code: 2, err: expect.stringMatching(/^signin-rules: before decides for provider "bitbucket", after for "github": pick one with --provider\n/),
+    });
   });
 });
