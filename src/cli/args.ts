@@ -17,6 +17,8 @@ export interface FlagSpec {
 export interface CommandSpec {
   name: string;
   summary: string;
+  /** A typical whole command line, which the --json example extends. */
+  example: string;
   /** Usage lines after `signin-rules <name> `. */
   usage: string[];
   /** What the positional arguments are, if any are taken. */
@@ -50,8 +52,7 @@ export function commandHelp(spec: CommandSpec): string {
   lines.push('', 'Flags:');
   for (const [name, f] of Object.entries(flags)) {
     lines.push(`  ${flagLabel(name, f).padEnd(width)}  ${f.help}${f.multiple ? ' (repeatable)' : ''}`);
-    const first = Object.values(spec.flags)[0]?.example;
-    const example = f.example || (name === 'help' ? `signin-rules ${spec.name} --help` : first ? `${first} --${name}` : `signin-rules ${spec.name} --${name}`);
+    const example = f.example || (name === 'help' ? `signin-rules ${spec.name} --help` : `${spec.example} --${name}`);
     lines.push(`  ${''.padEnd(width)}    e.g. ${example}`);
   }
   lines.push('', 'Exit codes:');

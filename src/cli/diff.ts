@@ -39,6 +39,7 @@ export const diffCommand: Command = {
   spec: {
     name: 'diff',
     summary: 'who signs in differently after a rule change: every catalog User, and any given profiles',
+    example: 'signin-rules diff app-config.yaml app-config.new.yaml --catalog catalog.yaml',
     usage: ['<before.yaml> <after.yaml> (--catalog <entities.yaml>... | --catalog-url <url>) [--profile <file|dir>]... [--provider <id>] [--env <environment>] [--json]'],
     positionals:
       'Each catalog User signs in as themselves: the profile email and, for Bitbucket, the bitbucket.org/username and\n' +

@@ -77,6 +77,7 @@ export const explainCommand: Command = {
   spec: {
     name: 'explain',
     summary: 'dry-run sign-ins: who each profile is signed in as, or why it is refused, step by step',
+    example: 'signin-rules explain --config app-config.yaml --catalog catalog.yaml --email alice@acme.com',
     usage: [
       '--config <app-config.yaml>... (--profile <file|dir|->... | --email <address> [--username <name>] [--user-id <id>] [--workspace <slug>]...)',
       '    [--catalog <entities.yaml>... | --catalog-url <url> [--catalog-timeout <ms>]] [--provider <id>] [--env <environment>] [--resolvers <module.js>]... [--json]',

@@ -10,7 +10,7 @@ import { validateCommand } from './validate';
 import { didYouMean } from '../engine/suggest';
 
 /** The subcommands, in the order the help lists them. */
-const COMMANDS: Command[] = [validateCommand, explainCommand, testCommand, diffCommand];
+export const COMMANDS: Command[] = [validateCommand, explainCommand, testCommand, diffCommand];
 
 // package.json sits two levels up from src/cli and from dist/cli.
 const VERSION: string = require('../../package.json').version;

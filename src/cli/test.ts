@@ -337,6 +337,7 @@ export const testCommand: Command = {
   spec: {
     name: 'test',
     summary: 'run test cases for sign-in rules: each profile and the decision it must get',
+    example: 'signin-rules test examples/',
     usage: ['<file.test.yaml|dir>... [--json]'],
     positionals:
       'A directory stands for the *.test.yaml files under it. A test file has "config" (app-config files relative to it, or\n' +

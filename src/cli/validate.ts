@@ -8,6 +8,7 @@ export const validateCommand: Command = {
   spec: {
     name: 'validate',
     summary: 'check the sign-in rules of app-config files, as the backend checks them at start-up',
+    example: 'signin-rules validate app-config.yaml app-config.production.yaml',
     usage: ['<app-config.yaml>... [--resolvers <module.js>]... [--json]'],
     positionals: 'Several files merge as Backstage merges them: later files win, arrays are replaced.',
     flags: {

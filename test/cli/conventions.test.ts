@@ -7,6 +7,8 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { parseCommand } from '../../src/cli/args';
+import { COMMANDS as COMMAND_SPECS } from '../../src/cli/main';
 import { colourWanted } from '../../src/cli/output';
 import { ex, fixture, root, run, runShell } from './run';
 
@@ -47,6 +49,17 @@ describe('help', () => {
       }
       expect(flags.some(f => f.includes('--json'))).toBe(true);
       expect(flags.some(f => f.includes('-h, --help'))).toBe(true);
+    });
+
+    it('every example is a valid command line for its command', async () => {
+      const spec = COMMAND_SPECS.find(c => c.spec.name === command)!.spec;
+      const examples = (await run([command, '--help'])).out.split('\n').filter(l => l.includes('e.g. ')).map(l => l.split('e.g. ')[1]);
+      for (const example of examples) {
+        // Shell words: split on spaces, single quotes kept together.
+        const words = example.match(/'[^']*'|\S+/g)!.map(w => w.replace(/^'(.*)'$/, '$1'));
+        expect(words.slice(0, 2)).toEqual(['signin-rules', command]);
+        expect(() => parseCommand(spec, words.slice(2))).not.toThrow();
+      }
     });
 
     it('--help wins over anything else wrong on the line', async () => {
