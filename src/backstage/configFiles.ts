@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { parseSourceFile } from '../config/locate';
+import { includedSources } from '../config/includes';
+import { parseSourceFile, type SourceFile } from '../config/locate';
 import type { YamlDocument } from '../config/yamlFile';
 
 /**
@@ -41,4 +42,17 @@ export function readConfigSources(paths: string[], cwd: string = process.cwd()):
     }
   }
   return out;
+}
+
+/**
+ * The files and every file they `$include`, each mounted where it is
+ * included, so a start-up problem inside included content names that file.
+ * (The config loader has already refused included files it cannot parse.)
+ */
+export async function readConfigSourcesWithIncludes(paths: string[], cwd: string = process.cwd()): Promise<SourceFile[]> {
+  const files = readConfigSources(paths, cwd);
+  const sources: SourceFile[] = [...files];
+  const seen = new Set<string>();
+  for (const file of files) sources.push(...(await includedSources(file, seen)).sources);
+  return sources;
 }

@@ -15,7 +15,7 @@ import type { CompiledRules } from '../engine/compile';
 import { bitbucketNeeds } from '../providers';
 import { prepareSignIn } from '../signIn/prepare';
 import { createBitbucketAuthenticator } from './bitbucketAuthenticator';
-import { configFilePaths, readConfigSources } from './configFiles';
+import { configFilePaths, readConfigSourcesWithIncludes } from './configFiles';
 
 /**
  * The audit line of one decision: who decided what, never facts or tokens.
@@ -108,7 +108,7 @@ export const authModuleBitbucketSigninRules = createBackendModule({
         // Checked and compiled here, once: bad rules stop the backend with
         // every problem located, in development too (where the auth plugin
         // would only log a provider's failure).
-        const sources = readConfigSources(configFilePaths());
+        const sources = await readConfigSourcesWithIncludes(configFilePaths());
         const providerConfig = config.getOptional('auth.providers.bitbucket') ?? {};
         const prepared = prepareSignIn({
           config: { auth: { providers: { bitbucket: providerConfig } } },

@@ -5,7 +5,7 @@
 import { createBackendModule } from '@backstage/backend-plugin-api';
 import { NotFoundError } from '@backstage/errors';
 import { createSignInResolverFactory } from '@backstage/plugin-auth-node';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
@@ -208,5 +208,16 @@ describe('invalid rules stop the backend at start-up', () => {
     } finally {
       process.env.NODE_ENV = saved;
     }
+  });
+
+  it('locates a problem inside a file the app-config brings in with $include', async () => {
+    const included = join(dir, 'rules-entry.yaml');
+    writeFileSync(included, 'resolver: rules\nrules:\n  - name: staff\n    when: { nope: [] }\n    deny: no\n');
+    const file = writeAppConfig(join(dir, 'app-config.include.yaml'), {
+      providerConfig: { development: { clientId: 'client-id', clientSecret: 'client-secret', signIn: { resolvers: [{ $include: './rules-entry.yaml' }] } } },
+      catalogFile: exampleCatalog,
+    });
+    const started = startBackstage({ authModule: ourModule, configFile: file, users: [], catalogFile: exampleCatalog });
+    await expect(started).rejects.toThrow(new RegExp(`${included}:4:\\d+: rule "staff": unknown JSON Logic operator "nope"`));
   });
 });
