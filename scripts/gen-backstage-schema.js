@@ -11,6 +11,8 @@
 //   `type: object` schema that lists properties (additionalProperties: false),
 //   wherever it sits: in definitions, in `if`, in `else`. An object meant to
 //   stay open says so with `additionalProperties: true`, which it keeps.
+//
+// It writes schemas/preset.schema.json from the same definitions.
 const { readFileSync, writeFileSync } = require('node:fs');
 const { join } = require('node:path');
 
@@ -83,15 +85,115 @@ const schema = {
   definitions: prefixed({ ...definitions, rulesResolver: rulesEntry }),
 };
 
-const out = `${JSON.stringify(schema, null, 2)}\n`;
-const target = join(__dirname, '../schemas/backstage-config.schema.json');
+// schemas/preset.schema.json, the shape of a preset file, for the same reason
+// self-contained: its rules are the rules entry's own definitions.
+const SEMVER =
+  '^(0|[1-9]\\d*)\\.(0|[1-9]\\d*)\\.(0|[1-9]\\d*)(?:-((?:0|[1-9]\\d*|\\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\\.(?:0|[1-9]\\d*|\\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?(?:\\+([0-9a-zA-Z-]+(?:\\.[0-9a-zA-Z-]+)*))?$';
+const scalarBounds = {
+  description: { type: 'string' },
+  enum: { type: 'array', minItems: 1, items: { type: ['string', 'number', 'boolean'] } },
+  minLength: { type: 'integer', minimum: 0 },
+  maxLength: { type: 'integer', minimum: 0 },
+  pattern: { type: 'string' },
+  minimum: { type: 'number' },
+  maximum: { type: 'number' },
+};
+const paramRef = {
+  description: 'The value of a parameter, put in place when the preset is expanded.',
+  type: 'object',
+  properties: { var: { type: 'string', pattern: '^params\\.[A-Za-z_][A-Za-z0-9_]*$' } },
+  required: ['var'],
+  additionalProperties: false,
+};
+const preset = {
+  $schema: 'http://json-schema.org/draft-07/schema#',
+  $id: 'https://github.com/signin-rules/signin-rules/schemas/preset.schema.json',
+  title: 'signin-rules: a rule preset',
+  description:
+    'A named, versioned list of sign-in rules with parameters. An entry { preset: <this file>, with: {...} } in a rules list is replaced by these rules, ' +
+    'named <preset or as>/<rule>, with every { "var": "params.<name>" } replaced by the value given.',
+  type: 'object',
+  properties: {
+    name: {
+      description: 'Prefix of the expanded rule names unless the use gives `as`.',
+      type: 'string',
+      pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]*$',
+      maxLength: 60,
+    },
+    description: { description: 'What the preset allows or refuses, for `signin-rules presets`.', type: 'string', minLength: 1 },
+    version: { description: 'Semantic version of the preset, e.g. 1.2.0.', type: 'string', pattern: SEMVER },
+    parameters: { $ref: '#/definitions/parameters' },
+    rules: {
+      description: 'The rules, in the rules entry\'s own shape; they read parameters as { "var": "params.<name>" }. May use other presets.',
+      type: 'array',
+      minItems: 1,
+      items: { if: { type: 'object', required: ['preset'] }, then: { $ref: '#/definitions/presetUse' }, else: { $ref: '#/definitions/presetRule' } },
+    },
+  },
+  required: ['name', 'description', 'version', 'rules'],
+  additionalProperties: false,
+  definitions: {
+    ...definitions,
+    presetRule: {
+      ...definitions.rule,
+      properties: { ...definitions.rule.properties, deny: { anyOf: [{ $ref: '#/definitions/actions/deny' }, { $ref: '#/definitions/paramRef' }] } },
+    },
+    paramRef,
+    parameters: {
+      description: 'A JSON Schema for the values a use passes in `with` (checked with ajv). Parameters are strings, numbers, booleans or lists of those; a use may pass no other.',
+      type: 'object',
+      properties: {
+        type: { const: 'object' },
+        properties: { type: 'object', propertyNames: { pattern: '^[A-Za-z_][A-Za-z0-9_]*$' }, additionalProperties: { $ref: '#/definitions/parameter' } },
+        required: { type: 'array', items: { type: 'string' }, uniqueItems: true },
+        additionalProperties: { const: false },
+      },
+      required: ['type', 'properties'],
+      additionalProperties: false,
+    },
+    parameter: {
+      type: 'object',
+      properties: {
+        ...scalarBounds,
+        description: { description: 'What the value means, for `signin-rules presets`.', type: 'string', minLength: 1 },
+        type: { enum: ['string', 'number', 'integer', 'boolean', 'array'] },
+        items: { $ref: '#/definitions/parameterItem' },
+        minItems: { type: 'integer', minimum: 0 },
+        maxItems: { type: 'integer', minimum: 0 },
+        uniqueItems: { type: 'boolean' },
+        default: { description: 'Used when a use does not give the parameter.' },
+        examples: { type: 'array' },
+      },
+      required: ['type', 'description'],
+      additionalProperties: false,
+    },
+    parameterItem: {
+      type: 'object',
+      properties: { ...scalarBounds, type: { enum: ['string', 'number', 'integer', 'boolean'] } },
+      required: ['type'],
+      additionalProperties: false,
+    },
+  },
+};
+
+const outputs = [
+  ['backstage-config.schema.json', schema],
+  ['preset.schema.json', preset],
+].map(([name, value]) => [join(__dirname, '../schemas', name), `${JSON.stringify(value, null, 2)}\n`]);
 if (process.argv.includes('--check')) {
-  const current = readFileSync(target, 'utf8');
-  if (current !== out) {
-    console.error('schemas/backstage-config.schema.json is out of date: run node scripts/gen-backstage-schema.js');
-    process.exit(1);
+  for (const [target, out] of outputs) {
+    let current = '';
+    try {
+      current = readFileSync(target, 'utf8');
+    } catch {
+      // A missing file is out of date too.
+    }
+    if (current !== out) {
+      console.error(`schemas/${target.split(/[\\/]/).pop()} is out of date: run node scripts/gen-backstage-schema.js`);
+      process.exit(1);
+    }
   }
 } else {
-  writeFileSync(target, out);
+  for (const [target, out] of outputs) writeFileSync(target, out);
 }
-module.exports = { schema: out };
+module.exports = { schema: outputs[0][1], preset: outputs[1][1] };

@@ -187,8 +187,13 @@ export function compileRules(
   const rules: CompiledRule[] = [];
   (Array.isArray(b?.rules) ? b.rules : []).forEach((raw: unknown, i) => {
     if (!isObject(raw)) return;
-    const name = typeof raw.name === 'string' ? raw.name : `#${i + 1}`;
     const path = ['rules', i];
+    if (raw.preset !== undefined) {
+      // Presets are expanded from files before compiling; one left here would silently do nothing.
+      problems.push({ path, message: 'a preset use reached the rules engine unexpanded; expand presets first' });
+      return;
+    }
+    const name = typeof raw.name === 'string' ? raw.name : `#${i + 1}`;
     if (name === DEFAULT_RULE) {
       problems.push({ path: [...path, 'name'], rule: name, message: `"${DEFAULT_RULE}" is reserved for the default rule` });
     }

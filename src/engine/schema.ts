@@ -1,4 +1,4 @@
-import Ajv, { type ErrorObject } from 'ajv';
+import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
 import type { Problem } from './problems';
 
 /** The JSON Schema of a `resolver: rules` entry, the single source of truth. */
@@ -18,16 +18,25 @@ function pointerToPath(pointer: string): Array<string | number> {
     .map(s => (/^\d+$/.test(s) ? Number(s) : s));
 }
 
-function describe(e: ErrorObject): { extra: Array<string | number>; message: string; key?: boolean } {
+/** What each pattern of the schemas means, in words. */
+const PATTERN_MESSAGES: Record<string, string> = {
+  '^[A-Za-z0-9][A-Za-z0-9_.:-]*(/[A-Za-z0-9][A-Za-z0-9_.:-]*)*$':
+    'must start with a letter or digit and use only letters, digits, "_", ".", ":" and "-" ("/" only between the parts of a name that comes from a preset)',
+  '^[A-Za-z0-9][A-Za-z0-9_.-]*$': 'must start with a letter or digit and use only letters, digits, "_", "." and "-"',
+};
+
+function describe(e: ErrorObject, patterns: Readonly<Record<string, string>>): { extra: Array<string | number>; message: string; key?: boolean } {
   switch (e.keyword) {
     case 'additionalProperties':
       return { extra: [e.params.additionalProperty], message: `unknown property "${e.params.additionalProperty}"`, key: true };
     case 'required':
       return { extra: [], message: `missing required property "${e.params.missingProperty}"` };
+    case 'enum':
+      return { extra: [], message: `must be one of ${(e.params.allowedValues as unknown[]).map(v => JSON.stringify(v)).join(', ')}` };
     case 'const':
       return { extra: [], message: `must be ${JSON.stringify(e.params.allowedValue)}` };
     case 'pattern':
-      return { extra: [], message: 'must start with a letter or digit and use only letters, digits, "_", ".", ":" and "-"' };
+      return { extra: [], message: patterns[e.params.pattern] ?? `must match the pattern ${e.params.pattern}` };
     case 'maxProperties':
     case 'minProperties':
       if (e.instancePath.endsWith('/match')) {
@@ -39,16 +48,29 @@ function describe(e: ErrorObject): { extra: Array<string | number>; message: str
   }
 }
 
-/** Schema problems of one rules block, with paths relative to the block. */
-export function checkRulesSchema(block: unknown): Problem[] {
-  // Backstage strips `resolver` before calling a factory; the schema describes the whole entry.
-  const entry = block && typeof block === 'object' && !Array.isArray(block) ? { resolver: 'rules', ...block } : block;
-  if (validate(entry)) return [];
+/**
+ * Problems of `value` against a compiled schema, one per path and message,
+ * paths from the value's root. `patterns` says in words what more patterns mean.
+ */
+export function schemaProblems(
+  check: ValidateFunction,
+  value: unknown,
+  patterns: Readonly<Record<string, string>> = {},
+): Problem[] {
+  if (check(value)) return [];
   const out = new Map<string, Problem>();
-  for (const e of validate.errors ?? []) {
-    const { extra, message, key } = describe(e);
+  // An if/then/else (a preset use or a rule) adds "must match then/else" above the branch's own errors.
+  for (const e of (check.errors ?? []).filter(e => e.keyword !== 'if')) {
+    const { extra, message, key } = describe(e, { ...PATTERN_MESSAGES, ...patterns });
     const path = [...pointerToPath(e.instancePath), ...extra];
     out.set(`${path.join('\0')}\0${message}`, { path, message, ...(key ? { key } : {}) });
   }
   return [...out.values()];
+}
+
+/** Schema problems of one rules block, with paths relative to the block. */
+export function checkRulesSchema(block: unknown): Problem[] {
+  // Backstage strips `resolver` before calling a factory; the schema describes the whole entry.
+  const entry = block && typeof block === 'object' && !Array.isArray(block) ? { resolver: 'rules', ...block } : block;
+  return schemaProblems(validate, entry);
 }

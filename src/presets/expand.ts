@@ -1,0 +1,294 @@
+/**
+ * Preset expansion: every `{ preset, with, as }` entry of a rules list is
+ * replaced, in place, by the preset's rules, named `<as or preset name>/<rule>`,
+ * with each `{"var": "params.<name>"}` replaced by the value the use gives (a
+ * literal: the engine then checks the rules as if written out by hand, and no
+ * `params` fact exists at sign-in). It runs before the engine compiles a rules
+ * block, so every check of the engine applies to preset rules unchanged.
+ */
+import { dirname } from 'node:path';
+import type { ErrorObject } from 'ajv';
+import { locate, type SourceFile } from '../config/locate';
+import type { ConfigPath, Problem, SourcePlace } from '../config/problems';
+import { plainDataProblems } from '../engine/plainData';
+import { loadPreset, parameterRead, paramsReads, paramsVar, type Preset } from './load';
+import { dirOf, displayPath, resolvePreset } from './resolve';
+
+/** A problem with the preset uses that led to it, outermost first. */
+export type PresetProblem = Problem & { via?: SourcePlace[] };
+
+/** Presets using presets deeper than this are refused (a cycle is caught before, by name). */
+export const MAX_PRESET_DEPTH = 16;
+/** One rules block may expand to at most this many rules: two uses per level double it each level. */
+export const MAX_EXPANDED_RULES = 1000;
+
+/** Where an expanded rule was written: its file(s), its path there, and the uses that brought it in. */
+export interface RuleOrigin {
+  sources: SourceFile[];
+  path: ConfigPath;
+  via: SourcePlace[];
+}
+
+export interface Expansion {
+  /** The block with every preset use replaced by its rules. */
+  block: unknown;
+  /** Problems of the uses and of the presets, located, each once. */
+  problems: PresetProblem[];
+  /** One per rule of the expanded block. */
+  origins: RuleOrigin[];
+  /**
+   * A problem found in the expanded block (its path relative to the block)
+   * put back where it was written: a preset file and the uses that led there,
+   * or the config file.
+   */
+  relocate(p: Problem): PresetProblem;
+}
+
+export interface ExpandOptions {
+  /** The block's path from the config root. */
+  path: ConfigPath;
+  /** The config files, to locate entries and to resolve relative preset paths from the file that holds them. */
+  sources: SourceFile[];
+  /** Where relative preset paths resolve from when the config is not from a file (given as data). Default process.cwd(). */
+  cwd?: string;
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+const isScalar = (v: unknown) => v === null || ['string', 'number', 'boolean'].includes(typeof v);
+const USE_KEYS = ['preset', 'with', 'as'];
+const AS_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+const where = (p: SourcePlace | undefined) => (p ? `${p.file}:${p.line}:${p.column}` : 'the config');
+
+/** The holder of a rules list: the config itself, or a preset with the values of one use. */
+interface Holder {
+  sources: SourceFile[];
+  /** Path of the list in its file. */
+  base: ConfigPath;
+  dirFor(path: ConfigPath): string;
+  via: SourcePlace[];
+  /** Preset files being expanded, outermost first. */
+  stack: string[];
+  preset?: { preset: Preset; values: Record<string, unknown> };
+}
+
+interface Item {
+  rule: unknown;
+  origin: RuleOrigin;
+}
+
+interface Segment {
+  items: Item[];
+  use?: { prefix: string; explicit: boolean; path: ConfigPath; place?: SourcePlace };
+}
+
+export function expandPresets(block: unknown, options: ExpandOptions): Expansion {
+  const cwd = options.cwd ?? process.cwd();
+  const problems: PresetProblem[] = [];
+  const loaded = new Map<string, ReturnType<typeof loadPreset> | { error: string }>();
+  const reported = new Set<string>();
+  let count = 0;
+  let stopped = false;
+
+  const report = (h: Holder, path: ConfigPath, message: string, extra: Partial<PresetProblem> = {}) =>
+    problems.push({ path, message, ...extra, place: locate(h.sources, path, extra.key), ...(h.via.length ? { via: h.via } : {}) });
+
+  /** A copy of `value` with every parameter read replaced by the use's value. */
+  const substitute = (value: unknown, path: ConfigPath, h: Holder & { preset: NonNullable<Holder['preset']> }): unknown => {
+    const read = paramsVar(value);
+    if (read) {
+      const r = parameterRead(read.path, read.args);
+      // Checked when the preset was read; kept as written if not, so the engine still refuses it.
+      if ('error' in r) return value;
+      const v = h.preset.values[r.name] ?? null;
+      // A JSON Logic object is an operator: a value could only smuggle structure in as one.
+      if (isScalar(v) || (Array.isArray(v) && v.every(isScalar))) return Array.isArray(v) ? [...v] : v;
+      report(h, path, `parameter "${r.name}" must be a string, number, boolean or a list of those to be put into a rule`);
+      return null;
+    }
+    if (Array.isArray(value)) return value.map((x, i) => substitute(x, [...path, i], h));
+    if (isObject(value)) return Object.fromEntries(Object.entries(value).map(([k, x]) => [k, substitute(x, [...path, k], h)]));
+    return value;
+  };
+
+  const handWritten = (entry: unknown, path: ConfigPath, h: Holder): unknown => {
+    if (!isObject(entry)) return entry;
+    const rule = typeof entry.name === 'string' ? entry.name : undefined;
+    if (rule?.includes('/')) {
+      report(h, [...path, 'name'], '"/" in a rule name is reserved for rules that come from presets (<preset>/<rule>)', { rule });
+    }
+    if (h.preset) return substitute(entry, path, { ...h, preset: h.preset });
+    for (const r of paramsReads(entry, path)) report(h, r.path, `reads "${r.read}": parameters exist only inside a preset`, { rule });
+    return entry;
+  };
+
+  const parameterProblems = (errors: ErrorObject[], preset: Preset, path: ConfigPath, h: Holder, hasWith: boolean) => {
+    const declaredAt = (name: string) => where(preset.place(['parameters', 'properties', name], true));
+    const names = Object.keys(preset.parameters);
+    for (const e of errors) {
+      if (e.keyword === 'additionalProperties') {
+        const name = String(e.params.additionalProperty);
+        const near = names.find(n => editDistance(n, name) <= 2);
+        report(h, [...path, 'with', name],
+          `preset "${preset.name}" (${where(preset.place([]))}) has no parameter "${name}"${near ? `; did you mean "${near}"?` : ''} ` +
+          `(${names.length ? `its parameters: ${names.join(', ')}` : 'it takes none'})`, { key: true });
+      } else if (e.keyword === 'required') {
+        const name = String(e.params.missingProperty);
+        report(h, hasWith ? [...path, 'with'] : path, `missing required parameter "${name}" of preset "${preset.name}" (declared at ${declaredAt(name)})`);
+      } else {
+        const segs = e.instancePath.split('/').slice(1).map(s => (/^\d+$/.test(s) ? Number(s) : s));
+        const name = String(segs[0]);
+        const message = e.keyword === 'enum' ? `must be one of ${(e.params.allowedValues as unknown[]).map(v => JSON.stringify(v)).join(', ')}` : e.message;
+        report(h, [...path, 'with', ...segs],
+          `parameter "${name}"${segs.length > 1 ? ` item ${segs.slice(1).join('.')}` : ''} ${message} (declared at ${declaredAt(name)})`);
+      }
+    }
+  };
+
+  const expandUse = (entry: Record<string, unknown>, path: ConfigPath, h: Holder): Segment | undefined => {
+    const before = problems.length;
+    for (const k of Object.keys(entry).filter(k => !USE_KEYS.includes(k))) {
+      report(h, [...path, k], `unknown property "${k}" in a preset use (it takes preset, with and as)`, { key: true });
+    }
+    if (typeof entry.preset !== 'string' || !entry.preset) report(h, [...path, 'preset'], 'must be a file path or a module path (a string)');
+    if (entry.with !== undefined && !isObject(entry.with)) report(h, [...path, 'with'], 'must be a mapping of parameter names to values');
+    if (entry.as !== undefined && (typeof entry.as !== 'string' || !AS_NAME.test(entry.as) || entry.as.length > 60)) {
+      report(h, [...path, 'as'], 'must start with a letter or digit and use only letters, digits, "_", "." and "-" (at most 60)');
+    }
+    for (const p of plainDataProblems(entry.with, [...path, 'with'])) report(h, p.path, p.message, { key: p.key });
+    if (problems.length > before) return undefined;
+    const ref = entry.preset as string;
+
+    const resolved = resolvePreset(ref, h.dirFor(path));
+    if ('error' in resolved) return void report(h, [...path, 'preset'], resolved.error);
+    const file = resolved.file;
+    const inCycle = h.stack.indexOf(file);
+    if (inCycle >= 0) {
+      const chain = [...h.stack.slice(inCycle), file].map(f => displayPath(f, cwd)).join(' -> ');
+      return void report(h, [...path, 'preset'], `presets use each other in a cycle: ${chain}`);
+    }
+    if (h.stack.length >= MAX_PRESET_DEPTH) {
+      return void report(h, [...path, 'preset'], `presets are nested more than ${MAX_PRESET_DEPTH} deep here`);
+    }
+    if (!loaded.has(file)) {
+      try {
+        loaded.set(file, loadPreset(file));
+      } catch (e) {
+        loaded.set(file, { error: `cannot read preset ${displayPath(file, cwd)}: ${(e as Error).message}` });
+      }
+    }
+    const got = loaded.get(file)!;
+    if ('error' in got) return void report(h, [...path, 'preset'], got.error);
+    const place = locate(h.sources, path);
+    const via = place ? [...h.via, place] : h.via;
+    if (!got.preset) {
+      // A broken preset used twice is reported once.
+      if (!reported.has(file)) problems.push(...got.problems.map(p => ({ ...p, ...(via.length ? { via } : {}) })));
+      reported.add(file);
+      return undefined;
+    }
+    const preset = got.preset;
+    // Inside a preset, a use may pass its own parameters on.
+    const given = h.preset ? substitute(entry.with ?? {}, [...path, 'with'], { ...h, preset: h.preset }) : entry.with ?? {};
+    const values = structuredClone(given) as Record<string, unknown>;
+    if (!preset.checkParameters(values)) {
+      return void parameterProblems(preset.checkParameters.errors ?? [], preset, path, h, entry.with !== undefined);
+    }
+    const items = expandList(preset.rules, {
+      sources: [preset.source],
+      base: ['rules'],
+      dirFor: () => dirname(preset.file),
+      via,
+      stack: [...h.stack, file],
+      preset: { preset, values },
+    });
+    const explicit = typeof entry.as === 'string';
+    return { items, use: { prefix: explicit ? (entry.as as string) : preset.name, explicit, path, place } };
+  };
+
+  const expandList = (list: unknown[], h: Holder): Item[] => {
+    const segments: Segment[] = [];
+    list.forEach((entry, i) => {
+      if (stopped) return;
+      const path = [...h.base, i];
+      if (isObject(entry) && entry.preset !== undefined) {
+        const seg = expandUse(entry, path, h);
+        if (seg) segments.push(seg);
+        return;
+      }
+      if (++count > MAX_EXPANDED_RULES) {
+        stopped = true;
+        return void report(h, path, `the rules block expands to more than ${MAX_EXPANDED_RULES} rules here`);
+      }
+      segments.push({ items: [{ rule: handWritten(entry, path, h), origin: { sources: h.sources, path, via: h.via } }] });
+    });
+
+    // Each use names its rules <prefix>/<rule>. The same preset used again
+    // without `as` is numbered (<name>:2, <name>:3: ":" cannot be in `as`);
+    // any other clash is the user's to settle with `as`.
+    const uses = new Map<string, number>();
+    const taken = new Map<string, SourcePlace | undefined>();
+    const out: Item[] = [];
+    for (const { items, use } of segments) {
+      if (!use) {
+        out.push(...items);
+        continue;
+      }
+      let prefix = use.prefix;
+      if (!use.explicit) {
+        const n = (uses.get(prefix) ?? 0) + 1;
+        uses.set(prefix, n);
+        if (n > 1) prefix = `${prefix}:${n}`;
+      }
+      if (taken.has(prefix)) {
+        report(h, [...use.path, use.explicit ? 'as' : 'preset'],
+          `rule names clash: the preset use at ${where(taken.get(prefix))} already names its rules "${prefix}/…"; ` +
+          'give this use another prefix with as: <name>');
+        continue;
+      }
+      taken.set(prefix, use.place);
+      for (const item of items) {
+        const rule = isObject(item.rule) ? { ...item.rule, name: `${prefix}/${String(item.rule.name)}` } : item.rule;
+        out.push({ rule, origin: item.origin });
+      }
+    }
+    return out;
+  };
+
+  const relocateIn = (p: Problem): PresetProblem => ({ ...p, path: [...options.path, ...p.path], place: locate(options.sources, [...options.path, ...p.path], p.key) });
+  if (!isObject(block) || !Array.isArray(block.rules)) return { block, problems, origins: [], relocate: relocateIn };
+
+  const items = expandList(block.rules, {
+    sources: options.sources,
+    base: [...options.path, 'rules'],
+    dirFor: path => {
+      const place = locate(options.sources, path);
+      return place ? dirOf(place.file, cwd) : cwd;
+    },
+    via: [],
+    stack: [],
+  });
+  const origins = items.map(i => i.origin);
+  return {
+    block: { ...block, rules: items.map(i => i.rule) },
+    problems,
+    origins,
+    relocate(p) {
+      const [head, index, ...rest] = p.path;
+      const origin = head === 'rules' && typeof index === 'number' ? origins[index] : undefined;
+      if (!origin) return relocateIn(p);
+      const path = [...origin.path, ...rest];
+      return { ...p, path, place: locate(origin.sources, path, p.key), ...(origin.via.length ? { via: origin.via } : {}) };
+    },
+  };
+}
+
+/** Levenshtein distance, for "did you mean" on a misspelt parameter. */
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = cur;
+  }
+  return prev[b.length];
+}

@@ -1,0 +1,26 @@
+import { compileRules, type CompiledRules, type ResolverRegistry } from '../engine/compile';
+import { expandPresets, type ExpandOptions, type Expansion, type PresetProblem } from './expand';
+
+export { expandPresets, MAX_EXPANDED_RULES, MAX_PRESET_DEPTH } from './expand';
+export type { ExpandOptions, Expansion, PresetProblem, RuleOrigin } from './expand';
+export { loadPreset, type Preset, type ParameterDeclaration } from './load';
+export { resolvePreset, displayPath } from './resolve';
+
+/**
+ * Expands a rules block's presets, then compiles it as any block: every
+ * problem (of the uses, the presets and the expanded rules) located where it
+ * was written. Nothing compiles while any problem remains.
+ */
+export function compileWithPresets(
+  block: unknown,
+  registry: ResolverRegistry,
+  at: ExpandOptions,
+): { compiled?: CompiledRules; problems: PresetProblem[]; warnings: PresetProblem[]; expansion: Expansion } {
+  const expansion = expandPresets(block, at);
+  const result = compileRules(expansion.block, registry);
+  // A list whose only uses failed is empty now; that is not a mistake of its own.
+  const engineProblems = expansion.problems.length ? result.problems.filter(p => p.path.join('.') !== 'rules') : result.problems;
+  const problems = [...expansion.problems, ...engineProblems.map(p => expansion.relocate(p))];
+  const warnings = result.warnings.map(p => ({ ...expansion.relocate(p), severity: 'warning' as const }));
+  return { compiled: problems.length ? undefined : result.compiled, problems, warnings, expansion };
+}

@@ -1,0 +1,269 @@
+/**
+ * Preset expansion: each mistake a user can make gives one located problem,
+ * in the preset and at the use that led there; correct uses expand in place.
+ */
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, relative } from 'node:path';
+import { registryFor } from '../../src/cli/context';
+import { findRulesBlocks, loadConfigFiles } from '../../src/config/load';
+import { compileWithPresets, MAX_EXPANDED_RULES, type PresetProblem } from '../../src/presets';
+
+const examples = join(__dirname, '../../examples/presets');
+let dir: string;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'presets-'));
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+/** Writes files into the test's directory; `app-config.yaml` gets the rules block around its `rules` text. */
+function files(map: Record<string, string>) {
+  for (const [name, text] of Object.entries(map)) {
+    mkdirSync(dirname(join(dir, name)), { recursive: true });
+    writeFileSync(join(dir, name), text);
+  }
+}
+const appConfig = (rules: string) =>
+  'auth:\n  providers:\n    bitbucket:\n      development:\n        signIn:\n          resolvers:\n            - resolver: rules\n              rules:\n' +
+  rules.split('\n').map(l => (l ? `                ${l}` : l)).join('\n') +
+  '\n              default: { deny: no }\n';
+/** The rules text starts on line 9 of the app-config, indented by 16 columns. */
+const RULES_LINE = 9;
+const C = 16;
+
+async function compile(rulesText: string, cwd?: string) {
+  files({ 'app-config.yaml': appConfig(rulesText) });
+  const loaded = await loadConfigFiles([join(dir, 'app-config.yaml')]);
+  expect(loaded.problems).toEqual([]);
+  const [ref] = findRulesBlocks(loaded.data);
+  return compileWithPresets(ref.block, registryFor('bitbucket'), { path: ref.path, sources: loaded.sources, cwd });
+}
+const at = (file: string, line: number, column: number) => ({ file: expect.stringContaining(file), line, column });
+const names = (r: Awaited<ReturnType<typeof compile>>) => (r.expansion.block as { rules: Array<{ name: string }> }).rules.map(x => x.name);
+const only = (problems: PresetProblem[]) => {
+  expect(problems).toHaveLength(1);
+  return problems[0];
+};
+
+const staff = `name: staff
+version: 1.0.0
+description: by domain
+parameters:
+  type: object
+  properties:
+    domains: { type: array, items: { type: string }, description: the domains }
+    mode: { type: string, enum: [email, username], default: email, description: how }
+  required: [domains]
+rules:
+  - name: by-email
+    when: { "in": [{ "var": "email.domain" }, { "var": "params.domains" }] }
+    match: { filter: { spec.profile.email: { var: email.address } } }
+`;
+
+describe('a preset use expands in place', () => {
+  it('keeps the order, names rules <preset or as>/<rule>, numbers a second use without as, and puts the values in as literals', async () => {
+    files({ 'presets/staff.yaml': staff });
+    const r = await compile(
+      '- { name: first, deny: x, when: { "==": [{ var: email.domain }, "x.example"] } }\n' +
+        '- preset: ./presets/staff.yaml\n  with: { domains: [acme.com] }\n' +
+        '- preset: ./presets/staff.yaml\n  with: { domains: [partner.io] }\n' +
+        '- preset: ./presets/staff.yaml\n  as: partners\n  with: { domains: [partner.dev] }\n' +
+        '- { name: last, deny: y }',
+    );
+    expect(r.problems).toEqual([]);
+    expect(names(r)).toEqual(['first', 'staff/by-email', 'staff:2/by-email', 'partners/by-email', 'last']);
+    expect(r.compiled!.rules[2].when).toEqual({ in: [{ var: 'email.domain' }, ['partner.io']] });
+    // No params fact is read at sign-in: the value is in the rule.
+    expect(r.compiled!.factPaths.some(p => p.startsWith('params'))).toBe(false);
+    // Each expanded rule knows where it was written and which use brought it.
+    expect(r.expansion.origins[1].path).toEqual(['rules', 0]);
+    expect(r.expansion.origins[1].via).toEqual([at('app-config.yaml', RULES_LINE + 1, 19)]);
+    expect(r.expansion.origins[2].via).toEqual([at('app-config.yaml', RULES_LINE + 3, 19)]);
+  });
+
+  it('resolves a module path from the directory of the file holding the use, the Node way, and a relative path inside that package', async () => {
+    const r = await compile('- preset: "@acme/signin-presets/bitbucket-staff.yaml"\n  with: { workspace: acme, emailDomains: [acme.com] }');
+    expect(r.problems).toEqual([expect.objectContaining({ message: expect.stringMatching(/^preset "@acme\/signin-presets\/bitbucket-staff.yaml" not found: no such module in .*node_modules/) })]);
+    const app = join(__dirname, 'fixtures/app');
+    const loaded = await loadConfigFiles([join(app, 'app-config.yaml')]);
+    const [ref] = findRulesBlocks(loaded.data);
+    const ok = compileWithPresets(ref.block, registryFor('bitbucket'), { path: ref.path, sources: loaded.sources });
+    expect(ok.problems).toEqual([]);
+    expect(names(ok)).toEqual([
+      'deny-domains/missing-email', 'deny-domains/listed', 'email-domain-staff/by-email', 'email-domain-staff:2/by-email',
+      'freelancers/deny-bots/bots', 'freelancers/members',
+    ]);
+    // The nested preset got the value passed on by the package's preset.
+    expect(ok.compiled!.rules[4].when).toEqual({ in: [{ var: 'bitbucket.username' }, ['acme-ci']] });
+    expect(ok.expansion.origins[4].via.map(v => [relative(app, v.file), v.line])).toEqual([
+      ['app-config.yaml', 27],
+      [join('node_modules/@acme/signin-presets/bitbucket-staff.yaml'), 24],
+    ]);
+  });
+
+  it('resolves relative preset paths of config given as data from the working directory', async () => {
+    files({ 'presets/staff.yaml': staff });
+    const block = { rules: [{ preset: './presets/staff.yaml', with: { domains: ['acme.com'] } }] };
+    const r = compileWithPresets(block, registryFor('bitbucket'), { path: ['x'], sources: [], cwd: dir });
+    expect(r.problems).toEqual([]);
+    expect(names(r)).toEqual(['staff/by-email']);
+  });
+
+  it('gives absent optional parameters their default, else null', async () => {
+    files({
+      'p.yaml': 'name: p\nversion: 0.1.0\ndescription: d\nparameters:\n  type: object\n  properties:\n    a: { type: string, default: A, description: a }\n    b: { type: string, description: b }\nrules:\n  - { name: r, when: { "==": [{ var: params.a }, { var: params.b }] }, deny: x }\n',
+    });
+    const r = await compile('- preset: ./p.yaml');
+    expect(r.problems).toEqual([]);
+    expect(r.compiled!.rules[0].when).toEqual({ '==': ['A', null] });
+  });
+});
+
+describe('each mistake is one located problem, in the preset and at the use', () => {
+  it('a missing required parameter: at the use, naming where the preset declares it', async () => {
+    files({ 'presets/staff.yaml': staff });
+    const p = only((await compile('- preset: ./presets/staff.yaml\n  with: { mode: email }')).problems);
+    expect(p).toMatchObject({ place: at('app-config.yaml', RULES_LINE + 1, C + 9), message: expect.stringMatching(/^missing required parameter "domains" of preset "staff" \(declared at .*presets\/staff.yaml:7:5\)$/) });
+  });
+
+  it('a parameter of the wrong type, and a value outside its enum', async () => {
+    files({ 'presets/staff.yaml': staff });
+    const r = await compile('- preset: ./presets/staff.yaml\n  with: { domains: acme.com, mode: ldap }');
+    expect(r.problems).toEqual([
+      expect.objectContaining({ place: at('app-config.yaml', RULES_LINE + 1, C + 20), message: expect.stringMatching(/^parameter "domains" must be array \(declared at .*staff.yaml:7:5\)$/) }),
+      expect.objectContaining({ place: at('app-config.yaml', RULES_LINE + 1, C + 36), message: expect.stringMatching(/^parameter "mode" must be one of "email", "username" \(declared at .*staff.yaml:8:5\)$/) }),
+    ]);
+  });
+
+  it('a misspelt parameter: at its key, with the parameters there are', async () => {
+    files({ 'presets/staff.yaml': staff });
+    const p = only((await compile('- preset: ./presets/staff.yaml\n  with: { domains: [a.com], mdoe: email }')).problems);
+    expect(p).toMatchObject({ key: true, place: at('app-config.yaml', RULES_LINE + 1, C + 29) });
+    expect(p.message).toMatch(/^preset "staff" \(.*staff.yaml:1:1\) has no parameter "mdoe"; did you mean "mode"\? \(its parameters: domains, mode\)$/);
+  });
+
+  it('a preset that cannot be found says where it looked', async () => {
+    const r = await compile('- preset: ./presets/nope.yaml\n- preset: "@acme/nope/x.yaml"\n- preset: presets/staff.yaml');
+    files({ 'presets/staff.yaml': staff });
+    const again = await compile('- preset: presets/staff.yaml');
+    expect(r.problems.map(p => [p.place?.line, p.place?.column])).toEqual([[RULES_LINE, C + 11], [RULES_LINE + 1, C + 11], [RULES_LINE + 2, C + 11]]);
+    expect(r.problems[0].message).toBe(`preset "./presets/nope.yaml" not found: no file ${join(dir, 'presets/nope.yaml')}`);
+    expect(r.problems[1].message).toMatch(new RegExp(`^preset "@acme/nope/x.yaml" not found: no such module in ${join(dir, 'node_modules')}, ${join(dirname(dir), 'node_modules')}, `));
+    // Node's rule: without ./ it is a module path; the file beside it is pointed out.
+    expect(only(again.problems).message).toMatch(/; a file .*presets\/staff.yaml exists: write "\.\/presets\/staff.yaml" for a path$/);
+  });
+
+  it('a cycle between presets prints the chain, at the use that closes it, with the uses that led there', async () => {
+    files({
+      'a.yaml': 'name: a\nversion: 1.0.0\ndescription: a\nrules:\n  - preset: ./b.yaml\n',
+      'b.yaml': 'name: b\nversion: 1.0.0\ndescription: b\nrules:\n  - { name: ok, deny: x }\n  - preset: ./a.yaml\n',
+    });
+    const p = only((await compile('- preset: ./a.yaml')).problems);
+    // Files outside the working directory are named in full.
+    expect(p.message).toBe(`presets use each other in a cycle: ${join(dir, 'a.yaml')} -> ${join(dir, 'b.yaml')} -> ${join(dir, 'a.yaml')}`);
+    expect(p.place).toEqual(at('b.yaml', 6, 13));
+    expect(p.via).toEqual([at('app-config.yaml', RULES_LINE, C + 3), at('a.yaml', 5, 5)]);
+  });
+
+  it('a preset file that breaks the preset schema: every problem, in the preset, with the use', async () => {
+    files({ 'bad.yaml': 'name: bad name\nversion: "1.0"\nrules:\n  - name: r\n    whenn: true\n    deny: x\n' });
+    const r = await compile('- preset: ./bad.yaml');
+    expect(r.problems.map(p => [p.place?.line, p.place?.column, p.message])).toEqual([
+      [1, 1, 'missing required property "description"'],
+      [1, 7, 'must start with a letter or digit and use only letters, digits, "_", "." and "-"'],
+      [2, 10, 'must be a semantic version, such as 1.0.0'],
+      [5, 5, 'unknown property "whenn"'],
+    ]);
+    expect(r.problems.every(p => p.place?.file.endsWith('bad.yaml') && p.via?.[0].line === RULES_LINE)).toBe(true);
+  });
+
+  it('a clash of rule names after expansion says to use as:', async () => {
+    files({ 'presets/staff.yaml': staff });
+    const r = await compile('- preset: ./presets/staff.yaml\n  as: team\n  with: { domains: [a.com] }\n- preset: ./presets/staff.yaml\n  as: team\n  with: { domains: [b.com] }');
+    const p = only(r.problems);
+    expect(p.place).toEqual(at('app-config.yaml', RULES_LINE + 4, C + 7));
+    expect(p.message).toMatch(/^rule names clash: the preset use at .*app-config.yaml:9:19 already names its rules "team\/…"; give this use another prefix with as: <name>$/);
+  });
+
+  it('a problem the engine finds in a preset rule is located in the preset, with the use', async () => {
+    files({ 'p.yaml': 'name: p\nversion: 1.0.0\ndescription: d\nrules:\n  - name: r\n    when: { regex: [{ var: email.domain }, x] }\n    deny: x\n' });
+    const p = only((await compile('- { name: mine, deny: x, when: false }\n- preset: ./p.yaml')).problems);
+    expect(p).toMatchObject({ rule: 'p/r', place: at('p.yaml', 6, 13), via: [at('app-config.yaml', RULES_LINE + 1, C + 3)] });
+    expect(p.message).toMatch(/unknown JSON Logic operator "regex"/);
+  });
+
+  it('a rule written in the config after a preset use is still located at its own line', async () => {
+    files({ 'presets/staff.yaml': staff });
+    const p = only((await compile('- preset: ./presets/staff.yaml\n  with: { domains: [a.com] }\n- { name: mine, deny: x, when: { "==": [] } }')).problems);
+    expect(p).toMatchObject({ rule: 'mine', place: at('app-config.yaml', RULES_LINE + 2, C + 40) });
+    expect(p.via).toBeUndefined();
+  });
+});
+
+describe('presets are data, never code', () => {
+  it('a value cannot smuggle an operator in: parameters are strings, numbers, booleans or lists of those', async () => {
+    files({ 'presets/staff.yaml': staff });
+    const r = await compile('- preset: ./presets/staff.yaml\n  with: { domains: [{ var: fullProfile.id }] }');
+    expect(only(r.problems).message).toMatch(/^parameter "domains" item 0 must be string/);
+    files({ 'obj.yaml': 'name: o\nversion: 1.0.0\ndescription: d\nparameters:\n  type: object\n  properties:\n    x: { type: object, description: x }\nrules: [{ name: r, deny: x }]\n' });
+    expect(only((await compile('- preset: ./obj.yaml')).problems)).toMatchObject({ place: at('obj.yaml', 7, 16), message: 'must be one of "string", "number", "integer", "boolean", "array"' });
+  });
+
+  it('parameters are read whole, only declared ones, only inside a preset', async () => {
+    files({ 'p.yaml': 'name: p\nversion: 1.0.0\ndescription: d\nrules:\n  - { name: r, deny: x, when: { "==": [{ var: params.nope }, { var: [params.x, 1] }, { var: params }] } }\n' });
+    const r = await compile('- preset: ./p.yaml\n- { name: mine, deny: x, when: { var: params.x } }');
+    expect(r.problems.map(p => p.message)).toEqual([
+      'reads parameter "nope", which this preset does not declare (it declares none)',
+      'reads "params.x" with a default here: give the default in the parameter\'s declaration instead',
+      'reads "params": read a parameter whole, as {"var": "params.<name>"}',
+      'reads "params.x": parameters exist only inside a preset',
+    ]);
+  });
+
+  it('"/" in a hand-written rule name is reserved for preset rules', async () => {
+    expect(only((await compile('- { name: staff/by-email, deny: x }')).problems)).toMatchObject({ place: at('app-config.yaml', RULES_LINE, C + 11), message: expect.stringMatching(/reserved for rules that come from presets/) });
+  });
+
+  it('a preset file gets the YAML protections of app-config files: __proto__ keys, alias cycles, alias bombs', async () => {
+    const bomb = ['a: &a [x, x, x, x, x, x, x, x, x, x]', ...Array.from({ length: 6 }, (_, i) => `${String.fromCharCode(98 + i)}: &${String.fromCharCode(98 + i)} [${Array(10).fill(`*${String.fromCharCode(97 + i)}`).join(', ')}]`)].join('\n');
+    files({
+      'proto.yaml': 'name: p\nversion: 1.0.0\ndescription: d\nrules:\n  - name: r\n    match: { filter: { __proto__: { x: 1 } } }\n',
+      'cycle.yaml': 'name: c\nversion: 1.0.0\ndescription: d\nrules: &r\n  - name: r\n    deny: x\n    when: { and: *r }\n',
+      'bomb.yaml': `${bomb}\nname: b\nversion: 1.0.0\ndescription: d\nrules: [{ name: r, deny: x, when: { in: [x, *g] } }]\n`,
+    });
+    const r = await compile('- preset: ./proto.yaml\n- preset: ./cycle.yaml\n- preset: ./bomb.yaml');
+    expect(r.problems.map(p => [p.place?.file.split('/').pop(), p.message.split(':')[0]])).toEqual([
+      ['proto.yaml', '"__proto__" is not allowed as a key'],
+      ['cycle.yaml', 'YAML alias *r refers to a node that contains it (a cycle)'],
+      ['bomb.yaml', expect.stringMatching(/^too many YAML alias expansions/)],
+    ]);
+  });
+
+  it('a preset bomb (each level using the next twice) stops at the rule limit, at the use', async () => {
+    const level = (i: number) => `name: l${i}\nversion: 1.0.0\ndescription: d\nrules:\n  - preset: ./l${i + 1}.yaml\n  - preset: ./l${i + 1}.yaml\n`;
+    files(Object.fromEntries([...Array.from({ length: 12 }, (_, i) => [`l${i}.yaml`, level(i)]), ['l12.yaml', 'name: l12\nversion: 1.0.0\ndescription: d\nrules: [{ name: r, deny: x }]\n']]));
+    const r = await compile('- preset: ./l0.yaml');
+    expect(only(r.problems).message).toBe(`the rules block expands to more than ${MAX_EXPANDED_RULES} rules here`);
+    expect(r.compiled).toBeUndefined();
+  });
+
+  it('a module path to anything but a .yaml file is refused: a preset is never loaded as code', async () => {
+    files({ 'node_modules/evil/package.json': '{"name":"evil","main":"index.js"}', 'node_modules/evil/index.js': 'throw new Error("ran")' });
+    expect(only((await compile('- preset: evil')).problems).message).toMatch(/^preset "evil" is .*index.js, not a .yaml file$/);
+  });
+
+  it('follows a symlinked package (as npm link makes) and still sees a cycle through it', async () => {
+    files({ 'pkg/x.yaml': 'name: x\nversion: 1.0.0\ndescription: d\nrules:\n  - preset: "@me/p/x.yaml"\n', 'pkg/package.json': '{"name":"@me/p"}' });
+    mkdirSync(join(dir, 'node_modules/@me'), { recursive: true });
+    symlinkSync(join(dir, 'pkg'), join(dir, 'node_modules/@me/p'));
+    expect(only((await compile('- preset: "@me/p/x.yaml"')).problems).message).toMatch(/cycle: .*pkg\/x.yaml -> .*pkg\/x.yaml$/);
+  });
+});
+
+it('the shipped presets are all valid presets', async () => {
+  const { readdirSync } = await import('node:fs');
+  const { loadPreset } = await import('../../src/presets');
+  for (const f of readdirSync(examples)) {
+    expect({ f, problems: loadPreset(join(examples, f)).problems }).toEqual({ f, problems: [] });
+  }
+});
