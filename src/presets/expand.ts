@@ -9,7 +9,7 @@
 import { dirname } from 'node:path';
 import type { ErrorObject } from 'ajv';
 import { locate, type SourceFile } from '../config/locate';
-import type { ConfigPath, Problem, SourcePlace } from '../config/problems';
+import type { ConfigPath, Problem, SourcePlace } from '../engine/problems';
 import { plainDataProblems } from '../engine/plainData';
 import { loadPreset, parameterRead, paramsReads, paramsVar, type Preset } from './load';
 import { dirOf, displayPath, resolvePreset } from './resolve';
@@ -25,8 +25,11 @@ export const MAX_EXPANDED_RULES = 1000;
 /** Where an expanded rule was written: its file(s), its path there, and the uses that brought it in. */
 export interface RuleOrigin {
   sources: SourceFile[];
+  /** In its file. */
   path: ConfigPath;
   via: SourcePlace[];
+  /** The config path of the outermost use that brought it in; empty for a rule written in the config. */
+  configPath: ConfigPath;
 }
 
 export interface Expansion {
@@ -68,6 +71,12 @@ interface Holder {
   via: SourcePlace[];
   /** Preset files being expanded, outermost first. */
   stack: string[];
+  /**
+   * The config path of the outermost use, empty in the config itself. A
+   * problem in a preset has this path followed by its path in the preset:
+   * the same preset mistake reached through two uses is two problems.
+   */
+  configPath: ConfigPath;
   preset?: { preset: Preset; values: Record<string, unknown> };
 }
 
@@ -90,7 +99,7 @@ export function expandPresets(block: unknown, options: ExpandOptions): Expansion
   let stopped = false;
 
   const report = (h: Holder, path: ConfigPath, message: string, extra: Partial<PresetProblem> = {}) =>
-    problems.push({ path, message, ...extra, place: locate(h.sources, path, extra.key), ...(h.via.length ? { via: h.via } : {}) });
+    problems.push({ path: [...h.configPath, ...path], message, ...extra, place: locate(h.sources, path, extra.key), ...(h.via.length ? { via: h.via } : {}) });
 
   /** A copy of `value` with every parameter read replaced by the use's value. */
   const substitute = (value: unknown, path: ConfigPath, h: Holder & { preset: NonNullable<Holder['preset']> }): unknown => {
@@ -182,7 +191,8 @@ export function expandPresets(block: unknown, options: ExpandOptions): Expansion
     const via = place ? [...h.via, place] : h.via;
     if (!got.preset) {
       // A broken preset used twice is reported once.
-      if (!reported.has(file)) problems.push(...got.problems.map(p => ({ ...p, ...(via.length ? { via } : {}) })));
+      const configPath = h.configPath.length ? h.configPath : path;
+      if (!reported.has(file)) problems.push(...got.problems.map(p => ({ ...p, path: [...configPath, ...p.path], ...(via.length ? { via } : {}) })));
       reported.add(file);
       return undefined;
     }
@@ -199,6 +209,7 @@ export function expandPresets(block: unknown, options: ExpandOptions): Expansion
       dirFor: () => dirname(preset.file),
       via,
       stack: [...h.stack, file],
+      configPath: h.configPath.length ? h.configPath : path,
       preset: { preset, values },
     });
     const explicit = typeof entry.as === 'string';
@@ -219,7 +230,7 @@ export function expandPresets(block: unknown, options: ExpandOptions): Expansion
         stopped = true;
         return void report(h, path, `the rules block expands to more than ${MAX_EXPANDED_RULES} rules here`);
       }
-      segments.push({ items: [{ rule: handWritten(entry, path, h), origin: { sources: h.sources, path, via: h.via } }] });
+      segments.push({ items: [{ rule: handWritten(entry, path, h), origin: { sources: h.sources, path, via: h.via, configPath: h.configPath } }] });
     });
 
     // Each use names its rules <prefix>/<rule>. The same preset used again
@@ -266,6 +277,7 @@ export function expandPresets(block: unknown, options: ExpandOptions): Expansion
     },
     via: [],
     stack: [],
+    configPath: [],
   });
   const origins = items.map(i => i.origin);
   return {
@@ -277,7 +289,8 @@ export function expandPresets(block: unknown, options: ExpandOptions): Expansion
       const origin = head === 'rules' && typeof index === 'number' ? origins[index] : undefined;
       if (!origin) return relocateIn(p);
       const path = [...origin.path, ...rest];
-      return { ...p, path, place: locate(origin.sources, path, p.key), ...(origin.via.length ? { via: origin.via } : {}) };
+      const place = locate(origin.sources, path, p.key);
+      return { ...p, path: [...origin.configPath, ...path], place, ...(origin.via.length ? { via: origin.via } : {}) };
     },
   };
 }

@@ -1,8 +1,8 @@
 import Ajv, { type ValidateFunction } from 'ajv';
 import { readFileSync } from 'node:fs';
 import { forbiddenKeyProblems, locate, type SourceFile } from '../config/locate';
-import type { ConfigPath, Problem, SourcePlace } from '../config/problems';
-import { schemaProblems } from '../config/schema';
+import type { ConfigPath, Problem, SourcePlace } from '../engine/problems';
+import { schemaProblems } from '../engine/schema';
 import { parseYaml } from '../config/yamlFile';
 import { FORBIDDEN_KEYS, plainDataProblems } from '../engine/plainData';
 import { displayPath } from './resolve';

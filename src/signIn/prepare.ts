@@ -5,10 +5,11 @@ import {
   type SignInResolverFactory,
 } from '@backstage/plugin-auth-node';
 import { locate, type SourceFile } from '../config/locate';
-import { compileRules, type CompiledRules, type ResolverRegistry } from '../engine/compile';
-import { under, type ConfigPath, type Problem } from '../engine/problems';
+import type { CompiledRules, ResolverRegistry } from '../engine/compile';
+import type { ConfigPath, Problem } from '../engine/problems';
 import { unknownOptions } from '../engine/resolverOptions';
 import { didYouMean } from '../engine/suggest';
+import { compileWithPresets } from '../presets';
 import { providers } from '../providers';
 import { resolverRegistry } from '../resolvers/builtin';
 import { rulesSignInResolver, type DecisionHooks } from '../resolvers/rules';
@@ -92,9 +93,11 @@ export function prepareSignIn(options: PrepareOptions): PreparedSignIn {
         }
         const { resolver: _name, ...block } = entry as Record<string, unknown>;
         if (name === 'rules') {
-          const result = compileRules(block, registry);
-          found.push(...under(at, result.problems));
-          warnings.push(...under(at, result.warnings).map(w => place({ ...w, severity: 'warning' })));
+          // Presets expand here, from the file that holds the block (or the
+          // working directory for config given as data), then compile as any block.
+          const result = compileWithPresets(block, registry, { path: at, sources });
+          found.push(...result.problems);
+          warnings.push(...result.warnings.map(place));
           if (result.compiled) {
             blocks.push({ entry: block, compiled: result.compiled });
             result.compiled.factPaths.forEach(p => factPaths.add(p));

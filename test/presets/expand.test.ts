@@ -5,7 +5,7 @@
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
-import { registryFor } from '../../src/cli/context';
+import { registryFor } from '../../src/signIn/prepare';
 import { findRulesBlocks, loadConfigFiles } from '../../src/config/load';
 import { compileWithPresets, MAX_EXPANDED_RULES, type PresetProblem } from '../../src/presets';
 
