@@ -3,6 +3,7 @@ import { commandHelp, parseCommand, usageLines, type Command } from './args';
 import { InputError, UsageError } from './context';
 import { diffCommand } from './diff';
 import { explainCommand } from './explain';
+import { presetsCommand } from './presets';
 import { redactor } from './liveCatalog';
 import { colourWanted, quietStdout, readAll, type Io } from './output';
 import { testCommand } from './test';
@@ -10,7 +11,7 @@ import { validateCommand } from './validate';
 import { didYouMean } from '../engine/suggest';
 
 /** The subcommands, in the order the help lists them. */
-export const COMMANDS: Command[] = [validateCommand, explainCommand, testCommand, diffCommand];
+export const COMMANDS: Command[] = [validateCommand, explainCommand, testCommand, diffCommand, presetsCommand];
 
 // package.json sits two levels up from src/cli and from dist/cli.
 const VERSION: string = require('../../package.json').version;

@@ -12,7 +12,7 @@ import { COMMANDS as COMMAND_SPECS } from '../../src/cli/main';
 import { colourWanted } from '../../src/cli/output';
 import { ex, fixture, root, run, runShell } from './run';
 
-const COMMANDS = ['validate', 'explain', 'test', 'diff'];
+const COMMANDS = ['validate', 'explain', 'test', 'diff', 'presets'];
 const version = require(join(root, 'package.json')).version;
 
 describe('help', () => {
