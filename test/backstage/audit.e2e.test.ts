@@ -5,22 +5,14 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { Backstage, FakeBitbucketUser, startBackstage } from './harness';
+import { absolutePresets } from '../presets/absolutePresets';
+import { Backstage, bitbucketUserFromProfile, FakeBitbucketUser, startBackstage } from './harness';
 
 const examples = join(__dirname, '../../examples');
 const profiles = readdirSync(join(examples, 'profiles')).sort().map(f => join(examples, 'profiles', f));
 const CLIENT_SECRET = 'client-secret-5f2c9e';
 
-const users: FakeBitbucketUser[] = profiles.map(file => {
-  const { profile, result } = parse(readFileSync(file, 'utf8'));
-  return {
-    uuid: result.fullProfile.id,
-    username: result.fullProfile.username,
-    displayName: profile.displayName ?? result.fullProfile.username,
-    emails: profile.email ? [{ email: profile.email, is_primary: true, is_confirmed: true }] : [],
-    workspaces: result.fullProfile.workspaces,
-  };
-});
+const users: FakeBitbucketUser[] = profiles.map(bitbucketUserFromProfile);
 // Hostile profiles too: their refusals must not carry what they sent either.
 users.push(
   { uuid: '{99999999-0000-4000-8000-000000000001}', username: 'x,metadata.name=alice', displayName: 'Comma', emails: [{ email: 'eve@acme.com', is_primary: true, is_confirmed: true }], workspaces: ['acme'] },
@@ -28,7 +20,7 @@ users.push(
 );
 
 function providerConfig(auditEmail: boolean) {
-  const config = parse(readFileSync(join(examples, 'app-config.yaml'), 'utf8'));
+  const config = absolutePresets(parse(readFileSync(join(examples, 'app-config.yaml'), 'utf8')), examples);
   const bitbucket = config.auth.providers.bitbucket;
   bitbucket.development.clientId = 'client-id';
   bitbucket.development.clientSecret = CLIENT_SECRET;

@@ -13,7 +13,7 @@ import catalogPlugin from '@backstage/plugin-catalog-backend';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parseEntityRef, stringifyEntityRef } from '@backstage/catalog-model';
-import { parseAllDocuments, stringify } from 'yaml';
+import { parse, parseAllDocuments, stringify } from 'yaml';
 import { AUTHORIZE_URL, attach, detach, FakeBitbucket, FakeBitbucketUser } from './fakeBitbucket';
 import { capturingRootLoggerFactory, LogEntry, LogLevel, sqliteDatabaseServiceFactory } from './services';
 
@@ -98,6 +98,18 @@ export function appConfig(options: AppConfigOptions): Record<string, unknown> {
     },
   };
   return deepMerge(base, options.config ?? {});
+}
+
+/** The person of an explain profile file (SignInInfo-shaped YAML) as Bitbucket knows them: its email primary and confirmed. */
+export function bitbucketUserFromProfile(file: string): FakeBitbucketUser {
+  const { profile, result } = parse(readFileSync(file, 'utf8'));
+  return {
+    uuid: result.fullProfile.id,
+    username: result.fullProfile.username,
+    displayName: profile.displayName ?? result.fullProfile.username,
+    emails: profile.email ? [{ email: profile.email, is_primary: true, is_confirmed: true }] : [],
+    workspaces: result.fullProfile.workspaces,
+  };
 }
 
 /** Writes the app-config the harness would generate to `file` (YAML), for configFile mode. Returns its absolute path. */

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { parse } from 'yaml';
 import { main } from '../../src/cli/main';
 import { signinRulesResolversExtensionPoint } from '../../src';
+import { absolutePresets } from '../presets/absolutePresets';
 import { Backstage, FakeBitbucketUser, startBackstage, writeAppConfig } from './harness';
 
 const ourModule = import('../../src');
@@ -20,7 +21,7 @@ const exampleProfiles = readdirSync(join(examples, 'profiles')).sort().map(f => 
 
 /** The bitbucket block of the bundled example, with literal credentials. */
 function exampleProviderConfig() {
-  const config = parse(readFileSync(join(examples, 'app-config.yaml'), 'utf8'));
+  const config = absolutePresets(parse(readFileSync(join(examples, 'app-config.yaml'), 'utf8')), examples);
   const bitbucket = config.auth.providers.bitbucket;
   bitbucket.development.clientId = 'client-id';
   bitbucket.development.clientSecret = 'client-secret';

@@ -22,10 +22,10 @@ describe('signin-rules explain on the bundled examples', () => {
     // Bob's username changed; the second resolver of the same rule finds him by user id.
     ['2-bob', 0, { outcome: 'signed-in', rule: 'staff', userEntityRef: 'user:default/bob', ownershipEntityRefs: ['user:default/bob', 'group:default/platform'] }],
     // Matched by email although the catalog spells it Carol@Partner.io: the catalog compares lower-cased.
-    ['3-carol', 0, { outcome: 'signed-in', rule: 'partners', userEntityRef: 'user:default/carol', ownershipEntityRefs: ['user:default/carol', 'group:default/partners'] }],
+    ['3-carol', 0, { outcome: 'signed-in', rule: 'partners/by-email', userEntityRef: 'user:default/carol', ownershipEntityRefs: ['user:default/carol', 'group:default/partners'] }],
     // Dave is in the catalog and in the acme workspace, but the deny comes first and is final.
-    ['4-dave', 3, { outcome: 'refused', rule: 'no-contractors', userEntityRef: null, message: 'Contractors sign in through the partner portal' }],
-    ['5-erin', 0, { outcome: 'signed-in', rule: 'acme-workspace', userEntityRef: 'user:default/erin' }],
+    ['4-dave', 3, { outcome: 'refused', rule: 'contractors/listed', userEntityRef: null, message: 'Contractors sign in through the partner portal' }],
+    ['5-erin', 0, { outcome: 'signed-in', rule: 'acme-workspace/members', userEntityRef: 'user:default/erin' }],
     ['6-mallory', 3, { outcome: 'refused', rule: 'default', message: 'You are not allowed to sign in to this Backstage' }],
   ])('%s', async (profile, code, expected) => {
     const r = await explainJson(profile);
@@ -39,7 +39,7 @@ describe('signin-rules explain on the bundled examples', () => {
     expect(r.code).toBe(3);
     expect(r.out).toContain('=> SIGNED IN as user:default/bob by rule "staff"');
     expect(r.out).toContain('resolver usernameMatchingUserEntityAnnotation: not-found');
-    expect(r.out).toContain('=> REFUSED by rule "no-contractors": Contractors sign in through the partner portal');
+    expect(r.out).toContain('=> REFUSED by rule "contractors/listed": Contractors sign in through the partner portal');
     // One verdict per profile in the directory.
     expect(r.out.match(/^ {2}=> /gm)).toHaveLength(readdirSync(ex('profiles')).filter(f => f.endsWith('.yaml')).length);
   });

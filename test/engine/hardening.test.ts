@@ -207,15 +207,25 @@ describe('the shipped examples are safe to copy', () => {
     const { readFileSync } = await import('node:fs');
     const { join } = await import('node:path');
     const { parse } = await import('yaml');
-    const config = parse(readFileSync(join(__dirname, '../../examples/app-config.yaml'), 'utf8'));
+    const { compileWithPresets } = await import('../../src/presets');
+    const examples = join(__dirname, '../../examples');
+    const config = parse(readFileSync(join(examples, 'app-config.yaml'), 'utf8'));
     const entry = config.auth.providers.bitbucket.development.signIn.resolvers[0];
     const { resolver: _r, ...block } = entry;
-    const { compiled, problems, warnings } = compileRules(block, { ...testResolvers, ...bitbucketProvider.resolvers });
+    const compile = (b: unknown) => compileWithPresets(b, { ...testResolvers, ...bitbucketProvider.resolvers }, { path: [], sources: [], cwd: examples });
+    const { compiled, problems, warnings } = compile(block);
     expect(problems).toEqual([]);
     expect(compiled).toBeDefined();
     expect(warnings).toEqual([]);
-    // Without its first rule, the same block is the pitfall.
-    expect(compileRules({ ...block, rules: block.rules.slice(1).map((r: any) => r.name === 'acme-workspace' ? { ...r, when: r.when.and[0] } : r) }, { ...testResolvers, ...bitbucketProvider.resolvers }).warnings).toHaveLength(1);
+    // Without the missing-email rule, and with a workspace rule that reads no email, the same block is the pitfall.
+    const pitfall = {
+      ...block,
+      rules: block.rules.map((r: any) =>
+        r.as === 'contractors' ? { ...r, with: { ...r.with, refuseMissingEmail: false } }
+        : r.as === 'acme-workspace' ? { name: 'acme-workspace', when: { in: ['acme', { var: 'bitbucket.workspaces' }] }, resolvers: [{ resolver: 'usernameMatchingUserEntityAnnotation' }] }
+        : r),
+    };
+    expect(compile(pitfall).warnings).toContainEqual(expect.objectContaining({ rule: 'contractors/listed', message: expect.stringMatching(/but rule "acme-workspace" below/) }));
   });
 });
 

@@ -1,0 +1,72 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { main } from '../../src/cli/main';
+import { listPresets } from '../../src/cli/presets';
+
+const root = join(__dirname, '../..');
+const app = join(__dirname, 'fixtures/app');
+
+async function run(...argv: string[]) {
+  const lines: string[] = [];
+  const errors: string[] = [];
+  const code = await main(argv, s => lines.push(s), s => errors.push(s));
+  return { code, out: lines.join('\n'), err: errors.join('\n') };
+}
+
+describe('signin-rules presets', () => {
+  it('lists every preset of a folder with its version, description, parameters and how to use it', async () => {
+    const r = await run('presets', join(root, 'examples/presets'));
+    expect(r.code).toBe(0);
+    expect(r.out.match(/^\S+ \d+\.\d+\.\d+ {2}\(/gm)).toEqual([
+      'bitbucket-workspace-members 1.0.0  (', 'deny-domains 1.0.0  (', 'email-domain-staff 1.0.0  (', 'service-accounts 1.0.0  (', 'stock-bitbucket-chain 1.0.0  (',
+    ]);
+    expect(r.out).toContain('    domains: list of string (required): Email domains to refuse, lower case (e.g. [contractors.example]).');
+    expect(r.out).toContain('    refuseMissingEmail: boolean (default true): Refuse people without a confirmed email first');
+    expect(r.out).toContain(`    - preset: "./${relative(process.cwd(), join(root, 'examples/presets/deny-domains.yaml'))}"\n      with: { domains: … }`);
+  });
+
+  it('lists an installed package found from the working directory, with the module paths to use', () => {
+    const { presets, problems } = listPresets('@acme/signin-presets', app);
+    expect(problems).toEqual([]);
+    expect(presets.map(p => [p.reference, p.version, p.rules])).toEqual([
+      ['@acme/signin-presets/bitbucket-staff.yaml', '2.1.0', ['preset: ./lib/deny-bots.yaml', 'members']],
+      ['@acme/signin-presets/lib/deny-bots.yaml', '2.1.0', ['bots']],
+    ]);
+    expect(presets[0].parameters).toEqual([
+      { name: 'workspace', required: true, type: 'string', description: 'The workspace slug.' },
+      { name: 'emailDomains', required: true, type: 'list of string', description: 'Email domains the members must have, lower case.' },
+      { name: 'botUsernames', required: false, type: 'list of string', description: "Bitbucket usernames of the workspace's bots, refused.", default: [] },
+    ]);
+  });
+
+  it('says so for something that is not there (exit 2), and shows a broken preset located (exit 1)', async () => {
+    expect(await run('presets', '@acme/not-installed')).toMatchObject({ code: 2, err: expect.stringContaining('"@acme/not-installed" is neither a file, a folder nor a package installed where') });
+    const dir = mkdtempSync(join(tmpdir(), 'presets-cli-'));
+    try {
+      writeFileSync(join(dir, 'broken.yaml'), 'name: broken\nversion: one\ndescription: d\nrules: [{ name: r, deny: x }]\n');
+      const r = await run('presets', dir);
+      expect(r).toMatchObject({ code: 1, out: `${join(dir, 'broken.yaml')}:2:10: must be a semantic version, such as 1.0.0` });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('validate with presets', () => {
+  it('prints a mistake inside a preset at its place there, with the use that led to it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'presets-cli-'));
+    try {
+      writeFileSync(join(dir, 'p.yaml'), 'name: p\nversion: 1.0.0\ndescription: d\nrules:\n  - name: r\n    when: { regex: [x, y] }\n    deny: x\n');
+      writeFileSync(join(dir, 'app-config.yaml'), 'auth:\n  providers:\n    bitbucket:\n      development:\n        signIn:\n          resolvers:\n            - resolver: rules\n              rules:\n                - preset: ./p.yaml\n');
+      const r = await run('validate', join(dir, 'app-config.yaml'));
+      expect(r.code).toBe(1);
+      expect(r.out.split('\n').slice(0, 2)).toEqual([
+        `${join(dir, 'p.yaml')}:6:13: rule "p/r": unknown JSON Logic operator "regex"`,
+        `    used at ${join(dir, 'app-config.yaml')}:9:19`,
+      ]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
