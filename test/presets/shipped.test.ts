@@ -7,7 +7,7 @@ import type { SignInInfo } from '@backstage/plugin-auth-node';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { createCatalogResolverContext, LocalCatalog } from '../../src/catalog';
+import { createCatalogResolverContext, LocalCatalog } from '../../src/cli/catalog';
 import type { Decision } from '../../src/engine/decide';
 import { bitbucketNeeds } from '../../src/providers';
 import { prepareSignIn } from '../../src/signIn/prepare';
