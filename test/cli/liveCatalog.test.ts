@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { parse } from 'yaml';
 import { main } from '../../src/cli/main';
 import { Backstage, startBackstage } from '../backstage/harness';
+import { absolutePresets } from '../presets/absolutePresets';
 
 const examples = join(__dirname, '../../examples');
 const exampleConfig = join(examples, 'app-config.yaml');
@@ -45,7 +46,7 @@ const switchableHttpAuth = createServiceFactory({
 
 /** The bitbucket block of the bundled example, with literal credentials (no sign-in happens here). */
 function exampleProviderConfig() {
-  const config = parse(readFileSync(exampleConfig, 'utf8'));
+  const config = absolutePresets(parse(readFileSync(exampleConfig, 'utf8')), examples);
   const bitbucket = config.auth.providers.bitbucket;
   bitbucket.development.clientId = 'client-id';
   bitbucket.development.clientSecret = 'client-secret';
