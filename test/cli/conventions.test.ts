@@ -173,7 +173,7 @@ describe('colour', () => {
     const argv = ['explain', '--config', ex('app-config.yaml'), '--catalog', ex('catalog.yaml'), '--profile', ex('profiles/1-alice.yaml'), '--profile', ex('profiles/4-dave.yaml')];
     const tty = await run(argv, { colour: true });
     expect(tty.out).toContain('\u001b[32mSIGNED IN as user:default/alice by rule "staff"\u001b[39m');
-    expect(tty.out).toContain('\u001b[31mREFUSED by rule "no-contractors"');
+    expect(tty.out).toContain('\u001b[31mREFUSED by rule "contractors/listed"');
     expect((await run(argv)).out).not.toContain('\u001b[');
     expect((await run([...argv, '--json'], { colour: true })).out).not.toContain('\u001b[');
   });

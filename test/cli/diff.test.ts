@@ -1,5 +1,5 @@
 /** `signin-rules diff`: exactly who a rule change affects, and how. */
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ex, fixture, run } from './run';
@@ -10,6 +10,8 @@ function after(edit: (text: string) => string): string {
   const dir = mkdtempSync(join(tmpdir(), 'signin-rules-diff-'));
   const file = join(dir, 'after.yaml');
   writeFileSync(file, edit(readFileSync(before, 'utf8')));
+  // The presets it uses, by paths relative to itself.
+  cpSync(ex('presets'), join(dir, 'presets'), { recursive: true });
   return file;
 }
 
@@ -33,15 +35,18 @@ describe('signin-rules diff', () => {
   });
 
   it('makes each catalog User sign in as themselves: email and Bitbucket annotations', async () => {
-    // Partners move from an email match to the username annotation; carol has none.
-    const file = after(t => t.replace('match:\n                    filter: { "spec.profile.email": { "var": "email.address" } }', 'resolvers: [{ resolver: usernameMatchingUserEntityAnnotation }]'));
+    // Partners move from the email-domain-staff preset (an email match) to the username annotation; carol has none.
+    const file = after(t => t.replace(
+      '- preset: ./presets/email-domain-staff.yaml\n                  as: partners\n                  with: { domains: [partner.io, partner.dev] }',
+      '- name: partners\n                  when: { "in": [{ "var": "email.domain" }, ["partner.io", "partner.dev"]] }\n                  resolvers: [{ resolver: usernameMatchingUserEntityAnnotation }]',
+    ));
     const r = await run(['diff', before, file, '--catalog', ex('catalog.yaml'), '--json']);
     expect(r.code).toBe(3);
     const doc = JSON.parse(r.out);
     expect(doc).toMatchObject({ provider: 'bitbucket', before: { file: before, env: 'development' }, after: { file, env: 'development' }, people: 5 });
     expect(doc.changed).toEqual([{
-      person: 'user:default/carol', source: 'catalog', changes: ['outcome', 'user'],
-      before: { outcome: 'signed-in', rule: 'partners', userEntityRef: 'user:default/carol', message: null },
+      person: 'user:default/carol', source: 'catalog', changes: ['outcome', 'user', 'rule'],
+      before: { outcome: 'signed-in', rule: 'partners/by-email', userEntityRef: 'user:default/carol', message: null },
       // Carol's catalog entry has no Bitbucket username: the resolver fails, and the rule refuses (fail closed).
       after: {
         outcome: 'refused', rule: 'partners', userEntityRef: null,

@@ -27,7 +27,7 @@ describe('signin-rules explain, grown up', () => {
     const r = await run(['explain', ...config, ...catalog, '--email', 'erin@freelance.example', '--username', 'erin-dev', '--workspace', 'oss', '--workspace', 'acme', '--json']);
     expect(r.code).toBe(0);
     const result = JSON.parse(r.out);
-    expect(result).toMatchObject({ profile: 'email=erin@freelance.example username=erin-dev workspaces=oss,acme', rule: 'acme-workspace', userEntityRef: 'user:default/erin' });
+    expect(result).toMatchObject({ profile: 'email=erin@freelance.example username=erin-dev workspaces=oss,acme', rule: 'acme-workspace/members', userEntityRef: 'user:default/erin' });
     expect(result.trace[0].facts.bitbucket).toEqual({ username: 'erin-dev', userId: null, workspaces: ['oss', 'acme'] });
     const byId = await run(['explain', ...config, ...catalog, '--email', 'bob@acme.com', '--username', 'bob-new-name', '--user-id', '{b2b2b2b2-0000-4000-8000-000000000002}', '--json']);
     expect(JSON.parse(byId.out)).toMatchObject({ outcome: 'signed-in', userEntityRef: 'user:default/bob' });
@@ -35,7 +35,7 @@ describe('signin-rules explain, grown up', () => {
 
   it('a profile file may be a short form too', async () => {
     const r = await run(['explain', ...config, ...catalog, '--profile', '-', '--json'], { stdin: 'email: carol@partner.io\n' });
-    expect(JSON.parse(r.out)).toMatchObject({ userEntityRef: 'user:default/carol', rule: 'partners' });
+    expect(JSON.parse(r.out)).toMatchObject({ userEntityRef: 'user:default/carol', rule: 'partners/by-email' });
   });
 
   it('without --catalog or --catalog-url, says that no catalog was given', async () => {
@@ -53,16 +53,18 @@ describe('signin-rules explain, grown up', () => {
 
   it('tells why each skipped rule did not apply, with the values it saw', async () => {
     const r = await run(['explain', ...config, ...catalog, '--profile', ex('profiles/6-mallory.yaml')]);
-    expect(r.out.split('\n').slice(2, 8)).toEqual([
-      '  rule "email-required": skipped, email is present (mallory@evil.example)',
-      '  rule "no-contractors": skipped, email.domain is "evil.example", not "contractors.example"',
+    expect(r.out.split('\n').slice(2, 9)).toEqual([
+      // An "or": every part, none holds.
+      '  rule "service-accounts/block": skipped, none holds: bitbucket.username ("mallory") is not in ["ci-bot","deploy-bot"]; email.address ("mallory@evil.example") is not in []',
+      '  rule "contractors/missing-email": skipped, email is present (mallory@evil.example)',
+      '  rule "contractors/listed": skipped, email.domain ("evil.example") is not in ["contractors.example"]',
       '  rule "staff": skipped, email.domain is "evil.example", not "acme.com"',
-      '  rule "partners": skipped, email.domain ("evil.example") is not in ["partner.io","partner.dev"]',
+      '  rule "partners/by-email": skipped, email.domain ("evil.example") is not in ["partner.io","partner.dev"]',
       // An "and": the first part that was false.
-      '  rule "acme-workspace": skipped, "acme" is not in bitbucket.workspaces (["mallory-private"])',
+      '  rule "acme-workspace/members": skipped, {"some":[{"var":"bitbucket.workspaces"},{"in":[{"var":""},["acme"]]}]} is false: bitbucket.workspaces (["mallory-private"])',
       '  rule "default": applies (no condition)',
     ]);
     const erin = await run(['explain', ...config, ...catalog, '--email', 'erin@elsewhere.example', '--workspace', 'acme']);
-    expect(erin.out).toContain('  rule "acme-workspace": skipped, email.domain ("elsewhere.example") is not in ["freelance.example"]');
+    expect(erin.out).toContain('  rule "acme-workspace/members": skipped, email.domain ("elsewhere.example") is not in ["freelance.example"]');
   });
 });

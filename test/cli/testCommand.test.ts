@@ -1,5 +1,5 @@
 /** `signin-rules test`: the bundled examples pass, a broken rule shows its failing case with the trace. */
-import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ex, fixture, run } from './run';
@@ -14,7 +14,9 @@ describe('signin-rules test on the bundled examples', () => {
     const lines = r.out.split('\n');
     const cases = lines.filter(l => l.startsWith('ok   '));
     expect(cases.length).toBeGreaterThanOrEqual(10);
-    expect(lines.at(-2)).toMatch(/^coverage of .*examples\/app-config\.yaml \(bitbucket\/development\): every rule was reached and decided a case$/);
+    // The shipped presets' own test files (examples/presets/*.test.yaml) run too.
+    expect(lines.filter(l => l.startsWith('coverage of ')).every(l => l.endsWith(': every rule was reached and decided a case'))).toBe(true);
+    expect(lines).toContainEqual(expect.stringMatching(/^coverage of .*examples\/app-config\.yaml \(bitbucket\/development\): every rule was reached and decided a case$/));
     expect(lines.at(-1)).toBe(`${cases.length} passed, 0 failed`);
   });
 
@@ -22,6 +24,8 @@ describe('signin-rules test on the bundled examples', () => {
     // A copy of the examples where staff no longer find their user by id.
     const dir = mkdtempSync(join(tmpdir(), 'signin-rules-test-'));
     for (const f of ['catalog.yaml', 'app-config.test.yaml']) copyFileSync(ex(f), join(dir, f));
+    // Its presets, which app-config.yaml uses by paths relative to itself (their own tests left out).
+    cpSync(ex('presets'), join(dir, 'presets'), { recursive: true, filter: f => !f.endsWith('.test.yaml') });
     writeFileSync(join(dir, 'app-config.yaml'), readFileSync(ex('app-config.yaml'), 'utf8').replace('- resolver: userIdMatchingUserEntityAnnotation\n', ''));
     writeFileSync(join(dir, 'app-config.test.yaml'), readFileSync(ex('app-config.test.yaml'), 'utf8').replaceAll('profiles/', `${ex('profiles')}/`));
     const r = await run(['test', dir]);
@@ -36,8 +40,8 @@ describe('signin-rules test on the bundled examples', () => {
       '  expected decided by rule "staff", not "default"',
       '  trace:',
       expect.stringMatching(/^ {4}facts: provider=bitbucket, email=bob@acme\.com, bitbucket\.username="bob-new-name"/),
-      '    rule "email-required": skipped, email is present (bob@acme.com)',
-      '    rule "no-contractors": skipped, email.domain is "acme.com", not "contractors.example"',
+      '    rule "service-accounts/block": skipped, none holds: bitbucket.username ("bob-new-name") is not in ["ci-bot","deploy-bot"]; email.address ("bob@acme.com") is not in []',
+      '    rule "contractors/missing-email": skipped, email is present (bob@acme.com)',
     ]);
     expect(out).toContain('      resolver usernameMatchingUserEntityAnnotation: not-found (User not found)');
     expect(out.split('\n').at(-1)).toMatch(/^\d+ passed, 1 failed$/);
@@ -66,13 +70,13 @@ describe('signin-rules test: test files', () => {
     expect(r.out).toContain([
       'FAIL test/cli/fixtures/tests/failing.test.yaml: dave is wrongly expected in',
       '  expected: SIGNED IN as user:default/dave by rule "staff"; ownership including group:default/platform',
-      '  actual:   REFUSED by rule "no-contractors": Contractors sign in through the partner portal',
+      '  actual:   REFUSED by rule "contractors/listed": Contractors sign in through the partner portal',
       '  expected signed in as user:default/dave',
-      '  expected decided by rule "staff", not "no-contractors"',
+      '  expected decided by rule "staff", not "contractors/listed"',
       '  expected ownership to include group:default/platform',
       '  trace:',
     ].join('\n'));
-    expect(r.out).toContain('  rules no case reached: partners, acme-workspace, default');
+    expect(r.out).toContain('  rules no case reached: partners/by-email, acme-workspace/members, default');
     expect(r.out.split('\n').at(-1)).toBe('1 passed, 1 failed');
   });
 
@@ -83,11 +87,11 @@ describe('signin-rules test: test files', () => {
     expect(report).toMatchObject({ passed: 1, failed: 1, errors: [], invalid: [] });
     expect(report.cases[1]).toMatchObject({
       name: 'dave is wrongly expected in', passed: false,
-      actual: { outcome: 'refused', rule: 'no-contractors', userEntityRef: null },
+      actual: { outcome: 'refused', rule: 'contractors/listed', userEntityRef: null },
       failures: expect.arrayContaining(['expected ownership to include group:default/platform']),
     });
-    expect(report.cases[1].trace.at(-1)).toMatchObject({ type: 'decision', rule: 'no-contractors' });
-    expect(report.coverage[0]).toMatchObject({ provider: 'bitbucket', env: 'development', unreached: ['partners', 'acme-workspace', 'default'] });
+    expect(report.cases[1].trace.at(-1)).toMatchObject({ type: 'decision', rule: 'contractors/listed' });
+    expect(report.coverage[0]).toMatchObject({ provider: 'bitbucket', env: 'development', unreached: ['partners/by-email', 'acme-workspace/members', 'default'] });
   });
 
   it('an invalid config fails its cases and lists its problems, sorted, exit 1', async () => {

@@ -263,7 +263,7 @@ describe('presets are data, never code', () => {
 it('the shipped presets are all valid presets', async () => {
   const { readdirSync } = await import('node:fs');
   const { loadPreset } = await import('../../src/presets');
-  for (const f of readdirSync(examples)) {
+  for (const f of readdirSync(examples).filter(f => !f.endsWith('.test.yaml'))) {
     expect({ f, problems: loadPreset(join(examples, f)).problems }).toEqual({ f, problems: [] });
   }
 });
