@@ -6,7 +6,7 @@
  */
 import { coreServices, createServiceFactory, type HttpAuthService } from '@backstage/backend-plugin-api';
 import { mockCredentials, mockServices } from '@backstage/backend-test-utils';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
@@ -134,6 +134,8 @@ describe('explain --catalog-url against a real Backstage catalog', () => {
     const dir = mkdtempSync(join(tmpdir(), 'signin-rules-live-diff-'));
     const after = join(dir, 'after.yaml');
     writeFileSync(after, readFileSync(exampleConfig, 'utf8').replace('- resolver: userIdMatchingUserEntityAnnotation\n', ''));
+    // The presets it uses, by paths relative to itself.
+    cpSync(join(examples, 'presets'), join(dir, 'presets'), { recursive: true });
     const diff = async (catalog: string[]) => {
       process.env[TOKEN_ENV] = mockCredentials.service.token();
       const out: string[] = [];
