@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { main } from '../../src/cli/main';
@@ -65,6 +65,21 @@ describe('validate with presets', () => {
         `${join(dir, 'p.yaml')}:6:13: rule "p/r": unknown JSON Logic operator "regex"`,
         `    used at ${join(dir, 'app-config.yaml')}:9:19`,
       ]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('resolves a preset path from the $include\'d file that holds the use, and locates its mistakes there', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'presets-cli-'));
+    try {
+      mkdirSync(join(dir, 'sub/presets'), { recursive: true });
+      copyFileSync(join(root, 'examples/presets/deny-domains.yaml'), join(dir, 'sub/presets/deny-domains.yaml'));
+      writeFileSync(join(dir, 'app-config.yaml'), 'auth:\n  providers:\n    bitbucket:\n      development:\n        signIn:\n          $include: ./sub/signin.yaml\n');
+      writeFileSync(join(dir, 'sub/signin.yaml'), 'resolvers:\n  - resolver: rules\n    rules:\n      - preset: ./presets/deny-domains.yaml\n        with: { domains: [x.example], mesage: hi }\n');
+      const r = await run('validate', join(dir, 'app-config.yaml'));
+      expect(r.code).toBe(1);
+      expect(r.out.split('\n')[0]).toMatch(new RegExp(`^${join(dir, 'sub/signin.yaml')}:5:39: preset "deny-domains" \\(.*sub/presets/deny-domains.yaml:2:1\\) has no parameter "mesage"; did you mean "message"\\?`));
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
