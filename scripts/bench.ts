@@ -17,6 +17,7 @@ import { stringify } from 'yaml';
 import { compileRules, type CompiledRules } from '../src/engine/compile';
 import { decide } from '../src/engine/decide';
 import { loadConfigFiles } from '../src/config/load';
+import type { BatchLookup } from '../src/engine/prefetch';
 import { prepareSignIn } from '../src/signIn/prepare';
 import { bitbucketProvider } from '../src/providers';
 import { resolverRegistry } from '../src/resolvers/builtin';
@@ -198,14 +199,18 @@ function declarative(resolvers: JsonObject[], factories: Record<string, SignInRe
 }
 
 const stockFactories = { ...registry, ...(stockBitbucketResolvers as unknown as Record<string, SignInResolverFactory>) };
+/** The catalog of the sign-in under way: the rules resolver is built once, as Backstage builds it. */
+let batch: BatchLookup | undefined;
 const rulesFactories = {
   ...registry,
-  rules: createRulesResolverFactory({ providerId: 'bitbucket', registry, adapter: bitbucketProvider }),
+  rules: createRulesResolverFactory({ providerId: 'bitbucket', registry, adapter: bitbucketProvider, batch: queries => batch!(queries) }),
 };
 
 /** Catalog requests one sign-in makes, and who it signed in. */
 async function countRequests(resolver: ReturnType<typeof declarative>, info: SignInInfo<unknown>, catalog: CatalogLookup) {
-  const { context, catalogRequests } = createCatalogResolverContext(catalog);
+  const resolverContext = createCatalogResolverContext(catalog);
+  const { context, catalogRequests } = resolverContext;
+  batch = resolverContext.batch;
   let who: string;
   try {
     who = (await resolver(info, context)).identity?.userEntityRef ?? '?';

@@ -1,4 +1,5 @@
 import { coreServices, createBackendModule, createExtensionPoint } from '@backstage/backend-plugin-api';
+import { CatalogClient } from '@backstage/catalog-client';
 import type { Config } from '@backstage/config';
 import {
   authProvidersExtensionPoint,
@@ -12,6 +13,7 @@ import { formatProblem, RulesConfigError, type Problem } from '../engine/problem
 import type { Decision } from '../engine/decide';
 import { FORBIDDEN_KEYS, plainDataProblems } from '../engine/plainData';
 import type { CompiledRules } from '../engine/compile';
+import { batchLookup } from '../engine/prefetch';
 import { bitbucketNeeds } from '../providers';
 import { prepareSignIn } from '../signIn/prepare';
 import { createBitbucketAuthenticator } from './bitbucketAuthenticator';
@@ -102,8 +104,14 @@ export const authModuleBitbucketSigninRules = createBackendModule({
       },
     });
     reg.registerInit({
-      deps: { providers: authProvidersExtensionPoint, config: coreServices.rootConfig, logger: coreServices.logger },
-      async init({ providers, config, logger }) {
+      deps: {
+        providers: authProvidersExtensionPoint,
+        config: coreServices.rootConfig,
+        logger: coreServices.logger,
+        discovery: coreServices.discovery,
+        auth: coreServices.auth,
+      },
+      async init({ providers, config, logger, discovery, auth }) {
         initialized = true;
         // Checked and compiled here, once: bad rules stop the backend with
         // every problem located, in development too (where the auth plugin
@@ -139,6 +147,12 @@ export const authModuleBitbucketSigninRules = createBackendModule({
         const byEnv = new Map(prepared.environments.map(e => [e.env, e]));
         const onDecision = (d: Decision, rules: CompiledRules) =>
           logger.info('signin-rules decision', auditFields('bitbucket', d, rules.auditEmail));
+        // A sign-in's lookups go to the catalog as one request, with the auth plugin's own credentials.
+        const catalog = new CatalogClient({ discoveryApi: discovery });
+        const batch = batchLookup(async filter => {
+          const { token } = await auth.getPluginRequestToken({ onBehalfOf: await auth.getOwnServiceCredentials(), targetPluginId: 'catalog' });
+          return catalog.getEntities({ filter }, { token });
+        });
         providers.registerProvider({
           providerId: 'bitbucket',
           // What createOAuthProviderFactory does, with each environment's
@@ -159,7 +173,7 @@ export const authModuleBitbucketSigninRules = createBackendModule({
                   cookieConfigurer: ctx.cookieConfigurer,
                   providerId: ctx.providerId,
                   resolverContext: ctx.resolverContext,
-                  signInResolver: prepared.signInResolver({ onDecision }),
+                  signInResolver: prepared.signInResolver({ onDecision, batch }),
                 }),
               );
             }

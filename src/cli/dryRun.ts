@@ -5,6 +5,7 @@
  */
 import type { Entity } from '@backstage/catalog-model';
 import type { SignInInfo } from '@backstage/plugin-auth-node';
+import type { BatchLookup } from '../engine/prefetch';
 import { createCatalogResolverContext, LocalCatalog, type CatalogLookup } from './catalog';
 import type { Problem } from '../engine/problems';
 import type { Decision } from '../engine/decide';
@@ -131,9 +132,11 @@ export async function prepareConfig(
   // go to the sinks set for it.
   let events: TraceEvent[] = [];
   let decision: Decision | undefined;
+  let batch: BatchLookup | undefined;
   const resolver = environment.signInResolver({
     tracer: e => events.push(e),
     onDecision: d => { decision = d; },
+    batch: queries => batch!(queries),
   });
   if (!resolver) throw new UsageError(`provider "${providerId}" has no signIn.resolvers in environment "${env}"`);
 
@@ -145,7 +148,9 @@ export async function prepareConfig(
     async decide(info, label, handle) {
       events = [];
       decision = undefined;
-      const { context, catalogRequests, malformedResponse } = createCatalogResolverContext(handle.catalog, { token: process.env[TOKEN_ENV] });
+      const catalogContext = createCatalogResolverContext(handle.catalog, { token: process.env[TOKEN_ENV] });
+      const { context, catalogRequests, malformedResponse } = catalogContext;
+      batch = catalogContext.batch;
       let signedIn: Awaited<ReturnType<typeof resolver>> | undefined;
       let error: Error | undefined;
       try {

@@ -3,6 +3,7 @@ import { checkRulesSchema } from './schema';
 import { DEFAULT_LIMITS, type GuardLimits } from './catalogGuard';
 import { DEFAULT_EVALUATION_LIMITS, evaluate, truthy, type EvaluationLimits } from './evaluate';
 import { LogicProgram, type Scan } from './compileLogic';
+import { isLookupResolver, plannable } from './prefetch';
 import { factNeeds, type FactNeeds } from './facts';
 import { inspectExpression } from './logic';
 import { literalStructure } from './match';
@@ -176,6 +177,10 @@ export function compileRules(
       try {
         // The factory validates its own options, exactly as Backstage calls it.
         const resolve = registry[name](Object.keys(options).length > 0 ? options : undefined);
+        // Its lookups can be planned ahead unless it may sign in someone the catalog does not know.
+        if (isLookupResolver(registry[name]) && (options as Record<string, unknown>).dangerouslyAllowSignInWithoutUserInCatalog !== true) {
+          plannable.add(resolve);
+        }
         resolvers.push({ name, resolve });
       } catch (e) {
         problems.push({ path: [...path, 'resolvers', i], rule, message: `resolver "${name}": ${(e as Error).message}` });

@@ -5,7 +5,8 @@ import { executable, type CompiledRule, type CompiledRules } from './compile';
 import type { Scan } from './compileLogic';
 import { Budget } from './evaluate';
 import { buildFacts, type ProviderFacts, type SignInFacts } from './facts';
-import type { Tracer } from './trace';
+import { plannable, prefetchingContext, recordingContext, type BatchLookup } from './prefetch';
+import type { TraceEvent, Tracer } from './trace';
 
 /** What the deciding rule's action was; null when no rule decided. */
 export type DecidingAction = 'resolvers' | 'match' | 'deny' | null;
@@ -30,6 +31,8 @@ export interface DecideOptions {
   providerId: string;
   adapter?: ProviderFacts;
   tracer?: Tracer;
+  /** Answers the decision's lookups with one catalog request (see prefetch.ts); without it, one request per lookup. */
+  batch?: BatchLookup;
 }
 
 export const NOT_FOUND_MESSAGE =
@@ -104,8 +107,33 @@ export async function decide(
   ctx: AuthResolverContext,
   options: DecideOptions,
 ): Promise<Decision> {
-  const { tracer } = options;
   const started = performance.now();
+  if (!options.batch) return (await decideOnce(compiled, info, ctx, options, started, false)) as Decision;
+  // First without I/O, every lookup "not found", to learn which lookups the decision may make.
+  const planning = recordingContext();
+  const events: TraceEvent[] = [];
+  const planned = await decideOnce(compiled, info, planning.context, { ...options, tracer: options.tracer && (e => void events.push(e)) }, started, true);
+  if (planned !== BARRIER && planning.queries.length === 0) {
+    // It made none: that was the decision.
+    if (options.tracer) events.forEach(options.tracer);
+    return planned;
+  }
+  // Then for real, the planned lookups answered by one request.
+  return (await decideOnce(compiled, info, prefetchingContext(ctx, planning.queries, options.batch), options, started, false)) as Decision;
+}
+
+/** Planning stops before a rule whose resolvers are not all plannable (a custom one). */
+const BARRIER = Symbol('barrier');
+
+async function decideOnce(
+  compiled: CompiledRules,
+  info: SignInInfo<unknown>,
+  ctx: AuthResolverContext,
+  options: DecideOptions,
+  started: number,
+  plan: boolean,
+): Promise<Decision | typeof BARRIER> {
+  const { tracer } = options;
   const run = executable(compiled);
   // Every resolver of this sign-in sees only the guarded context (made when a rule first acts).
   let guarded: GuardedContext | undefined;
@@ -163,6 +191,7 @@ export async function decide(
     const rule = candidates[next];
     tracer?.(rule.when === undefined ? { type: 'rule', rule: rule.name, applies: true } : { type: 'rule', rule: rule.name, applies: true, when: rule.when, value: frame.V?.[next] });
 
+    if (plan && rule.action.kind === 'resolvers' && !rule.action.resolvers.every(r => plannable.has(r.resolve))) return BARRIER;
     action = rule.action.kind;
     const r = await act(rule, info, facts, () => guard().context, budget, tracer);
     const violation = guarded?.violation();

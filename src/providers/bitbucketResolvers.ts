@@ -1,5 +1,6 @@
 import { createSignInResolverFactory, type OAuthAuthenticatorResult, type PassportProfile } from '@backstage/plugin-auth-node';
 import { z } from 'zod/v3';
+import { declareLookupResolvers } from '../engine/prefetch';
 
 /** A resolver matching one profile value against one User annotation, as the stock module words it. */
 function annotationResolver(annotation: string, pick: (p: PassportProfile) => string | undefined, missing: string) {
@@ -35,3 +36,4 @@ export const bitbucketSignInResolvers = {
     'bitbucket.org/user-id', p => p.id, 'Bitbucket user profile does not contain an ID',
   ),
 };
+declareLookupResolvers(...Object.values(bitbucketSignInResolvers));

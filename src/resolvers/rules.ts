@@ -5,6 +5,7 @@ import { compileRules, type CompiledRules, type ResolverRegistry } from '../engi
 import { decide, type Decision } from '../engine/decide';
 import type { ProviderFacts } from '../engine/facts';
 import { RulesConfigError } from '../engine/problems';
+import type { BatchLookup } from '../engine/prefetch';
 import type { Tracer } from '../engine/trace';
 
 /** What an embedding may watch of each sign-in: the trace (explain) and the decision (the audit line). */
@@ -13,6 +14,8 @@ export interface DecisionHooks {
   tracer?: Tracer;
   /** Sees every decision with the block that made it. */
   onDecision?: (d: Decision, rules: CompiledRules) => void;
+  /** Answers each decision's catalog lookups with one request (see engine/prefetch.ts). */
+  batch?: BatchLookup;
 }
 
 /**
@@ -29,6 +32,7 @@ export function rulesSignInResolver(
       providerId: options.providerId,
       adapter: options.adapter,
       tracer: options.tracer,
+      batch: options.batch,
     });
     options.onDecision?.(decision, rules);
     if (decision.outcome === 'signed-in') return decision.result;

@@ -1,7 +1,7 @@
 /** The CLI's catalog: a local stand-in for Backstage's catalog, and a resolver context over any catalog. */
 export { LocalCatalog, type LocalCatalogOptions } from './localCatalog';
 export { LocalCatalogError, type CatalogProblem, type EntitySource } from './problems';
-export { buildSearchRows, type SearchRow } from './search';
+export { buildSearchRows, type SearchRow } from '../../engine/catalogSearch';
 export {
   createCatalogResolverContext,
   MalformedCatalogResponseError,

@@ -19,7 +19,7 @@ import { catalogProblem, describeSource, LocalCatalogError, type CatalogProblem 
 import { processEntity, type Processed } from './processing';
 import { relationsTable } from './relations';
 import type { CatalogLookup } from './resolverContext';
-import { buildSearchRows, indexRows, type SearchIndex, type SearchRow } from './search';
+import { buildSearchRows, indexRows, type SearchIndex, type SearchRow } from '../../engine/catalogSearch';
 import { stitch } from './stitch';
 import { checkPathSegment } from './transport';
 

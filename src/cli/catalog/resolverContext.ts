@@ -25,6 +25,7 @@ import type {
   BackstageSignInResult,
   TokenParams,
 } from '@backstage/plugin-auth-node';
+import { batchLookup, type BatchLookup } from '../../engine/prefetch';
 
 /** The two catalog calls a sign-in makes; CatalogClient satisfies it, and so does LocalCatalog. */
 export type CatalogLookup = Pick<CatalogApi, 'getEntities' | 'getEntityByRef'>;
@@ -41,6 +42,8 @@ export interface CatalogResolverContextOptions {
 
 export interface CatalogResolverContext {
   context: AuthResolverContext;
+  /** Answers several lookups with one getEntities request (a decision's planned lookups, see engine/prefetch.ts). */
+  batch: BatchLookup;
   /** Calls made to the catalog so far (getEntities + getEntityByRef): one HTTP round trip each against a live catalog. */
   catalogRequests(): number;
   /**
@@ -190,5 +193,9 @@ export function createCatalogResolverContext(
     signInWithCatalogUser,
     resolveOwnershipEntityRefs,
   };
-  return { context, catalogRequests: () => requests, malformedResponse: () => malformed };
+  const batch = batchLookup(async filter => {
+    requests++;
+    return { items: itemsOf(await catalog.getEntities({ filter }, requestOptions)) };
+  });
+  return { context, batch, catalogRequests: () => requests, malformedResponse: () => malformed };
 }
