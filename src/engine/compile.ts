@@ -267,13 +267,19 @@ function denyListWarnings(rules: CompiledRule[], defaultRule: CompiledRule | und
       return true;
     }
   };
+  // For each rule, the first one after it that signs people in without the email: one pass, from the end.
+  const laterSigner: Array<CompiledRule | undefined> = [];
+  for (let i = all.length - 1, next: CompiledRule | undefined; i >= 0; i--) {
+    laterSigner[i] = next;
+    if (signsInWithoutEmail(all[i])) next = all[i];
+  }
   const out: Problem[] = [];
   for (const [i, r] of all.entries()) {
     if (r.action.kind !== 'deny') continue;
     // From a deny that refuses everyone without an email on, nobody without one gets further.
     if (deniesNoEmail(r)) break;
     if (r.when === undefined || !readsEmail(readsOf.get(r.when))) continue;
-    const later = all.slice(i + 1).find(signsInWithoutEmail);
+    const later = laterSigner[i];
     if (!later) continue;
     out.push({
       path: ['rules', i, 'when'],
