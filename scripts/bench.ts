@@ -203,7 +203,7 @@ const stockFactories = { ...registry, ...(stockBitbucketResolvers as unknown as 
 let batch: BatchLookup | undefined;
 const rulesFactories = {
   ...registry,
-  rules: createRulesResolverFactory({ providerId: 'bitbucket', registry, adapter: bitbucketProvider, batch: queries => batch!(queries) }),
+  rules: createRulesResolverFactory({ providerId: 'bitbucket', registry, adapter: bitbucketProvider, batch: (queries, ctx) => batch!(queries, ctx) }),
 };
 
 /** Catalog requests one sign-in makes, and who it signed in. */

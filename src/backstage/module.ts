@@ -1,5 +1,4 @@
 import { coreServices, createBackendModule, createExtensionPoint } from '@backstage/backend-plugin-api';
-import { CatalogClient } from '@backstage/catalog-client';
 import type { Config } from '@backstage/config';
 import {
   authProvidersExtensionPoint,
@@ -13,7 +12,7 @@ import { formatProblem, RulesConfigError, type Problem } from '../engine/problem
 import type { Decision } from '../engine/decide';
 import { FORBIDDEN_KEYS, plainDataProblems } from '../engine/plainData';
 import type { CompiledRules } from '../engine/compile';
-import { batchLookup } from '../engine/prefetch';
+import { contextBatchLookup } from '../engine/prefetch';
 import { bitbucketNeeds } from '../providers';
 import { prepareSignIn } from '../signIn/prepare';
 import { createBitbucketAuthenticator } from './bitbucketAuthenticator';
@@ -104,14 +103,8 @@ export const authModuleBitbucketSigninRules = createBackendModule({
       },
     });
     reg.registerInit({
-      deps: {
-        providers: authProvidersExtensionPoint,
-        config: coreServices.rootConfig,
-        logger: coreServices.logger,
-        discovery: coreServices.discovery,
-        auth: coreServices.auth,
-      },
-      async init({ providers, config, logger, discovery, auth }) {
+      deps: { providers: authProvidersExtensionPoint, config: coreServices.rootConfig, logger: coreServices.logger },
+      async init({ providers, config, logger }) {
         initialized = true;
         // Checked and compiled here, once: bad rules stop the backend with
         // every problem located, in development too (where the auth plugin
@@ -147,12 +140,6 @@ export const authModuleBitbucketSigninRules = createBackendModule({
         const byEnv = new Map(prepared.environments.map(e => [e.env, e]));
         const onDecision = (d: Decision, rules: CompiledRules) =>
           logger.info('signin-rules decision', auditFields('bitbucket', d, rules.auditEmail));
-        // A sign-in's lookups go to the catalog as one request, with the auth plugin's own credentials.
-        const catalog = new CatalogClient({ discoveryApi: discovery });
-        const batch = batchLookup(async filter => {
-          const { token } = await auth.getPluginRequestToken({ onBehalfOf: await auth.getOwnServiceCredentials(), targetPluginId: 'catalog' });
-          return catalog.getEntities({ filter }, { token });
-        });
         providers.registerProvider({
           providerId: 'bitbucket',
           // What createOAuthProviderFactory does, with each environment's
@@ -173,7 +160,8 @@ export const authModuleBitbucketSigninRules = createBackendModule({
                   cookieConfigurer: ctx.cookieConfigurer,
                   providerId: ctx.providerId,
                   resolverContext: ctx.resolverContext,
-                  signInResolver: prepared.signInResolver({ onDecision, batch }),
+                  // A sign-in's lookups go to the catalog as one request, through the auth plugin's own catalog service.
+                  signInResolver: prepared.signInResolver({ onDecision, batch: contextBatchLookup }),
                 }),
               );
             }

@@ -136,7 +136,7 @@ export async function prepareConfig(
   const resolver = environment.signInResolver({
     tracer: e => events.push(e),
     onDecision: d => { decision = d; },
-    batch: queries => batch!(queries),
+    batch: (queries, ctx) => batch!(queries, ctx),
   });
   if (!resolver) throw new UsageError(`provider "${providerId}" has no signIn.resolvers in environment "${env}"`);
 

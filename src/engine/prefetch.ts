@@ -35,8 +35,12 @@ export const isLookupResolver = (factory: SignInResolverFactory) => lookupResolv
 /** The resolvers of compiled rules whose lookups can be planned (see declareLookupResolvers). */
 export const plannable = new WeakSet<SignInResolver<unknown>>();
 
-/** Answers several user lookups with one catalog request: for each query, in order, the entities it matches. */
-export type BatchLookup = (queries: AuthResolverCatalogUserQuery[]) => Promise<Entity[][]>;
+/**
+ * Answers several user lookups with one catalog request: for each query, in
+ * order, the entities it matches; or undefined, for "ask them one by one
+ * through the resolver context" (`ctx`, the sign-in's own).
+ */
+export type BatchLookup = (queries: AuthResolverCatalogUserQuery[], ctx: AuthResolverContext) => Promise<Entity[][] | undefined>;
 
 const keyOf = (query: AuthResolverCatalogUserQuery) => JSON.stringify(query);
 
@@ -64,16 +68,16 @@ export function recordingContext(): { context: AuthResolverContext; queries: Aut
  */
 export function prefetchingContext(ctx: AuthResolverContext, queries: AuthResolverCatalogUserQuery[], batch: BatchLookup): AuthResolverContext {
   const unique = [...new Map(queries.map(q => [keyOf(q), q])).values()];
-  let answers: Promise<Map<string, Entity[]>> | undefined;
+  let answers: Promise<Map<string, Entity[]> | undefined> | undefined;
   const answer = (query: AuthResolverCatalogUserQuery) => {
-    answers ??= batch(unique).then(lists => new Map(unique.map((q, i) => [keyOf(q), lists[i] ?? []])));
-    return answers.then(a => a.get(keyOf(query)));
+    answers ??= batch(unique, ctx).then(lists => lists && new Map(unique.map((q, i) => [keyOf(q), lists[i] ?? []])));
+    return answers.then(a => a?.get(keyOf(query)));
   };
   const prefetched = new Set(unique.map(keyOf));
 
   const findCatalogUser = async (query: AuthResolverCatalogUserQuery) => {
-    if (!prefetched.has(keyOf(query))) return ctx.findCatalogUser(query);
-    const items = (await answer(query)) ?? [];
+    const items = prefetched.has(keyOf(query)) ? await answer(query) : undefined;
+    if (!items) return ctx.findCatalogUser(query);
     if (items.length > 1) throw new ConflictError('User lookup resulted in multiple matches');
     if (items.length === 0) throw new NotFoundError('User not found');
     return { entity: items[0] };
@@ -82,7 +86,9 @@ export function prefetchingContext(ctx: AuthResolverContext, queries: AuthResolv
     findCatalogUser,
     async signInWithCatalogUser(query, options) {
       // A fallback sign-in without a catalog user is Backstage's to make.
-      if (!prefetched.has(keyOf(query)) || options?.dangerousEntityRefFallback) return ctx.signInWithCatalogUser(query, options);
+      if (!prefetched.has(keyOf(query)) || options?.dangerousEntityRefFallback || !(await answer(query))) {
+        return ctx.signInWithCatalogUser(query, options);
+      }
       const { entity } = await findCatalogUser(query);
       const { ownershipEntityRefs } = await ctx.resolveOwnershipEntityRefs(entity);
       return ctx.issueToken({ claims: { sub: stringifyEntityRef(entity), ent: ownershipEntityRefs } });
@@ -117,18 +123,46 @@ export function lookupFilters(query: AuthResolverCatalogUserQuery): Array<Record
  */
 export function batchLookup(getEntities: (filter: Array<Record<string, string>>) => Promise<unknown>): BatchLookup {
   return async queries => {
-    const filters = queries.map(lookupFilters);
-    const res = await getEntities(filters.flat());
+    const res = await getEntities(queries.flatMap(lookupFilters));
     const items = isRecord(res) ? res.items : undefined;
-    if (!Array.isArray(items) || !items.every(i => isRecord(i) && isRecord(i.metadata) && typeof i.metadata.name === 'string')) {
-      throw new Error('the catalog answered a user lookup with something that is not a list of entities');
-    }
-    const indexes = (items as Entity[]).map(e => indexRows(buildSearchRows(e)));
-    const matches = (i: number, filter: Record<string, string>) =>
-      Object.entries(filter).every(([k, v]) => indexes[i].get(k.toLocaleLowerCase('en-US'))?.has(v.toLocaleLowerCase('en-US')));
-    const answer = filters.map(fs => (items as Entity[]).filter((_, i) => fs.some(f => matches(i, f))));
-    const asked = new Set(answer.flat());
-    if (items.some(e => !asked.has(e as Entity))) throw new Error('the catalog answered a user lookup with an entity no lookup asked for');
-    return answer;
+    if (!Array.isArray(items)) throw new Error('the catalog answered a user lookup with something that is not a list of entities');
+    return partition(queries, items);
   };
+}
+
+/**
+ * A BatchLookup through the resolver context itself (the auth plugin's own
+ * catalog service and credentials): findCatalogUser with every lookup's
+ * filters as alternatives. Its answer is one user or none; when several users
+ * match the lookups together, they are asked one by one instead.
+ */
+export const contextBatchLookup: BatchLookup = async (queries, ctx) => {
+  // One lookup is one request either way, and keeps its own kind of request (getEntityByRef).
+  if (queries.length < 2) return undefined;
+  let found: unknown;
+  try {
+    found = (await ctx.findCatalogUser({ filter: queries.flatMap(lookupFilters) })).entity;
+  } catch (e) {
+    const name = (e as Error | undefined)?.name;
+    if (name === 'NotFoundError') return queries.map(() => []);
+    if (name === 'ConflictError') return undefined;
+    throw e;
+  }
+  return partition(queries, [found]);
+};
+
+/** Each entity of an answer given to the lookups whose filters it matches, as the catalog matches (its search table). */
+function partition(queries: AuthResolverCatalogUserQuery[], items: unknown[]): Entity[][] {
+  if (!items.every(i => isRecord(i) && isRecord(i.metadata) && typeof i.metadata.name === 'string')) {
+    throw new Error('the catalog answered a user lookup with something that is not an entity');
+  }
+  const entities = items as Entity[];
+  const indexes = entities.map(e => indexRows(buildSearchRows(e)));
+  const matches = (i: number, filter: Record<string, string>) =>
+    Object.entries(filter).every(([k, v]) => indexes[i].get(k.toLocaleLowerCase('en-US'))?.has(v.toLocaleLowerCase('en-US')));
+  const answer = queries.map(q => lookupFilters(q)).map(fs => entities.filter((_, i) => fs.some(f => matches(i, f))));
+  // An entity that matches none of the filters sent says nothing reliable about anyone.
+  const asked = new Set(answer.flat());
+  if (entities.some(e => !asked.has(e))) throw new Error('the catalog answered a user lookup with an entity no lookup asked for');
+  return answer;
 }

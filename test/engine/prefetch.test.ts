@@ -66,7 +66,7 @@ describe('a batched sign-in keeps the catalog guard', () => {
 
   it('refuses an answer holding an entity none of the lookups asked for', async () => {
     const refuse = batchLookup(async () => ({ items: [user('mallory', 'm-bb')] }));
-    await expect(refuse([{ annotations: { 'bitbucket.org/username': 'pat-bb' } }])).rejects.toThrow(/no lookup asked for/);
+    await expect(refuse([{ annotations: { 'bitbucket.org/username': 'pat-bb' } }], {} as never)).rejects.toThrow(/no lookup asked for/);
   });
 
   it('sends nothing for a profile value that would reshape the query, and refuses', async () => {
