@@ -116,12 +116,15 @@ async function main() {
   writeFileSync(join(host, 'index.js'), ts.transpileModule(source, { compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022 } }).outputText);
   cpSync(join(repo, 'examples/app-config.yaml'), join(host, 'app-config.yaml'));
   cpSync(join(repo, 'examples/catalog.yaml'), join(host, 'catalog.yaml'));
+  // The example's rules use preset files by paths relative to it.
+  cpSync(join(repo, 'examples/presets'), join(host, 'presets'), { recursive: true });
   const port = await freePort();
   writeFileSync(join(host, 'app-config.port.yaml'), `backend:\n  baseUrl: http://localhost:${port}\n  listen:\n    port: ${port}\n`);
   const good = await startBackend('index.js', ['app-config.yaml', 'app-config.port.yaml'], port, async (b) => (await readiness(b)) === 200);
   try {
     const ready = good.exited() === null && (await readiness(good).catch(() => 0)) === 200;
-    step('the backend starts and is ready', ready, ready ? '' : good.output().slice(-3000));
+    const logs = () => good.output().split('\n').filter((l) => !/incomingRequest/.test(l)).join('\n');
+    step('the backend starts and is ready', ready, ready ? '' : logs().slice(-3000));
     if (ready) {
       const res = await good.get('/api/auth/bitbucket/start?env=development');
       const location = res.headers.get('location') ?? '';
