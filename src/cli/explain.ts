@@ -14,7 +14,10 @@ export type { ExplainResult } from './dryRun';
 export function parseTimeout(value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
   const ms = /^\d+$/.test(value.trim()) ? Number(value) : NaN;
-  if (!Number.isSafeInteger(ms) || ms < 1) throw new UsageError(`--catalog-timeout must be a whole number of milliseconds (at least 1), not "${value}"`);
+  // Node's timers fire at once past 2^31 - 1 ms: a larger bound would refuse everyone.
+  if (!Number.isSafeInteger(ms) || ms < 1 || ms > 2147483647) {
+    throw new UsageError(`--catalog-timeout must be a whole number of milliseconds from 1 to 2147483647, not "${value}"`);
+  }
   return ms;
 }
 

@@ -166,6 +166,8 @@ async function decideOnce(
   }
   email = facts.email?.address ?? null;
   tracer?.({ type: 'facts', facts });
+  // Resolvers see the email the rules saw: one canonical spelling (KATE@ACME.com is kate@acme.com).
+  const seen = email !== null && info.profile?.email !== email ? { ...info, profile: { ...info.profile, email } } : info;
 
   const candidates = run.sequence;
   // Every fact path the conditions read, read once for this decision; a trace also wants each value.
@@ -193,7 +195,7 @@ async function decideOnce(
 
     if (plan && rule.action.kind === 'resolvers' && !rule.action.resolvers.every(r => plannable.has(r.resolve))) return BARRIER;
     action = rule.action.kind;
-    const r = await act(rule, info, facts, () => guard().context, budget, tracer);
+    const r = await act(rule, seen, facts, () => guard().context, budget, tracer);
     const violation = guarded?.violation();
     if (violation) {
       return finish({ outcome: 'refused', rule: rule.name, reason: 'error', message: `Sign-in refused: rule "${rule.name}": ${violation.message}` });

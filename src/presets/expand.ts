@@ -21,6 +21,10 @@ export type PresetProblem = Problem & { via?: SourcePlace[] };
 export const MAX_PRESET_DEPTH = 16;
 /** One rules block may expand to at most this many rules: two uses per level double it each level. */
 export const MAX_EXPANDED_RULES = 1000;
+/** Bound on preset uses visited in one block, every use in every preset counted, whether it yields rules or only errors. */
+export const MAX_PRESET_USES = 5000;
+/** Expansion stops after this many problems: enough to fix, never a flood. */
+export const MAX_PRESET_PROBLEMS = 100;
 
 /** Where an expanded rule was written: its file(s), its path there, and the uses that brought it in. */
 export interface RuleOrigin {
@@ -96,10 +100,17 @@ export function expandPresets(block: unknown, options: ExpandOptions): Expansion
   const loaded = new Map<string, ReturnType<typeof loadPreset> | { error: string }>();
   const reported = new Set<string>();
   let count = 0;
+  let uses = 0;
   let stopped = false;
 
-  const report = (h: Holder, path: ConfigPath, message: string, extra: Partial<PresetProblem> = {}) =>
+  const report = (h: Holder, path: ConfigPath, message: string, extra: Partial<PresetProblem> = {}) => {
+    if (stopped && problems.length >= MAX_PRESET_PROBLEMS) return;
     problems.push({ path: [...h.configPath, ...path], message, ...extra, place: locate(h.sources, path, extra.key), ...(h.via.length ? { via: h.via } : {}) });
+    if (problems.length === MAX_PRESET_PROBLEMS) {
+      stopped = true;
+      problems.push({ path: h.configPath, message: `expansion stopped after ${MAX_PRESET_PROBLEMS} problems; fix these first` });
+    }
+  };
 
   /** A copy of `value` with every parameter read replaced by the use's value. */
   const substitute = (value: unknown, path: ConfigPath, h: Holder & { preset: NonNullable<Holder['preset']> }): unknown => {
@@ -108,7 +119,7 @@ export function expandPresets(block: unknown, options: ExpandOptions): Expansion
       const r = parameterRead(read.path, read.args);
       // Checked when the preset was read; kept as written if not, so the engine still refuses it.
       if ('error' in r) return value;
-      const v = h.preset.values[r.name] ?? null;
+      const v = Object.hasOwn(h.preset.values, r.name) ? h.preset.values[r.name] ?? null : null;
       // A JSON Logic object is an operator: a value could only smuggle structure in as one.
       if (isScalar(v) || (Array.isArray(v) && v.every(isScalar))) return Array.isArray(v) ? [...v] : v;
       report(h, path, `parameter "${r.name}" must be a string, number, boolean or a list of those to be put into a rule`);
@@ -154,6 +165,12 @@ export function expandPresets(block: unknown, options: ExpandOptions): Expansion
   };
 
   const expandUse = (entry: Record<string, unknown>, path: ConfigPath, h: Holder): Segment | undefined => {
+    // Uses that end in errors yield no rules: counted apart, so that two uses
+    // per level, 16 levels deep, cannot make 65,536 problems (or hang start-up).
+    if (++uses > MAX_PRESET_USES) {
+      stopped = true;
+      return void report(h, path, `the rules block uses presets more than ${MAX_PRESET_USES} times here (every use in every preset counted)`);
+    }
     const before = problems.length;
     for (const k of Object.keys(entry).filter(k => !USE_KEYS.includes(k))) {
       report(h, [...path, k], `unknown property "${k}" in a preset use (it takes preset, with and as)`, { key: true });
@@ -199,7 +216,8 @@ export function expandPresets(block: unknown, options: ExpandOptions): Expansion
     const preset = got.preset;
     // Inside a preset, a use may pass its own parameters on.
     const given = h.preset ? substitute(entry.with ?? {}, [...path, 'with'], { ...h, preset: h.preset }) : entry.with ?? {};
-    const values = structuredClone(given) as Record<string, unknown>;
+    // No prototype: an optional parameter named toString or valueOf is absent when not given.
+    const values = Object.setPrototypeOf(structuredClone(given), null) as Record<string, unknown>;
     if (!preset.checkParameters(values)) {
       return void parameterProblems(preset.checkParameters.errors ?? [], preset, path, h, entry.with !== undefined);
     }

@@ -1,7 +1,7 @@
 import { compileRules, type CompiledRules, type ResolverRegistry } from '../engine/compile';
 import { expandPresets, type ExpandOptions, type Expansion, type PresetProblem } from './expand';
 
-export { expandPresets, MAX_EXPANDED_RULES, MAX_PRESET_DEPTH } from './expand';
+export { expandPresets, MAX_EXPANDED_RULES, MAX_PRESET_DEPTH, MAX_PRESET_PROBLEMS, MAX_PRESET_USES } from './expand';
 export type { ExpandOptions, Expansion, PresetProblem, RuleOrigin } from './expand';
 export { loadPreset, type Preset, type ParameterDeclaration } from './load';
 export { resolvePreset, displayPath } from './resolve';

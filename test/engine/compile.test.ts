@@ -4,6 +4,12 @@ import { testResolvers } from './fixtures';
 const problemsOf = (block: unknown) => compileRules(block, testResolvers).problems;
 
 describe('compileRules: what an admin gets told at start-up', () => {
+  it('refuses a catalog timeout longer than Node can wait (it would fire at once and refuse everyone)', () => {
+    const block = (ms: number) => ({ rules: [{ name: 'r', deny: 'x' }], limits: { catalogTimeoutMs: ms } });
+    expect(problemsOf(block(2147483647))).toEqual([]);
+    expect(problemsOf(block(3000000000))).toEqual([expect.objectContaining({ path: ['limits', 'catalogTimeoutMs'], message: 'must be <= 2147483647' })]);
+  });
+
   it('accepts the rules from the README', () => {
     const { compiled, problems } = compileRules(
       {

@@ -95,3 +95,20 @@ describe('decide', () => {
     expect(traced).toContain('"username":"a"');
   });
 });
+
+describe('resolvers see the canonical email', () => {
+  it('gets the address the rules saw, so an allowedDomains check does not refuse KATE@ACME.com', async () => {
+    const seen: unknown[] = [];
+    const registry = {
+      ...testResolvers,
+      records: () => async (info: any, ctx: any) => {
+        seen.push(info.profile.email);
+        return ctx.signInWithCatalogUser({ entityRef: 'user:default/kate' });
+      },
+    };
+    const { compiled } = compileRules({ rules: [{ name: 'r', when: { '==': [{ var: 'email.domain' }, 'acme.com'] }, resolvers: [{ resolver: 'records' }] }] }, registry);
+    const d = await decide(compiled!, signInInfo('Kate@ACME.com'), contextWithUsers(['kate']), { providerId: 'bitbucket', adapter: bitbucketProvider });
+    expect(d.outcome).toBe('signed-in');
+    expect(seen).toEqual(['kate@acme.com']);
+  });
+});

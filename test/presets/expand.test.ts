@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { registryFor } from '../../src/signIn/prepare';
 import { findRulesBlocks, loadConfigFiles } from '../../src/config/load';
-import { compileWithPresets, MAX_EXPANDED_RULES, type PresetProblem } from '../../src/presets';
+import { compileWithPresets, MAX_EXPANDED_RULES, MAX_PRESET_PROBLEMS, type PresetProblem } from '../../src/presets';
 
 const examples = join(__dirname, '../../examples/presets');
 let dir: string;
@@ -245,6 +245,29 @@ describe('presets are data, never code', () => {
     const r = await compile('- preset: ./l0.yaml');
     expect(only(r.problems).message).toBe(`the rules block expands to more than ${MAX_EXPANDED_RULES} rules here`);
     expect(r.compiled).toBeUndefined();
+  });
+
+  it('an optional parameter named like a built-in property (toString, valueOf) may be left out', async () => {
+    files({ 'p.yaml': 'name: p\nversion: 1.0.0\ndescription: d\nparameters:\n  type: object\n  properties:\n    toString: { type: string, description: d }\n    valueOf: { type: string, description: d }\nrules:\n  - name: r\n    when: { "==": [{ var: email.domain }, { var: params.toString }] }\n    deny: x\n' });
+    const r = await compile('- preset: ./p.yaml');
+    expect(r.problems).toEqual([]);
+    expect((r.expansion.block as any).rules[0].when).toEqual({ '==': [{ var: 'email.domain' }, null] });
+  });
+
+  it('uses that end in errors are bounded too: a deep bomb gives a bounded list of problems, not one per path', async () => {
+    // Two uses per level, 17 levels: past the depth limit on every one of 65,536 paths.
+    const level = (i: number) => `name: l${i}\nversion: 1.0.0\ndescription: d\nrules:\n  - { preset: ./l${i + 1}.yaml, as: a }\n  - { preset: ./l${i + 1}.yaml, as: b }\n`;
+    files(Object.fromEntries([...Array.from({ length: 17 }, (_, i) => [`l${i}.yaml`, level(i)]), ['l17.yaml', 'name: l17\nversion: 1.0.0\ndescription: d\nrules: [{ name: r, deny: x }]\n']]));
+    const deep = await compile('- preset: ./l0.yaml');
+    expect(deep.problems.length).toBeLessThanOrEqual(MAX_PRESET_PROBLEMS + 1);
+    expect(deep.problems[0].message).toBe('presets are nested more than 16 deep here');
+    expect(deep.problems[deep.problems.length - 1].message).toBe(`expansion stopped after ${MAX_PRESET_PROBLEMS} problems; fix these first`);
+    // Ten uses per level ending in a missing file: 100,000 "not found" paths at five levels.
+    const wide = (i: number) => `name: w${i}\nversion: 1.0.0\ndescription: d\nrules:\n${Array.from({ length: 10 }, (_, j) => `  - { preset: ./${i === 4 ? 'gone' : `w${i + 1}`}.yaml, as: u${j} }`).join('\n')}\n`;
+    files(Object.fromEntries(Array.from({ length: 5 }, (_, i) => [`w${i}.yaml`, wide(i)])));
+    const broad = await compile('- preset: ./w0.yaml');
+    expect(broad.problems.length).toBe(MAX_PRESET_PROBLEMS + 1);
+    expect(broad.compiled).toBeUndefined();
   });
 
   it('a module path to anything but a .yaml file is refused: a preset is never loaded as code', async () => {
