@@ -243,7 +243,7 @@ describe('presets are data, never code', () => {
     const level = (i: number) => `name: l${i}\nversion: 1.0.0\ndescription: d\nrules:\n  - preset: ./l${i + 1}.yaml\n  - preset: ./l${i + 1}.yaml\n`;
     files(Object.fromEntries([...Array.from({ length: 12 }, (_, i) => [`l${i}.yaml`, level(i)]), ['l12.yaml', 'name: l12\nversion: 1.0.0\ndescription: d\nrules: [{ name: r, deny: x }]\n']]));
     const r = await compile('- preset: ./l0.yaml');
-    expect(only(r.problems).message).toBe(`the rules block expands to more than ${MAX_EXPANDED_RULES} rules here`);
+    expect(only(r.problems).message).toBe(`presets bring more than ${MAX_EXPANDED_RULES} rules into this rules block here`);
     expect(r.compiled).toBeUndefined();
   });
 
@@ -252,6 +252,12 @@ describe('presets are data, never code', () => {
     const r = await compile('- preset: ./p.yaml');
     expect(r.problems).toEqual([]);
     expect((r.expansion.block as any).rules[0].when).toEqual({ '==': [{ var: 'email.domain' }, null] });
+  });
+
+  it('rules written in the config itself are not held to the preset limits', async () => {
+    const r = await compile(Array.from({ length: MAX_EXPANDED_RULES + 500 }, (_, i) => `- { name: r${i}, deny: x }`).join('\n'));
+    expect(r.problems).toEqual([]);
+    expect(r.compiled?.rules).toHaveLength(MAX_EXPANDED_RULES + 500);
   });
 
   it('uses that end in errors are bounded too: a deep bomb gives a bounded list of problems, not one per path', async () => {
