@@ -121,7 +121,7 @@ const condArb: fc.Arbitrary<Cond> = fc.letrec<{ cond: Cond }>(tie => ({
 
 const resolverSpecArb: fc.Arbitrary<ResolverSpec> = fc.oneof(
   { weight: 4, arbitrary: fc.constantFrom(...RESOLVERS).map(name => ({ name })) },
-  // allowedDomains: Backstage compares it with the raw domain, case and all.
+  // allowedDomains: Backstage compares it with the domain it is given (the canonical, lower-cased one), case and all.
   { weight: 1, arbitrary: fc.tuple(fc.constantFrom('emailLocalPartMatchingUserEntityName' as const, 'emailMatchingUserEntityProfileEmail' as const), fc.subarray(['acme.com', 'ACME.com', 'example.org'], { minLength: 1 })).map(([name, allowedDomains]) => ({ name, allowedDomains })) },
 );
 const actArb: fc.Arbitrary<Act> = fc.oneof(
@@ -485,17 +485,20 @@ function reference(users: CatalogUser[], rules: RulesSpec, rawEmail: unknown, fu
         return verdictOf(byAnnotation(users, r.name === 'usernameMatchingUserEntityAnnotation' ? 'username' : 'userId', raw));
       }
       case 'emailMatchingUserEntityProfileEmail': {
-        if (!rawEmail || typeof rawEmail !== 'string') return ERROR;
-        const first = verdictOf(byEmail(users, rawEmail));
+        // Resolvers see the email in its canonical form, as the rules do.
+        const given = email?.address ?? rawEmail;
+        if (!given || typeof given !== 'string') return ERROR;
+        const first = verdictOf(byEmail(users, given));
         if (first !== 'not-found') return first;
         // Backstage then tries the address without its +tag.
-        const m = rawEmail.match(/^([^@+]+)(\+[^@]+)?(@.*)$/);
+        const m = given.match(/^([^@+]+)(\+[^@]+)?(@.*)$/);
         return m ? verdictOf(byEmail(users, `${m[1]}${m[3]}`)) : 'not-found';
       }
       case 'emailLocalPartMatchingUserEntityName': {
-        if (!rawEmail || typeof rawEmail !== 'string') return ERROR;
-        const [localPart] = rawEmail.split('@');
-        if (r.allowedDomains && !r.allowedDomains.includes(rawEmail.slice(localPart.length + 1))) return ERROR;
+        const given = email?.address ?? rawEmail;
+        if (!given || typeof given !== 'string') return ERROR;
+        const [localPart] = given.split('@');
+        if (r.allowedDomains && !r.allowedDomains.includes(given.slice(localPart.length + 1))) return ERROR;
         return plain(localPart) && !/[:/]/.test(localPart) ? verdictOf(byRef(users, 'default', localPart)) : ERROR;
       }
     }
