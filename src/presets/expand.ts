@@ -15,7 +15,6 @@ import { loadPreset, parameterRead, paramsReads, paramsVar, type Preset } from '
 import { dirOf, displayPath, resolvePreset } from './resolve';
 
 /** A problem with the preset uses that led to it, outermost first. */
-export type PresetProblem = Problem & { via?: SourcePlace[] };
 
 /** Presets using presets deeper than this are refused (a cycle is caught before, by name). */
 export const MAX_PRESET_DEPTH = 16;
@@ -40,7 +39,7 @@ export interface Expansion {
   /** The block with every preset use replaced by its rules. */
   block: unknown;
   /** Problems of the uses and of the presets, located, each once. */
-  problems: PresetProblem[];
+  problems: Problem[];
   /** One per rule of the expanded block. */
   origins: RuleOrigin[];
   /**
@@ -48,7 +47,7 @@ export interface Expansion {
    * put back where it was written: a preset file and the uses that led there,
    * or the config file.
    */
-  relocate(p: Problem): PresetProblem;
+  relocate(p: Problem): Problem;
 }
 
 export interface ExpandOptions {
@@ -96,14 +95,14 @@ interface Segment {
 
 export function expandPresets(block: unknown, options: ExpandOptions): Expansion {
   const cwd = options.cwd ?? process.cwd();
-  const problems: PresetProblem[] = [];
+  const problems: Problem[] = [];
   const loaded = new Map<string, ReturnType<typeof loadPreset> | { error: string }>();
   const reported = new Set<string>();
   let count = 0;
   let uses = 0;
   let stopped = false;
 
-  const report = (h: Holder, path: ConfigPath, message: string, extra: Partial<PresetProblem> = {}) => {
+  const report = (h: Holder, path: ConfigPath, message: string, extra: Partial<Problem> = {}) => {
     if (stopped && problems.length >= MAX_PRESET_PROBLEMS) return;
     problems.push({ path: [...h.configPath, ...path], message, ...extra, place: locate(h.sources, path, extra.key), ...(h.via.length ? { via: h.via } : {}) });
     if (problems.length === MAX_PRESET_PROBLEMS) {
@@ -284,7 +283,7 @@ export function expandPresets(block: unknown, options: ExpandOptions): Expansion
     return out;
   };
 
-  const relocateIn = (p: Problem): PresetProblem => ({ ...p, path: [...options.path, ...p.path], place: locate(options.sources, [...options.path, ...p.path], p.key) });
+  const relocateIn = (p: Problem): Problem => ({ ...p, path: [...options.path, ...p.path], place: locate(options.sources, [...options.path, ...p.path], p.key) });
   if (!isObject(block) || !Array.isArray(block.rules)) return { block, problems, origins: [], relocate: relocateIn };
 
   const items = expandList(block.rules, {

@@ -1,8 +1,9 @@
 import { compileRules, type CompiledRules, type ResolverRegistry } from '../engine/compile';
-import { expandPresets, type ExpandOptions, type Expansion, type PresetProblem } from './expand';
+import { expandPresets, type ExpandOptions, type Expansion } from './expand';
+import type { Problem } from '../engine/problems';
 
 export { expandPresets, MAX_EXPANDED_RULES, MAX_PRESET_DEPTH, MAX_PRESET_PROBLEMS, MAX_PRESET_USES } from './expand';
-export type { ExpandOptions, Expansion, PresetProblem, RuleOrigin } from './expand';
+export type { ExpandOptions, Expansion, RuleOrigin } from './expand';
 export { loadPreset, type Preset, type ParameterDeclaration } from './load';
 export { resolvePreset, displayPath } from './resolve';
 
@@ -15,7 +16,7 @@ export function compileWithPresets(
   block: unknown,
   registry: ResolverRegistry,
   at: ExpandOptions,
-): { compiled?: CompiledRules; problems: PresetProblem[]; warnings: PresetProblem[]; expansion: Expansion } {
+): { compiled?: CompiledRules; problems: Problem[]; warnings: Problem[]; expansion: Expansion } {
   const expansion = expandPresets(block, at);
   const result = compileRules(expansion.block, registry);
   // A list whose only uses failed is empty now; that is not a mistake of its own.

@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { registryFor } from '../../src/signIn/prepare';
 import { findRulesBlocks, loadConfigFiles } from '../../src/config/load';
-import { compileWithPresets, MAX_EXPANDED_RULES, MAX_PRESET_PROBLEMS, type PresetProblem } from '../../src/presets';
+import { compileWithPresets, MAX_EXPANDED_RULES, MAX_PRESET_PROBLEMS } from '../../src/presets';
+import type { Problem } from '../../src/engine/problems';
 
 const examples = join(__dirname, '../../examples/presets');
 let dir: string;
@@ -40,7 +41,7 @@ async function compile(rulesText: string, cwd?: string) {
 }
 const at = (file: string, line: number, column: number) => ({ file: expect.stringContaining(file), line, column });
 const names = (r: Awaited<ReturnType<typeof compile>>) => (r.expansion.block as { rules: Array<{ name: string }> }).rules.map(x => x.name);
-const only = (problems: PresetProblem[]) => {
+const only = (problems: Problem[]) => {
   expect(problems).toHaveLength(1);
   return problems[0];
 };
