@@ -7,15 +7,16 @@ import {
   type AuthProviderRouteHandlers,
   type SignInResolverFactory,
 } from '@backstage/plugin-auth-node';
+import { catalogServiceRef } from '@backstage/plugin-catalog-node';
 import { forbiddenKeyProblems, locate } from '../config/locate';
 import { formatProblem, RulesConfigError, type Problem } from '../engine/problems';
 import type { Decision } from '../engine/decide';
 import { FORBIDDEN_KEYS, plainDataProblems } from '../engine/plainData';
 import type { CompiledRules } from '../engine/compile';
-import { contextBatchLookup } from '../engine/prefetch';
 import { bitbucketNeeds } from '../providers';
 import { prepareSignIn } from '../signIn/prepare';
 import { createBitbucketAuthenticator } from './bitbucketAuthenticator';
+import { catalogBatchLookup } from './catalogBatch';
 import { configFilePaths, readConfigSourcesWithIncludes } from './configFiles';
 
 /**
@@ -103,8 +104,15 @@ export const authModuleBitbucketSigninRules = createBackendModule({
       },
     });
     reg.registerInit({
-      deps: { providers: authProvidersExtensionPoint, config: coreServices.rootConfig, logger: coreServices.logger },
-      async init({ providers, config, logger }) {
+      deps: {
+        providers: authProvidersExtensionPoint,
+        config: coreServices.rootConfig,
+        logger: coreServices.logger,
+        // The catalog service and credentials of the auth plugin, which its resolver context uses.
+        catalog: catalogServiceRef,
+        auth: coreServices.auth,
+      },
+      async init({ providers, config, logger, catalog, auth }) {
         initialized = true;
         // Checked and compiled here, once: bad rules stop the backend with
         // every problem located, in development too (where the auth plugin
@@ -138,6 +146,8 @@ export const authModuleBitbucketSigninRules = createBackendModule({
         }
 
         const byEnv = new Map(prepared.environments.map(e => [e.env, e]));
+        // A sign-in's lookups go to the catalog as one request, asked as the resolver context asks each.
+        const batch = catalogBatchLookup({ catalog, auth });
         const onDecision = (d: Decision, rules: CompiledRules) =>
           logger.info('signin-rules decision', auditFields('bitbucket', d, rules.auditEmail));
         providers.registerProvider({
@@ -160,8 +170,7 @@ export const authModuleBitbucketSigninRules = createBackendModule({
                   cookieConfigurer: ctx.cookieConfigurer,
                   providerId: ctx.providerId,
                   resolverContext: ctx.resolverContext,
-                  // A sign-in's lookups go to the catalog as one request, through the auth plugin's own catalog service.
-                  signInResolver: prepared.signInResolver({ onDecision, batch: contextBatchLookup }),
+                  signInResolver: prepared.signInResolver({ onDecision, batch }),
                 }),
               );
             }

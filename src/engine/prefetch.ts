@@ -130,27 +130,6 @@ export function batchLookup(getEntities: (filter: Array<Record<string, string>>)
   };
 }
 
-/**
- * A BatchLookup through the resolver context itself (the auth plugin's own
- * catalog service and credentials): findCatalogUser with every lookup's
- * filters as alternatives. Its answer is one user or none; when several users
- * match the lookups together, they are asked one by one instead.
- */
-export const contextBatchLookup: BatchLookup = async (queries, ctx) => {
-  // One lookup is one request either way, and keeps its own kind of request (getEntityByRef).
-  if (queries.length < 2) return undefined;
-  let found: unknown;
-  try {
-    found = (await ctx.findCatalogUser({ filter: queries.flatMap(lookupFilters) })).entity;
-  } catch (e) {
-    const name = (e as Error | undefined)?.name;
-    if (name === 'NotFoundError') return queries.map(() => []);
-    if (name === 'ConflictError') return undefined;
-    throw e;
-  }
-  return partition(queries, [found]);
-};
-
 /** Each entity of an answer given to the lookups whose filters it matches, as the catalog matches (its search table). */
 function partition(queries: AuthResolverCatalogUserQuery[], items: unknown[]): Entity[][] {
   if (!items.every(i => isRecord(i) && isRecord(i.metadata) && typeof i.metadata.name === 'string')) {

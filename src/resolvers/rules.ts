@@ -14,7 +14,11 @@ export interface DecisionHooks {
   tracer?: Tracer;
   /** Sees every decision with the block that made it. */
   onDecision?: (d: Decision, rules: CompiledRules) => void;
-  /** Answers each decision's catalog lookups with one request (see engine/prefetch.ts). */
+  /**
+   * Answers each decision's catalog lookups with one request (see engine/prefetch.ts); in a module
+   * of the auth plugin, `catalogBatchLookup({ catalog, auth })` with its own services. Without it,
+   * one request per lookup.
+   */
   batch?: BatchLookup;
 }
 

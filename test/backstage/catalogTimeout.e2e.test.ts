@@ -26,18 +26,20 @@ const TIMEOUT_MS = 300;
  */
 function silentCatalog() {
   const calls: Record<string, number> = {};
+  const requests: unknown[] = [];
   const service = new Proxy({} as CatalogService, {
     get(_, prop) {
       // Not a thenable: whoever awaits the service itself must get it back.
       if (typeof prop !== 'string' || prop === 'then') return undefined;
-      return () => {
+      return (request: unknown) => {
         calls[prop] = (calls[prop] ?? 0) + 1;
+        requests.push(request);
         return new Promise<never>(() => undefined);
       };
     },
   });
   const factory = createServiceFactory({ service: catalogServiceRef, deps: {}, factory: () => service });
-  return { factory, calls };
+  return { factory, calls, requests };
 }
 
 const rulesEnv = (rule: object) => ({
@@ -64,10 +66,12 @@ describe('a catalog that never answers the auth plugin', () => {
       authModule: ourModule,
       features: [silent.factory],
       providerConfig: {
-        // The Bitbucket resolver: an annotation lookup, i.e. getEntities.
+        // The Bitbucket resolver: an annotation lookup.
         development: rulesEnv({ name: 'by-username', resolvers: [{ resolver: 'usernameMatchingUserEntityAnnotation' }] }),
-        // A match by entity ref: getEntityByRef.
+        // A match by entity ref.
         byref: rulesEnv({ name: 'by-ref', match: { entityRef: 'user:default/alice' } }),
+        // Two lookups of one rule, asked together.
+        chain: rulesEnv({ name: 'by-id-or-username', resolvers: [{ resolver: 'userIdMatchingUserEntityAnnotation' }, { resolver: 'usernameMatchingUserEntityAnnotation' }] }),
       },
       users: [{ uuid: '{aaaaaaaa-1111-4111-8111-111111111111}', username: 'alice-bb', displayName: 'Alice Anders' }],
       catalogFile,
@@ -75,10 +79,14 @@ describe('a catalog that never answers the auth plugin', () => {
   });
   afterAll(() => backstage?.stop());
 
+  // Each sign-in's lookups go to the catalog service as one getEntities (the module's batch), whose filters
+  // are the lookups'; the timeout holds for that one request.
   it.each([
-    ['development', 'by-username', 'getEntities'],
-    ['byref', 'by-ref', 'getEntityByRef'],
-  ])('refuses the sign-in (env %s) within limits.catalogTimeoutMs instead of hanging, naming the rule and the timeout', async (env, rule, method) => {
+    ['development', 'by-username', 1],
+    ['byref', 'by-ref', 1],
+    ['chain', 'by-id-or-username', 2],
+  ])('refuses the sign-in (env %s) within limits.catalogTimeoutMs instead of hanging, naming the rule and the timeout', async (env, rule, filters) => {
+    const method = 'getEntities';
     const before = silent.calls[method] ?? 0;
     const started = Date.now();
     const outcome = await signInOrHang(() => backstage.signIn('alice-bb', { env }), 10_000);
@@ -91,6 +99,8 @@ describe('a catalog that never answers the auth plugin', () => {
     expect(message).toMatch(new RegExp(`did not answer .* within ${TIMEOUT_MS} ms`));
     // The lookup did reach the silent catalog: the refusal is its silence, not a refusal before it.
     expect((silent.calls[method] ?? 0) - before).toBe(1);
+    expect(silent.requests.at(-1)).toEqual({ filter: expect.any(Array) });
+    expect((silent.requests.at(-1) as { filter: unknown[] }).filter).toHaveLength(filters);
     // The block's 300 ms, not the default 5000 ms.
     expect(elapsed).toBeGreaterThanOrEqual(TIMEOUT_MS);
     expect(elapsed).toBeLessThan(4_000);
