@@ -175,11 +175,16 @@ const chainCatalog = LocalCatalog.fromEntities([
   },
 ] as Entity[]);
 
-/** Only the last lookup of a chain finds Pat (by username); with found = "none", nobody is found. */
-function chainPerson(found: 'last' | 'none'): SignInInfo<unknown> {
-  const username = found === 'last' ? 'pat-bb' : 'nobody-bb';
+/**
+ * Only the last lookup of a chain finds Pat (by username); with found = "none",
+ * nobody is found; with found = "second", the second lookup finds Sam (by the
+ * email's local part) and the last would find Pat: the lookups together match
+ * two users, and the earlier one wins.
+ */
+function chainPerson(found: Found): SignInInfo<unknown> {
+  const username = found === 'none' ? 'nobody-bb' : 'pat-bb';
   return {
-    profile: { email: 'patricia@example.net', displayName: 'Pat' },
+    profile: { email: found === 'second' ? 'sam@example.net' : 'patricia@example.net', displayName: 'Pat' },
     result: { fullProfile: { id: '{99999999-0000-4000-8000-000000000000}', username, displayName: 'Pat' } },
   } as unknown as SignInInfo<unknown>;
 }
@@ -220,9 +225,12 @@ async function countRequests(resolver: ReturnType<typeof declarative>, info: Sig
   return { requests: catalogRequests(), who };
 }
 
+type Found = 'last' | 'none' | 'second';
+const WINNER: Record<Found, string | undefined> = { last: 'user:default/pat', none: undefined, second: 'user:default/sam' };
+
 export interface RoundTrips {
   chain: number;
-  found: 'last' | 'none';
+  found: Found;
   stock: number;
   rules: number;
 }
@@ -232,12 +240,13 @@ export async function roundTrips(): Promise<RoundTrips[]> {
   for (const [chain, resolvers] of Object.entries(CHAINS)) {
     const stock = declarative(resolvers.map(resolver => ({ resolver })), stockFactories);
     const rules = declarative([{ resolver: 'rules', ...chainBlock(resolvers) } as JsonObject], rulesFactories);
-    for (const found of ['last', 'none'] as const) {
+    // A chain of one has no second lookup.
+    for (const found of resolvers.length > 1 ? (['last', 'none', 'second'] as const) : (['last', 'none'] as const)) {
       const info = chainPerson(found);
       const s = await countRequests(stock, info, chainCatalog);
       const r = await countRequests(rules, info, chainCatalog);
-      const expected = found === 'last' ? 'user:default/pat' : undefined;
-      if (found === 'last' && (s.who !== expected || r.who !== expected)) {
+      const expected = WINNER[found];
+      if (expected && (s.who !== expected || r.who !== expected)) {
         throw new Error(`round trips, chain ${chain}: stock signed in ${s.who}, rules ${r.who}, expected ${expected}`);
       }
       out.push({ chain: Number(chain), found, stock: s.requests, rules: r.requests });
