@@ -14,11 +14,13 @@
  *   paths and anything unusual run in the budgeted interpreter, on the same
  *   budget.
  *
- * Each fact path is read once per decision (a Frame), not once per `var`.
+ * Each fact path is read once per decision (a Frame), not once per `var`, and
+ * a block's conditions become straight-line code in a few functions (see
+ * compileBlock), so a decision over many rules makes few calls.
  * The generated code holds no text from the config: every literal, path and
  * fallback expression is passed in an array and referred to by its index.
  */
-import { Budget, evaluate, OPERATIONS, truthy, weightOf, type EvaluationLimits } from './evaluate';
+import { Budget, evaluate, OPERATIONS, weightOf, type EvaluationLimits } from './evaluate';
 
 /** One decision's view of the facts: every compiled path read once. */
 export interface Frame {
@@ -51,15 +53,15 @@ const COMPARE: Record<string, string> = { '==': '==', '===': '===', '!=': '!=', 
  * against valueWeight. Not `*`: with one argument it answers that argument.
  */
 const SCALAR_RESULT = new Set([...Object.keys(COMPARE), '<', '<=', '!', '!!', 'in', '+', '-', '/', '%', 'min', 'max']);
+/** Operators whose value is always a boolean. */
+const BOOLEAN_RESULT = new Set([...Object.keys(COMPARE), '<', '<=', '!', '!!', 'in']);
 
 /** The helpers generated code calls; the same functions evaluate.ts uses. */
 const helpers = {
-  T: truthy,
   W: weightOf,
   OP: OPERATIONS,
   M: MISSING,
   H: HEAVY,
-  IN: (a: unknown, b: any) => (!b || typeof b.indexOf === 'undefined' ? false : b.indexOf(a) !== -1),
   /** evaluate's check of an operator's object or string value. */
   CV: (B: Budget, v: unknown) => {
     if ((typeof v === 'object' && v !== null) || typeof v === 'string') B.checkValue(v);
@@ -98,6 +100,8 @@ interface Gen {
   steps?: number;
   /** JS expression for weightOf the value, valid right after `code`; undefined: compute it. */
   weight?: string;
+  /** The value is always a boolean: its truthiness is itself. */
+  bool?: boolean;
 }
 
 /**
@@ -144,22 +148,21 @@ export class LogicProgram {
   }
 
   /**
-   * Compiles one checked expression: JS source that refers to its constants
-   * as k[j] and to its fact paths as p[j] (indices into the frame), so that
-   * expressions of the same shape share one generated function.
+   * The JS source of one checked expression, with its steps charged where
+   * they stand. Constants go to `consts` and appear as k[j]; fact paths appear
+   * as indices into the frame; temporaries are t0, t1... (`temps` counts them).
    */
-  #compile(expr: unknown): Compiled {
-    const consts: unknown[] = [];
-    const slots: number[] = [];
-    let temps = 0;
+  #gen(expr: unknown, consts: unknown[], temps: { n: number }): Gen {
     const k = (v: unknown) => `k[${consts.push(v) - 1}]`;
-    const slot = (path: unknown) => {
-      const i = this.#slot(path);
-      const j = slots.indexOf(i);
-      return `p[${j >= 0 ? j : slots.push(i) - 1}]`;
-    };
-    const temp = () => `t${temps++}`;
+    const temp = () => `t${temps.n++}`;
     const VW = this.#valueWeight;
+    /**
+     * JS for truthy(value of g): inline, so that V8 specialises each test on
+     * what it sees there (a shared truthy() sees every kind of value).
+     */
+    const truth = (g: Gen, t = temp()) => (g.bool ? charged(g) : `(Array.isArray(${t} = ${charged(g)}) ? ${t}.length !== 0 : !!${t})`);
+    /** The same, of a value already in temporary `t`. */
+    const truthOf = ({ g, t }: { g: Gen; t: string }) => (g.bool ? t : `(Array.isArray(${t}) ? ${t}.length !== 0 : !!${t})`);
 
     const gen = (node: unknown): Gen => {
       if (Array.isArray(node)) {
@@ -180,25 +183,41 @@ export class LogicProgram {
       if (op === 'if' || op === '?:') {
         let code = '';
         let i = 0;
-        for (; i < args.length - 1; i += 2) code += `T(${charged(gen(args[i]))}) ? ${charged(gen(args[i + 1]))} : `;
-        code += args.length === i + 1 ? charged(gen(args[i])) : 'null';
-        return { code: `(u += 1, ${code})` };
+        const branches: Gen[] = [];
+        for (; i < args.length - 1; i += 2) {
+          const then = gen(args[i + 1]);
+          branches.push(then);
+          code += `${truth(gen(args[i]))} ? ${charged(then)} : `;
+        }
+        const last = args.length === i + 1 ? gen(args[i]) : undefined;
+        code += last ? charged(last) : 'null';
+        return { code: `(u += 1, ${code})`, bool: last !== undefined && last.bool && branches.every(b => b.bool) };
       }
       if (op === 'and' || op === 'or') {
         if (args.length === 0) return { code: '(u += 1, undefined)' };
-        const t = temp();
-        const stop = op === 'and' ? '!T' : 'T';
-        const head = args.slice(0, -1).map(a => `(${t} = ${charged(gen(a))}, ${stop}(${t})) ? ${t} : `).join('');
-        return { code: `(u += 1, ${head}${charged(gen(args[args.length - 1]))})` };
+        // Each operand but the last: its value when it stops the chain, else the rest.
+        const gens = args.map(gen);
+        const last = gens[gens.length - 1];
+        let code = charged(last);
+        for (let j = gens.length - 2; j >= 0; j--) {
+          const g = gens[j];
+          if (g.bool) code = op === 'and' ? `(${charged(g)} ? ${code} : false)` : `(${charged(g)} ? true : ${code})`;
+          else {
+            const t = temp();
+            code = op === 'and' ? `(${truth(g, t)} ? ${code} : ${t})` : `(${truth(g, t)} ? ${t} : ${code})`;
+          }
+        }
+        return { code: `(u += 1, ${code})`, bool: gens.every(g => g.bool) };
       }
       const known = Object.hasOwn(OPERATIONS, op);
       if (FALLBACK.has(op) || !known || (op === 'var' && args.length > 0 && !isPath(args[0]))) {
         // The interpreter charges the same budget; what was counted here is settled first.
-        return { code: `(B.charge(u), u = 0, EV(${k(node)}, D, B))` };
+        const t = temp();
+        return { code: `(B.charge(u), u = 0, ${t} = EV(${k(node)}, D, B), left = B.limits.steps - B.used, ${t})` };
       }
 
       if (op === 'var') {
-        const i = slot(args[0]);
+        const i = this.#slot(args[0]);
         const wPath = args.length === 0 ? 0 : weightOf(args[0]);
         if (args.length <= 1) {
           const read = `((s = S0[${i}]) === H ? heavy(F, ${i}) : s)`;
@@ -230,37 +249,30 @@ export class LogicProgram {
       if (COMPARE[op]) value = `${a(0)} ${COMPARE[op]} ${a(1)}`;
       else if (op === '<' || op === '<=') {
         value = parts.length >= 3 ? `(${a(2)} === undefined ? ${a(0)} ${op} ${a(1)} : ${a(0)} ${op} ${a(1)} && ${a(1)} ${op} ${a(2)})` : `${a(0)} ${op} ${a(1)}`;
-      } else if (op === '!') value = `!T(${a(0)})`;
-      else if (op === '!!') value = `T(${a(0)})`;
-      else if (op === 'in') value = `IN(${a(0)}, ${a(1)})`;
+      } else if (op === '!') value = parts.length ? `!${truthOf(parts[0])}` : 'true';
+      else if (op === '!!') value = parts.length ? truthOf(parts[0]) : 'false';
+      // OPERATIONS.in, inline for the same reason as truthiness.
+      else if (op === 'in') value = `(!${a(1)} || typeof ${a(1)}.indexOf === 'undefined' ? false : ${a(1)}.indexOf(${a(0)}) !== -1)`;
       else {
         const call = `OP[${JSON.stringify(op)}](D, [${parts.map(p => p.t).join(', ')}])`;
         value = SCALAR_RESULT.has(op) ? call : `CV(B, ${call})`;
       }
       const charge = weights.length ? `, u += ${weights.join(' + ')}` : '';
       const code = `(u += ${upfront}${dynamic.length ? `, ${dynamic.join(', ')}` : ''}${charge}, ${value})`;
-      return SCALAR_RESULT.has(op) ? { code, weight: '1' } : { code };
+      return SCALAR_RESULT.has(op) ? { code, weight: '1', bool: BOOLEAN_RESULT.has(op) } : { code };
     };
 
-    /** A node's code with its own up-front steps charged where it stands. */
-    const charged = (g: Gen) => (g.steps !== undefined ? `(u += ${g.steps}, ${g.code})` : g.code);
     const weightExpr = (g: Gen, t: string) => g.weight ?? `W(${t})`;
-
-    const body = charged(gen(expr));
-    const locals = ['s', ...Array.from({ length: temps }, (_, i) => `t${i}`)].join(', ');
-    const source = `function compiledLogic(F, k, p) {\n${FRAME}  let u = 0, ${locals};\n  const r = ${body};\n  B.charge(u);\n  return r;\n}`;
-    let fn = SHAPES.get(source);
-    if (!fn) {
-      fn = build(source);
-      SHAPES.set(source, fn);
-    }
-    return { fn, k: consts, p: slots };
+    return gen(expr);
   }
 
   /** Compiles one checked expression into a function of a Frame. */
   compile(expr: unknown): CompiledExpression {
-    const { fn, k, p } = this.#compile(expr);
-    return F => fn(F, k, p);
+    const k: unknown[] = [];
+    const temps = { n: 0 };
+    const body = charged(this.#gen(expr, k, temps));
+    const fn = build(`function compiledLogic(F, k) {\n${FRAME}  let u = 0, left, ${locals(temps.n)};\n  const r = ${body};\n  B.charge(u);\n  return r;\n}`);
+    return F => fn(F, k);
   }
 
   /**
@@ -269,34 +281,72 @@ export class LogicProgram {
    * The steps are checked after each condition, as evaluate would have by then.
    * `F.at` names the condition being evaluated (for its error), and when
    * `F.V` is given each condition's value lands there (for a trace).
+   *
+   * The conditions become straight-line code, a few dozen to a function (V8
+   * stops optimizing functions past a size): each a `case` that falls through
+   * to the next, so a scan can start at any rule.
    */
   compileBlock(conditions: unknown[]): Scan {
-    const compiled = conditions.map(c => (c === undefined ? undefined : this.#compile(c)));
+    const chunks: Array<{ first: number; end: number; fn: ChunkFn; k: unknown[] }> = [];
+    for (let first = 0; first < conditions.length; ) {
+      const k: unknown[] = [];
+      const temps = { n: 0 };
+      let cases = '';
+      let end = first;
+      // Indices within the chunk, so that chunks of the same shape share one function.
+      for (; end < conditions.length && end - first < CHUNK_RULES && cases.length < CHUNK_SOURCE; end++) {
+        const i = end - first;
+        const c = conditions[end];
+        if (c === undefined) {
+          cases += `    case ${i}: if (V !== undefined) V[at + ${i}] = true; B.used += u; return ${i};\n`;
+          continue;
+        }
+        const t = `t${temps.n++}`;
+        const g = this.#gen(c, k, temps);
+        const holds = g.bool ? t : `(Array.isArray(${t}) ? ${t}.length !== 0 : !!${t})`;
+        cases +=
+          `    case ${i}: j = ${i}; ${t} = ${charged(g)};\n` +
+          `      if (u > left) B.charge(u);\n` +
+          `      if (V !== undefined) V[at + ${i}] = ${t};\n` +
+          `      if (${holds}) { B.used += u; return ${i}; }\n`;
+      }
+      // Steps are counted in u and checked against what is left of the budget after each
+      // condition, then added to the budget on the way out; F.at is set only on an error.
+      const fn = build(
+        `function compiledRules(F, from, k, at) {\n${FRAME}  const V = F.V;\n  let u = 0, j = from, left = B.limits.steps - B.used, ${locals(temps.n)};\n` +
+          `  try {\n  switch (from) {\n${cases}  }\n  } catch (e) {\n    F.at = at + j;\n    throw e;\n  }\n  B.used += u;\n  return -1;\n}`,
+      ) as unknown as ChunkFn;
+      chunks.push({ first, end, fn, k });
+      first = end;
+    }
     return (F, from) => {
-      for (let i = from; i < compiled.length; i++) {
-        const c = compiled[i];
-        F.at = i;
-        const v = c === undefined ? true : c.fn(F, c.k, c.p);
-        if (F.V) F.V[i] = v;
-        if (truthy(v)) return i;
+      for (const c of chunks) {
+        if (from >= c.end) continue;
+        const i = c.fn(F, Math.max(from, c.first) - c.first, c.k, c.first);
+        if (i >= 0) return c.first + i;
       }
       return -1;
     };
   }
 }
 
-interface Compiled {
-  fn: (F: Frame, k: unknown[], p: number[]) => unknown;
-  k: unknown[];
-  p: number[];
-}
+type ChunkFn = (F: Frame & { at?: number; V?: unknown[] }, from: number, k: unknown[], at: number) => number;
+
+/** Conditions per generated function, and a bound on its source, so V8 still optimizes it. */
+const CHUNK_RULES = 32;
+const CHUNK_SOURCE = 16_000;
+
+/** A node's code with its own up-front steps charged where it stands. */
+const charged = (g: Gen) => (g.steps !== undefined ? `(u += ${g.steps}, ${g.code})` : g.code);
+
+const locals = (temps: number) => ['s', ...Array.from({ length: temps }, (_, i) => `t${i}`)].join(', ');
 
 /**
- * Generated functions by source. Rules of one shape (say 100 rules comparing
- * email.domain with a different domain each) share one function, which V8
- * then optimizes once.
+ * Generated functions by source. Chunks of rules of one shape (say 100 rules
+ * comparing email.domain with a different domain each) share one function,
+ * which V8 then optimizes once.
  */
-const SHAPES = new Map<string, Compiled['fn']>();
+const SHAPES = new Map<string, (...args: any[]) => unknown>();
 
 /** What generated code reads of a Frame, as locals. */
 const FRAME = '  const D = F.D, B = F.B, S = F.S, S0 = F.S0, SW = F.SW;\n';
@@ -305,9 +355,14 @@ const FRAME = '  const D = F.D, B = F.B, S = F.S, S0 = F.S0, SW = F.SW;\n';
 export type Scan = (frame: Frame & { at?: number; V?: unknown[] }, from: number) => number;
 
 /** Safe to compile: the source holds only fixed tokens and indices; config values stay in `k`. */
-function build(fn: string): Compiled['fn'] {
-  const source = `"use strict";\nconst { T, W, OP, M, H, IN, CV, heavy, EV } = h;\nreturn ${fn};`;
-  return new Function('h', source)(helpers) as Compiled['fn'];
+function build(fn: string): (F: Frame, k: unknown[]) => unknown {
+  let made = SHAPES.get(fn);
+  if (!made) {
+    const source = `"use strict";\nconst { W, OP, M, H, CV, heavy, EV } = h;\nreturn ${fn};`;
+    made = new Function('h', source)(helpers) as (...args: any[]) => unknown;
+    SHAPES.set(fn, made);
+  }
+  return made as (F: Frame, k: unknown[]) => unknown;
 }
 
 /** Compiles one expression on its own, e.g. for tests: a program of one. */

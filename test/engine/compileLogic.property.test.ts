@@ -104,6 +104,38 @@ describe('compiled JSON Logic', () => {
     );
   });
 
+  it('refuses a block for its budget at the rule where the interpreter, rule by rule, is refused', () => {
+    const limitsArb = fc.record({ steps: fc.integer({ min: 1, max: 80 }), valueWeight: fc.integer({ min: 1, max: 12 }) });
+    let refused = 0;
+    fc.assert(
+      fc.property(fc.array(exprArb, { minLength: 1, maxLength: 6 }), dataArb, limitsArb, (conditions, data, limits) => {
+        const program = new LogicProgram(limits);
+        const scan = program.compileBlock(conditions);
+        const frame: Parameters<typeof scan>[0] = program.frame(data, new Budget(limits));
+        const scanned = attempt(() => scan(frame, 0));
+        const alone = new Budget(limits);
+        for (let i = 0; i < conditions.length; i++) {
+          const ref = attempt(() => evaluate(conditions[i], data, alone));
+          if (!ref.ok) {
+            if (ref.error instanceof BudgetExceededError) refused++;
+            // Refused too, for this rule (steps are checked after each condition, so the error may differ).
+            expect({ ok: scanned.ok, at: frame.at }).toEqual({ ok: false, at: i });
+            return;
+          }
+          if (truthy(ref.value)) {
+            expect(scanned).toEqual({ ok: true, value: i });
+            expect(frame.B.used).toBe(alone.used);
+            return;
+          }
+        }
+        expect(scanned).toEqual({ ok: true, value: -1 });
+        expect(frame.B.used).toBe(alone.used);
+      }),
+      { numRuns: 1000 },
+    );
+    expect(refused).toBeGreaterThan(100);
+  });
+
   it('scans a long block from any rule', () => {
     const conditions = Array.from({ length: 200 }, (_, i) => (i % 7 === 3 ? undefined : { '==': [{ var: 'n' }, i] }));
     const program = new LogicProgram(DEFAULT_EVALUATION_LIMITS);
