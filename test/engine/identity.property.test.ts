@@ -38,7 +38,14 @@ describe('canonicalEmail', () => {
       fc.property(fc.array(char, { maxLength: 30 }).map(cs => cs.join('')), raw => {
         expect(canonicalEmail(raw)).toEqual(reference(raw));
       }),
-      { numRuns: 5000, examples: [['Bob@ACME.com'], ['a.b@c.d'], ['x@y'], ['a..b@c.d'], ['a@b.c.']] },
+      {
+        numRuns: 5000,
+        examples: [
+          ['Bob@ACME.com'], ['a.b@c.d'], ['x@y'], ['a..b@c.d'], ['a@b.c.'], ['@b.c'], ['a@-b.c'], ['a@b-.c'], ['a@b..c'],
+          // The length limits: a local part of 64 and 65, labels of 63 and 64 characters.
+          [`${'x'.repeat(64)}@b.c`], [`${'x'.repeat(65)}@b.c`], [`a@${'b'.repeat(63)}.c`], [`a@${'b'.repeat(64)}.c`], [`a@b.${'c'.repeat(63)}`], [`a@b.${'c'.repeat(64)}`],
+        ],
+      },
     );
   });
 });
