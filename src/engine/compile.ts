@@ -68,6 +68,8 @@ export interface Executable {
   program: LogicProgram;
   /** The facts worth building for a decision (see factNeeds). */
   factNeeds: FactNeeds;
+  /** Each decision's evaluation budget. */
+  evaluationLimits: EvaluationLimits;
 }
 
 const executables = new WeakMap<CompiledRules, Executable>();
@@ -76,9 +78,10 @@ const executables = new WeakMap<CompiledRules, Executable>();
 export function executable(compiled: CompiledRules): Executable {
   let e = executables.get(compiled);
   if (!e) {
-    const program = new LogicProgram({ steps: compiled.limits.evaluationSteps, valueWeight: compiled.limits.valueWeight });
+    const evaluationLimits = { steps: compiled.limits.evaluationSteps, valueWeight: compiled.limits.valueWeight };
+    const program = new LogicProgram(evaluationLimits);
     const sequence = compiled.default ? [...compiled.rules, compiled.default] : compiled.rules;
-    e = { sequence, scan: program.compileBlock(sequence.map(r => r.when)), program, factNeeds: factNeeds(compiled.factPaths) };
+    e = { sequence, scan: program.compileBlock(sequence.map(r => r.when)), program, factNeeds: factNeeds(compiled.factPaths), evaluationLimits };
     executables.set(compiled, e);
   }
   return e;

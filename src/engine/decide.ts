@@ -1,7 +1,7 @@
 import type { AuthResolverContext, BackstageSignInResult, SignInInfo } from '@backstage/plugin-auth-node';
 import { buildCatalogQuery, MissingValueError } from './match';
 import { guardContext, type GuardedContext } from './catalogGuard';
-import { executable, type CompiledRule, type CompiledRules } from './compile';
+import { executable, type Action, type CompiledRules } from './compile';
 import type { Scan } from './compileLogic';
 import { Budget } from './evaluate';
 import { buildFacts, type ProviderFacts, type SignInFacts } from './facts';
@@ -44,19 +44,17 @@ const messageOf = (e: unknown) => (e instanceof Error ? e.message : String(e));
 type ActionResult =
   | { kind: 'signed-in'; result: BackstageSignInResult }
   | { kind: 'not-found' }
-  | { kind: 'deny'; message: string }
   | { kind: 'error'; message: string };
 
 async function act(
-  rule: CompiledRule,
+  rule: string,
+  action: Exclude<Action, { kind: 'deny' }>,
   info: SignInInfo<unknown>,
   facts: SignInFacts,
   context: () => AuthResolverContext,
   budget: Budget,
   tracer?: Tracer,
 ): Promise<ActionResult> {
-  const { action } = rule;
-  if (action.kind === 'deny') return { kind: 'deny', message: action.message };
   // Made only now: a decision that ends in a deny needs no catalog.
   const ctx = context();
 
@@ -65,14 +63,14 @@ async function act(
     try {
       query = buildCatalogQuery(action.query, facts, budget);
       const result = await ctx.signInWithCatalogUser(query);
-      tracer?.({ type: 'match', rule: rule.name, query, outcome: 'signed-in', userEntityRef: result.identity?.userEntityRef });
+      tracer?.({ type: 'match', rule, query, outcome: 'signed-in', userEntityRef: result.identity?.userEntityRef });
       return { kind: 'signed-in', result };
     } catch (e) {
       if (isNotFound(e) || e instanceof MissingValueError) {
-        tracer?.({ type: 'match', rule: rule.name, query, outcome: 'not-found', message: messageOf(e) });
+        tracer?.({ type: 'match', rule, query, outcome: 'not-found', message: messageOf(e) });
         return { kind: 'not-found' };
       }
-      tracer?.({ type: 'match', rule: rule.name, query, outcome: 'error', message: messageOf(e) });
+      tracer?.({ type: 'match', rule, query, outcome: 'error', message: messageOf(e) });
       return { kind: 'error', message: `match failed: ${messageOf(e)}` };
     }
   }
@@ -81,14 +79,14 @@ async function act(
   for (const { name, resolve } of action.resolvers) {
     try {
       const result = await resolve(info, ctx);
-      tracer?.({ type: 'resolver', rule: rule.name, resolver: name, outcome: 'signed-in', userEntityRef: result.identity?.userEntityRef });
+      tracer?.({ type: 'resolver', rule, resolver: name, outcome: 'signed-in', userEntityRef: result.identity?.userEntityRef });
       return { kind: 'signed-in', result };
     } catch (e) {
       if (isNotFound(e)) {
-        tracer?.({ type: 'resolver', rule: rule.name, resolver: name, outcome: 'not-found', message: messageOf(e) });
+        tracer?.({ type: 'resolver', rule, resolver: name, outcome: 'not-found', message: messageOf(e) });
         continue;
       }
-      tracer?.({ type: 'resolver', rule: rule.name, resolver: name, outcome: 'error', message: messageOf(e) });
+      tracer?.({ type: 'resolver', rule, resolver: name, outcome: 'error', message: messageOf(e) });
       return { kind: 'error', message: `resolver "${name}" failed: ${messageOf(e)}` };
     }
   }
@@ -101,14 +99,25 @@ async function act(
  * A deny is final, and so is any error: it never falls through to a later,
  * possibly more permissive rule.
  */
-export async function decide(
+export function decide(
   compiled: CompiledRules,
   info: SignInInfo<unknown>,
   ctx: AuthResolverContext,
   options: DecideOptions,
 ): Promise<Decision> {
   const started = performance.now();
-  if (!options.batch) return (await decideOnce(compiled, info, ctx, options, started, false)) as Decision;
+  if (!options.batch) return decideOnce(compiled, info, ctx, options, started, false) as Promise<Decision>;
+  return decideBatched(compiled, info, ctx, options, started, options.batch);
+}
+
+async function decideBatched(
+  compiled: CompiledRules,
+  info: SignInInfo<unknown>,
+  ctx: AuthResolverContext,
+  options: DecideOptions,
+  started: number,
+  batch: BatchLookup,
+): Promise<Decision> {
   // First without I/O, every lookup "not found", to learn which lookups the decision may make.
   const planning = recordingContext();
   const events: TraceEvent[] = [];
@@ -119,7 +128,7 @@ export async function decide(
     return planned;
   }
   // Then for real, the planned lookups answered by one request.
-  return (await decideOnce(compiled, info, prefetchingContext(ctx, planning.queries, options.batch), options, started, false)) as Decision;
+  return (await decideOnce(compiled, info, prefetchingContext(ctx, planning.queries, batch), options, started, false)) as Decision;
 }
 
 /** Planning stops before a rule whose resolvers are not all plannable (a custom one). */
@@ -137,8 +146,7 @@ async function decideOnce(
   const run = executable(compiled);
   // Every resolver of this sign-in sees only the guarded context (made when a rule first acts).
   let guarded: GuardedContext | undefined;
-  const guard = () => (guarded ??= guardContext(ctx, compiled.limits));
-  const budget = new Budget({ steps: compiled.limits.evaluationSteps, valueWeight: compiled.limits.valueWeight });
+  const budget = new Budget(run.evaluationLimits);
   let action: DecidingAction = null;
   let email: string | null = null;
   const finish = (d: Outcome): Decision => {
@@ -152,10 +160,11 @@ async function decideOnce(
         ? { type: 'decision', outcome: d.outcome, rule: d.rule, userEntityRef: d.result.identity?.userEntityRef }
         : { type: 'decision', outcome: d.outcome, rule: d.rule, message: d.message },
     );
-    const common = { action, email, catalogLookups: guarded?.lookups() ?? 0, durationMs: performance.now() - started };
+    const catalogLookups = guarded?.lookups() ?? 0;
+    const durationMs = performance.now() - started;
     return d.outcome === 'signed-in'
-      ? { outcome: d.outcome, rule: d.rule, result: d.result, ...common }
-      : { outcome: d.outcome, rule: d.rule, message: d.message, reason: d.reason, ...common };
+      ? { outcome: d.outcome, rule: d.rule, result: d.result, action, email, catalogLookups, durationMs }
+      : { outcome: d.outcome, rule: d.rule, message: d.message, reason: d.reason, action, email, catalogLookups, durationMs };
   };
 
   let facts: SignInFacts;
@@ -167,7 +176,7 @@ async function decideOnce(
   email = facts.email?.address ?? null;
   tracer?.({ type: 'facts', facts });
   // Resolvers see the email the rules saw: one canonical spelling (KATE@ACME.com is kate@acme.com).
-  const seen = email !== null && info.profile?.email !== email ? { ...info, profile: { ...info.profile, email } } : info;
+  let seen: SignInInfo<unknown> | undefined;
 
   const candidates = run.sequence;
   // Every fact path the conditions read, read once for this decision; a trace also wants each value.
@@ -182,12 +191,12 @@ async function decideOnce(
       next = run.scan(frame, from);
     } catch (e) {
       const rule = candidates[frame.at!];
-      skipped(from, frame.at!);
+      if (tracer) skipped(from, frame.at!);
       tracer?.({ type: 'rule', rule: rule.name, applies: false, when: rule.when, value: `error: ${messageOf(e)}` });
       action = null;
       return finish({ outcome: 'refused', rule: rule.name, reason: 'error', message: `Sign-in refused: rule "${rule.name}": its condition failed: ${messageOf(e)}` });
     }
-    skipped(from, next < 0 ? candidates.length : next);
+    if (tracer) skipped(from, next < 0 ? candidates.length : next);
     if (next < 0) break;
     from = next + 1;
     const rule = candidates[next];
@@ -195,7 +204,10 @@ async function decideOnce(
 
     if (plan && rule.action.kind === 'resolvers' && !rule.action.resolvers.every(r => plannable.has(r.resolve))) return BARRIER;
     action = rule.action.kind;
-    const r = await act(rule, seen, facts, () => guard().context, budget, tracer);
+    // A deny needs nothing more: decided without waiting on anything.
+    if (rule.action.kind === 'deny') return finish({ outcome: 'refused', rule: rule.name, reason: 'deny', message: rule.action.message });
+    seen ??= email !== null && info.profile?.email !== email ? { ...info, profile: { ...info.profile, email } } : info;
+    const r = await act(rule.name, rule.action, seen, facts, () => (guarded ??= guardContext(ctx, compiled.limits)).context, budget, tracer);
     const violation = guarded?.violation();
     if (violation) {
       return finish({ outcome: 'refused', rule: rule.name, reason: 'error', message: `Sign-in refused: rule "${rule.name}": ${violation.message}` });
@@ -203,8 +215,6 @@ async function decideOnce(
     switch (r.kind) {
       case 'signed-in':
         return finish({ outcome: 'signed-in', rule: rule.name, result: r.result });
-      case 'deny':
-        return finish({ outcome: 'refused', rule: rule.name, reason: 'deny', message: r.message });
       case 'error':
         return finish({ outcome: 'refused', rule: rule.name, reason: 'error', message: `Sign-in refused: rule "${rule.name}": ${r.message}` });
       case 'not-found':

@@ -39,31 +39,31 @@ export class FactsError extends Error {
   }
 }
 
-/** Refuses a value beyond FACT_BOUNDS; `where` names the fact, built only then. */
-function checkBounds(v: unknown, where: () => string): void {
-  if (typeof v === 'string' && v.length > FACT_BOUNDS.stringLength) {
-    throw new FactsError(`${where()} is longer than ${FACT_BOUNDS.stringLength} characters`);
-  }
-  if (Array.isArray(v)) {
-    if (v.length > FACT_BOUNDS.listLength) throw new FactsError(`${where()} has more than ${FACT_BOUNDS.listLength} items`);
-    for (const x of v) {
-      if (typeof x === 'string' && x.length > FACT_BOUNDS.stringLength) {
-        throw new FactsError(`${where()} is longer than ${FACT_BOUNDS.stringLength} characters`);
-      }
-    }
-  }
-}
+const tooLong = (where: string) => new FactsError(`${where} is longer than ${FACT_BOUNDS.stringLength} characters`);
 
-const isScalar = (v: unknown) => typeof v === 'string' || typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v));
-
-/** A fact value: a bounded string, number, boolean or list of those; anything else is dropped (null in a list). */
-function factValue(v: unknown, where: () => string): unknown {
-  checkBounds(v, where);
-  if (isScalar(v)) return v;
-  if (Array.isArray(v)) {
-    return v.filter(x => typeof x === 'string' || typeof x === 'number' || typeof x === 'boolean').map(x => (isScalar(x) ? x : null));
+/**
+ * A fact value: a bounded string, number, boolean or list of those; anything
+ * else is dropped (null in a list). A value beyond FACT_BOUNDS refuses the
+ * sign-in, whether or not the value is kept (`keep`): the same profiles are
+ * refused whichever facts a block reads. `under`.`name` names the fact for an error.
+ */
+function factValue(v: unknown, under: string, name: string, keep: boolean): unknown {
+  if (typeof v === 'string') {
+    if (v.length > FACT_BOUNDS.stringLength) throw tooLong(`${under}.${name}`);
+    return v;
   }
-  return null;
+  if (typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v))) return v;
+  if (!Array.isArray(v)) return null;
+  if (v.length > FACT_BOUNDS.listLength) throw new FactsError(`${under}.${name} has more than ${FACT_BOUNDS.listLength} items`);
+  // One pass: check every string, keep strings, booleans and numbers (null for one that is not finite).
+  const out: unknown[] = [];
+  for (const x of v) {
+    if (typeof x === 'string') {
+      if (x.length > FACT_BOUNDS.stringLength) throw tooLong(`${under}.${name}`);
+      if (keep) out.push(x);
+    } else if (keep && (typeof x === 'boolean' || typeof x === 'number')) out.push(Number.isNaN(x) || x === Infinity || x === -Infinity ? null : x);
+  }
+  return keep ? out : null;
 }
 
 const str = (v: unknown) => (typeof v === 'string' && v !== '' ? v : null);
@@ -97,7 +97,7 @@ export function buildFacts(providerId: string, info: SignInInfo<unknown>, adapte
   const built = (name: string) => needs === 'all' || needs.has(name);
   const facts: SignInFacts = {
     provider: providerId,
-    profile: { email: rawEmail, displayName: factValue(str(info.profile?.displayName), () => 'profile.displayName') as string | null },
+    profile: { email: rawEmail, displayName: factValue(str(info.profile?.displayName), 'profile', 'displayName', true) as string | null },
     email,
     fullProfile: null,
   };
@@ -105,20 +105,15 @@ export function buildFacts(providerId: string, info: SignInInfo<unknown>, adapte
     const full = ((info.result as { fullProfile?: unknown } | undefined)?.fullProfile ?? {}) as Record<string, unknown>;
     const picked: Record<string, unknown> | null = built('fullProfile') ? {} : null;
     for (const field of adapter.profileFields) {
-      const v = Object.hasOwn(full, field) ? full[field] : null;
-      const where = () => `fullProfile.${field}`;
-      if (picked) picked[field] = factValue(v, where);
-      else checkBounds(v, where);
+      const v = factValue(Object.hasOwn(full, field) ? full[field] : null, 'fullProfile', field, picked !== null);
+      if (picked) picked[field] = v;
     }
     facts.fullProfile = picked;
-    const given = adapter.facts(info);
-    const own: Record<string, unknown> | null = built(providerId) ? {} : null;
-    for (const k of Object.keys(given)) {
-      const where = () => `${providerId}.${k}`;
-      if (own) own[k] = factValue(given[k], where);
-      else checkBounds(given[k], where);
-    }
-    if (own) facts[providerId] = own;
+    // A copy of the adapter's own properties, made plain in place.
+    const own: Record<string, unknown> = { ...adapter.facts(info) };
+    const keep = built(providerId);
+    for (const k of Object.keys(own)) own[k] = factValue(own[k], providerId, k, keep);
+    if (keep) facts[providerId] = own;
   }
   return facts;
 }
