@@ -112,7 +112,7 @@ export function buildFacts(providerId: string, info: SignInInfo<unknown>, adapte
     // A copy of the adapter's own properties, made plain in place.
     const own: Record<string, unknown> = { ...adapter.facts(info) };
     const keep = built(providerId);
-    for (const k of Object.keys(own)) own[k] = factValue(own[k], providerId, k, keep);
+    for (const k in own) if (Object.hasOwn(own, k)) own[k] = factValue(own[k], providerId, k, keep);
     if (keep) facts[providerId] = own;
   }
   return facts;
