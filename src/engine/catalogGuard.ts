@@ -4,6 +4,7 @@ import type {
   BackstageSignInResult,
   TokenParams,
 } from '@backstage/plugin-auth-node';
+import { withDeadline } from './deadline';
 
 /**
  * The one gate between every resolver (match, the Bitbucket and email
@@ -157,25 +158,11 @@ export function guardContext(ctx: AuthResolverContext, limits: GuardLimits = DEF
   };
 
   const timed = async <T>(what: string, run: () => Promise<T>): Promise<T> => {
-    let timer: NodeJS.Timeout | undefined;
-    const call = run();
-    // The call may still settle after we gave up; nobody is waiting for it then.
-    call.catch(() => undefined);
     try {
-      return await Promise.race([
-        call,
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(
-            () => reject(new GuardError(`the catalog did not answer ${what} within ${limits.catalogTimeoutMs} ms`)),
-            limits.catalogTimeoutMs,
-          );
-        }),
-      ]);
+      return await withDeadline(limits.catalogTimeoutMs, run, () => new GuardError(`the catalog did not answer ${what} within ${limits.catalogTimeoutMs} ms`));
     } catch (e) {
       if (e instanceof GuardError) violation ??= e;
       throw e;
-    } finally {
-      clearTimeout(timer);
     }
   };
 
