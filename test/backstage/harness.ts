@@ -82,6 +82,17 @@ export interface Backstage {
   stop(): Promise<void>;
 }
 
+/**
+ * Catalog requests the auth plugin made, among `logs`: the catalog backend's own
+ * audit events (entity-fetch, initiated, actor plugin:auth), one per request.
+ */
+export function authCatalogRequests(logs: LogEntry[]): number {
+  return logs.filter(l => {
+    const m = l.meta as { eventId?: string; status?: string; actor?: { actorId?: string } } | undefined;
+    return m?.eventId === 'entity-fetch' && m.status === 'initiated' && m.actor?.actorId === 'plugin:auth';
+  }).length;
+}
+
 /** The app-config the harness runs with, as an object. */
 export function appConfig(options: AppConfigOptions): Record<string, unknown> {
   const base = {

@@ -3,7 +3,7 @@
  * own audit events (entity-fetch, as the auth plugin) are counted per sign-in.
  */
 import { join } from 'node:path';
-import { Backstage, FakeBitbucketUser, startBackstage } from './harness';
+import { authCatalogRequests, Backstage, FakeBitbucketUser, startBackstage } from './harness';
 
 const catalogFile = join(__dirname, 'fixtures', 'catalog.yaml');
 
@@ -49,13 +49,7 @@ afterAll(() => backstage?.stop());
 async function signIn(username: string, env?: string) {
   const before = backstage.logs().length;
   const outcome = await backstage.signIn(username, env ? { env } : undefined);
-  const requests = backstage
-    .logs()
-    .slice(before)
-    .filter(l => {
-      const m = l.meta as { eventId?: string; status?: string; actor?: { actorId?: string } } | undefined;
-      return m?.eventId === 'entity-fetch' && m.status === 'initiated' && m.actor?.actorId === 'plugin:auth';
-    }).length;
+  const requests = authCatalogRequests(backstage.logs().slice(before));
   return { outcome, requests };
 }
 
