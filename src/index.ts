@@ -11,6 +11,7 @@ export { authModuleBitbucketSigninRules as default } from './backstage/module';
 export { signinRulesResolversExtensionPoint, type SigninRulesResolversExtensionPoint } from './backstage/module';
 export { createRulesResolverFactory, type RulesResolverOptions, type DecisionHooks } from './resolvers/rules';
 export { batchLookup, type BatchLookup } from './engine/prefetch';
+export type { LookupCache } from './engine/lookupCache';
 export { catalogBatchLookup } from './backstage/catalogBatch';
 export { bitbucketSignInResolvers } from './providers';
 export { parseSourceFile, type SourceFile } from './config/locate';

@@ -111,8 +111,10 @@ export const authModuleBitbucketSigninRules = createBackendModule({
         // The catalog service and credentials of the auth plugin, which its resolver context uses.
         catalog: catalogServiceRef,
         auth: coreServices.auth,
+        // The auth plugin's cache, for blocks with `cache:`: memory by default, backend.cache.store when configured.
+        cache: coreServices.cache,
       },
-      async init({ providers, config, logger, catalog, auth }) {
+      async init({ providers, config, logger, catalog, auth, cache }) {
         initialized = true;
         // Checked and compiled here, once: bad rules stop the backend with
         // every problem located, in development too (where the auth plugin
@@ -150,6 +152,7 @@ export const authModuleBitbucketSigninRules = createBackendModule({
         const batch = catalogBatchLookup({ catalog, auth });
         const onDecision = (d: Decision, rules: CompiledRules) =>
           logger.info('signin-rules decision', auditFields('bitbucket', d, rules.auditEmail));
+        const lookupCache = { store: cache, onError: (message: string) => logger.warn(`signin-rules: ${message}`) };
         providers.registerProvider({
           providerId: 'bitbucket',
           // What createOAuthProviderFactory does, with each environment's
@@ -170,7 +173,7 @@ export const authModuleBitbucketSigninRules = createBackendModule({
                   cookieConfigurer: ctx.cookieConfigurer,
                   providerId: ctx.providerId,
                   resolverContext: ctx.resolverContext,
-                  signInResolver: prepared.signInResolver({ onDecision, batch }),
+                  signInResolver: prepared.signInResolver({ onDecision, batch, cache: lookupCache }),
                 }),
               );
             }

@@ -6,6 +6,7 @@ import { LogicProgram, type Scan } from './compileLogic';
 import { isLookupResolver, plannable } from './prefetch';
 import { factNeeds, type FactNeeds } from './facts';
 import { inspectExpression } from './logic';
+import { readCacheTtl } from './lookupCache';
 import { literalStructure } from './match';
 import { plainDataProblems } from './plainData';
 import { unknownOptions } from './resolverOptions';
@@ -52,6 +53,8 @@ export interface CompiledRules {
   limits: Limits;
   /** `audit.email`: the audit line of each decision carries the email address. */
   auditEmail: boolean;
+  /** `cache.ttl`: lookups' answers are kept this long where the embedding gives a cache (see lookupCache.ts); absent: off. */
+  cache?: { ttlMs: number };
   /** Every fact path any expression reads: providers fetch only what is read. */
   factPaths: string[];
   /** Every resolver name any action uses. */
@@ -99,7 +102,7 @@ export function compileRules(
   block: unknown,
   registry: ResolverRegistry,
 ): { compiled?: CompiledRules; problems: Problem[]; warnings: Problem[] } {
-  const b = block as { rules?: unknown; default?: unknown; limits?: Partial<Limits>; audit?: { email?: boolean } };
+  const b = block as { rules?: unknown; default?: unknown; limits?: Partial<Limits>; audit?: { email?: boolean }; cache?: { ttl?: unknown } };
   const ruleNameAt = (path: ConfigPath): string | undefined => {
     if (path[0] === 'default') return DEFAULT_RULE;
     if (path[0] === 'rules' && typeof path[1] === 'number' && Array.isArray(b?.rules)) {
@@ -120,6 +123,13 @@ export function compileRules(
       const v = b.limits[k];
       if (typeof v === 'number' && Number.isInteger(v) && v > 0) limits[k] = v;
     }
+  }
+  // The schema checks the shape; a well-shaped TTL is then read as Backstage reads durations.
+  let cache: CompiledRules['cache'];
+  if (isObject(b?.cache) && !problems.some(p => p.path[0] === 'cache')) {
+    const ttl = readCacheTtl(b.cache.ttl);
+    if ('problem' in ttl) problems.push({ path: ['cache', 'ttl'], message: ttl.problem });
+    else cache = ttl;
   }
   const evalLimits: EvaluationLimits = { steps: limits.evaluationSteps, valueWeight: limits.valueWeight };
   const readsOf = new Map<unknown, string[]>();
@@ -228,6 +238,7 @@ export function compileRules(
     default: defaultRule,
     limits,
     auditEmail: b.audit?.email === true,
+    cache,
     factPaths: [...factPaths],
     resolverNames: [...resolverNames],
   };

@@ -131,7 +131,7 @@ export function batchLookup(getEntities: (filter: Array<Record<string, string>>)
 }
 
 /** Each entity of an answer given to the lookups whose filters it matches, as the catalog matches (its search table). */
-function partition(queries: AuthResolverCatalogUserQuery[], items: unknown[]): Entity[][] {
+export function partition(queries: AuthResolverCatalogUserQuery[], items: unknown[]): Entity[][] {
   if (!items.every(i => isRecord(i) && isRecord(i.metadata) && typeof i.metadata.name === 'string')) {
     throw new Error('the catalog answered a user lookup with something that is not an entity');
   }

@@ -34,4 +34,6 @@ export interface RulesBlock {
   default?: RuleAction & { description?: string };
   limits?: { catalogLookups?: number; catalogTimeoutMs?: number; evaluationSteps?: number; valueWeight?: number };
   audit?: { email?: boolean };
+  /** Keep each catalog lookup's answer for `ttl` (e.g. "5m" or { minutes: 5 }, at most 1 hour); absent: off. */
+  cache?: { ttl: string | { years?: number; months?: number; weeks?: number; days?: number; hours?: number; minutes?: number; seconds?: number; milliseconds?: number } };
 }

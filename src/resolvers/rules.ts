@@ -5,6 +5,7 @@ import { compileRules, type CompiledRules, type ResolverRegistry } from '../engi
 import { decide, type Decision } from '../engine/decide';
 import type { ProviderFacts } from '../engine/facts';
 import { RulesConfigError } from '../engine/problems';
+import { cachedBatchLookup, type LookupCache } from '../engine/lookupCache';
 import type { BatchLookup } from '../engine/prefetch';
 import type { Tracer } from '../engine/trace';
 
@@ -20,6 +21,16 @@ export interface DecisionHooks {
    * one request per lookup.
    */
   batch?: BatchLookup;
+  /**
+   * Where a block with `cache:` keeps its lookups' answers (see engine/lookupCache.ts): in a module
+   * of the auth plugin, its `coreServices.cache`. Used only with `batch`; without it (the CLI), every
+   * decision asks the catalog.
+   */
+  cache?: {
+    store: LookupCache;
+    /** Told when the cache failed or was late; the sign-in went on without it. */
+    onError?: (message: string) => void;
+  };
 }
 
 /**
@@ -29,14 +40,23 @@ export interface DecisionHooks {
  */
 export function rulesSignInResolver(
   rules: CompiledRules,
-  options: { providerId: string; adapter?: ProviderFacts } & DecisionHooks,
+  options: { providerId: string; adapter?: ProviderFacts; cacheScope?: string } & DecisionHooks,
 ): SignInResolver<unknown> {
+  const batch = rules.cache && options.cache && options.batch
+    ? cachedBatchLookup(options.batch, {
+        ...options.cache,
+        ttlMs: rules.cache.ttlMs,
+        scope: options.cacheScope ?? options.providerId,
+        // A quarter of the block's catalog timeout, which the whole batch runs inside: a silent cache leaves the catalog the rest.
+        timeoutMs: Math.ceil(rules.limits.catalogTimeoutMs / 4),
+      })
+    : options.batch;
   return async (info, ctx) => {
     const decision = await decide(rules, info, ctx, {
       providerId: options.providerId,
       adapter: options.adapter,
       tracer: options.tracer,
-      batch: options.batch,
+      batch,
     });
     options.onDecision?.(decision, rules);
     if (decision.outcome === 'signed-in') return decision.result;
@@ -58,13 +78,15 @@ export interface RulesResolverOptions extends DecisionHooks {
  * and the CLI go through prepareSignIn instead, which also locates problems.
  */
 export function createRulesResolverFactory(options: RulesResolverOptions): SignInResolverFactory {
+  // Backstage creates the blocks in config order: their number keeps their cache entries apart.
+  let blocks = 0;
   return createSignInResolverFactory({
     // The shape is checked by our own JSON Schema with located messages; zod only passes it through.
     optionsSchema: z.record(z.unknown()),
     create(block) {
       const { compiled, problems } = compileRules(block, options.registry);
       if (!compiled) throw new RulesConfigError(problems);
-      return rulesSignInResolver(compiled, options);
+      return rulesSignInResolver(compiled, { ...options, cacheScope: `${options.providerId}/${blocks++}` });
     },
   });
 }

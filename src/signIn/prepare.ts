@@ -134,11 +134,12 @@ export function prepareSignIn(options: PrepareOptions): PreparedSignIn {
           // per rules entry: each call takes the next block compiled above.
           let next = 0;
           const rules: SignInResolverFactory = raw => {
-            const b = blocks[next++];
+            const index = next++;
+            const b = blocks[index];
             if (!b || JSON.stringify(raw ?? {}) !== JSON.stringify(b.entry)) {
               throw new Error(`signin-rules: the rules entries of ${providerId}/${env} differ from those checked at start-up`);
             }
-            return rulesSignInResolver(b.compiled, { providerId, adapter: providers[providerId], ...hooks });
+            return rulesSignInResolver(b.compiled, { providerId, adapter: providers[providerId], cacheScope: `${providerId}/${env}/${index}`, ...hooks });
           };
           return readDeclarativeSignInResolver({
             config: new ConfigReader(envConfig as any),

@@ -104,4 +104,38 @@ describe('prepareSignIn, the one start-up path of the backend module and the CLI
     const { problems } = prepareSignIn({ config: src.value as Record<string, unknown>, sources: [src] });
     expect(problems.map(formatProblem)).toEqual([expect.stringMatching(/^app-config\.yaml:9:\d+: rule "x": unknown JSON Logic operator "nope"/)]);
   });
+
+  it('locates each cache TTL that is not a duration of more than 0 and at most an hour, in its block', () => {
+    const entry = (ttl: string) => `            - resolver: rules
+              rules:
+                - name: r
+                  deny: no
+              cache:
+                ttl: ${ttl}
+`;
+    const withTtls = (ttls: string[]) => prepare(`auth:
+  providers:
+    bitbucket:
+      development:
+        signIn:
+          resolvers:
+${ttls.map(entry).join('')}`);
+    const bad = withTtls(['"2h"', '300', 'soon', '"0s"', '{ minutes: 5, sconds: 1 }', '{ minutes: -5 }']);
+    // Entry i takes 6 lines from line 7; its ttl is the last.
+    const line = (i: number) => 7 + 6 * i + 5;
+    expect(bad.problems.map(formatProblem)).toEqual([
+      `app-config.yaml:${line(0)}:22: must be at most 1 hour: within it a user removed from the catalog still signs in`,
+      `app-config.yaml:${line(1)}:22: must be string,object`,
+      `app-config.yaml:${line(2)}:22: "soon" is not a duration; write e.g. "5m", "90 seconds", "PT5M" or { minutes: 5 }`,
+      `app-config.yaml:${line(3)}:22: must be at least 1 millisecond`,
+      `app-config.yaml:${line(4)}:36: unknown property "sconds"`,
+      `app-config.yaml:${line(5)}:33: must be >= 0`,
+    ]);
+    // Each names its block.
+    expect(bad.problems.map(p => p.path.slice(0, 7).join('.'))).toEqual([0, 1, 2, 3, 4, 5].map(i => `auth.providers.bitbucket.development.signIn.resolvers.${i}`));
+
+    const good = withTtls(['"PT5M"', '{ minutes: 59, seconds: 60 }', '"90 seconds"']);
+    expect(good.problems).toEqual([]);
+    expect(good.environments[0].blocks.map(b => b.cache)).toEqual([{ ttlMs: 300_000 }, { ttlMs: 3_600_000 }, { ttlMs: 90_000 }]);
+  });
 });

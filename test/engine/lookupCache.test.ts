@@ -1,0 +1,179 @@
+/**
+ * A block's lookup cache, in front of the one catalog request of a sign-in:
+ * Backstage's own memory cache (backend-defaults' CacheManager) as the store,
+ * the CLI's local catalog and resolver context as the catalog, and stores
+ * that fail or fall silent where the test needs a fault.
+ */
+import { CacheManager } from '@backstage/backend-defaults/cache';
+import type { Entity } from '@backstage/catalog-model';
+import { ConfigReader } from '@backstage/config';
+import type { SignInInfo } from '@backstage/plugin-auth-node';
+import { createCatalogResolverContext, LocalCatalog, type CatalogLookup } from '../../src/cli/catalog';
+import { compileRules } from '../../src/engine/compile';
+import { cacheKey, type LookupCache } from '../../src/engine/lookupCache';
+import { bitbucketProvider } from '../../src/providers';
+import { resolverRegistry } from '../../src/resolvers/builtin';
+import { rulesSignInResolver, type DecisionHooks } from '../../src/resolvers/rules';
+
+const registry = resolverRegistry(bitbucketProvider.resolvers);
+const user = (name: string, username: string, email: string, memberOf: string[] = []): Entity => ({
+  apiVersion: 'backstage.io/v1alpha1',
+  kind: 'User',
+  metadata: { name, annotations: { 'bitbucket.org/username': username } },
+  spec: { profile: { email }, memberOf },
+});
+const group = (name: string): Entity => ({ apiVersion: 'backstage.io/v1alpha1', kind: 'Group', metadata: { name }, spec: { type: 'team', children: [] } });
+const info = (username: string, email: string) =>
+  ({ profile: { email }, result: { fullProfile: { id: '{p}', username } } }) as unknown as SignInInfo<unknown>;
+
+/** Two lookups: by Bitbucket username, then by email. */
+const block = (extra: object = {}) => ({
+  rules: [
+    { name: 'by-username', resolvers: [{ resolver: 'usernameMatchingUserEntityAnnotation' }] },
+    { name: 'by-email', match: { filter: { 'spec.profile.email': { var: 'email.address' } } } },
+  ],
+  cache: { ttl: '1m' },
+  limits: { catalogTimeoutMs: 400 },
+  ...extra,
+});
+
+const pat = user('pat', 'pat-bb', 'pat@acme.com', ['group:default/team-a']);
+
+/** Backstage's memory store, as the auth plugin gets it without backend.cache config. */
+const memoryStore = () => CacheManager.fromConfig(new ConfigReader({})).forPlugin('auth');
+
+/**
+ * A sign-in endpoint over a catalog whose entities the test may replace, as
+ * the module wires it (one batch per sign-in, the cache in front of it).
+ */
+function setup(options: { block?: object; store?: LookupCache; entities?: Entity[]; cache?: boolean } = {}) {
+  let catalog = LocalCatalog.fromEntities(options.entities ?? [pat, group('team-a')]);
+  const live: CatalogLookup = {
+    getEntities: (...a) => catalog.getEntities(...a),
+    getEntityByRef: (...a) => catalog.getEntityByRef(...a),
+  };
+  const c = createCatalogResolverContext(live);
+  const { compiled, problems } = compileRules(options.block ?? block(), registry);
+  if (!compiled) throw new Error(JSON.stringify(problems));
+  const errors: string[] = [];
+  const hooks: DecisionHooks = {
+    batch: c.batch,
+    ...(options.cache === false ? {} : { cache: { store: options.store ?? memoryStore(), onError: m => void errors.push(m) } }),
+  };
+  const resolver = rulesSignInResolver(compiled, { providerId: 'bitbucket', adapter: bitbucketProvider, cacheScope: 'bitbucket/development/0', ...hooks });
+  return {
+    errors,
+    requests: () => c.catalogRequests(),
+    replaceCatalog: (entities: Entity[]) => void (catalog = LocalCatalog.fromEntities(entities)),
+    /** Signs in and says how many catalog requests it made. */
+    async signIn(username: string, email: string) {
+      const before = c.catalogRequests();
+      const outcome = await resolver(info(username, email), c.context).then(
+        r => ({ ok: true as const, ref: r.identity?.userEntityRef, ownership: r.identity?.ownershipEntityRefs }),
+        (e: Error) => ({ ok: false as const, message: e.message }),
+      );
+      return { outcome, requests: c.catalogRequests() - before };
+    },
+  };
+}
+
+const tick = () => new Promise(r => setImmediate(r));
+
+describe('a block with cache: a second sign-in is answered by the cache', () => {
+  it('makes no catalog request the second time, with the same identity and ownership', async () => {
+    const s = setup();
+    const first = await s.signIn('pat-bb', 'pat@acme.com');
+    expect(first).toMatchObject({ requests: 1, outcome: { ok: true, ref: 'user:default/pat' } });
+    await tick();
+    const second = await s.signIn('pat-bb', 'pat@acme.com');
+    expect(second).toEqual({ requests: 0, outcome: first.outcome });
+    expect(second.outcome.ok && second.outcome.ownership).toEqual(['user:default/pat', 'group:default/team-a']);
+    expect(s.errors).toEqual([]);
+  });
+
+  it('keeps "nobody" too: a person found by the second lookup makes no request the second time', async () => {
+    const s = setup();
+    expect(await s.signIn('someone-else', 'pat@acme.com')).toMatchObject({ requests: 1, outcome: { ok: true, ref: 'user:default/pat' } });
+    await tick();
+    expect(await s.signIn('someone-else', 'pat@acme.com')).toMatchObject({ requests: 0, outcome: { ok: true, ref: 'user:default/pat' } });
+  });
+
+  it('signs in a removed user, and with the groups they had, until the TTL runs out', async () => {
+    const s = setup({ block: block({ cache: { ttl: '300ms' } }) });
+    await s.signIn('pat-bb', 'pat@acme.com');
+    s.replaceCatalog([user('pat-moved', 'other-bb', 'other@acme.com'), group('team-a')]);
+    await tick();
+    expect(await s.signIn('pat-bb', 'pat@acme.com')).toMatchObject({ requests: 0, outcome: { ok: true, ref: 'user:default/pat', ownership: ['user:default/pat', 'group:default/team-a'] } });
+    await new Promise(r => setTimeout(r, 400));
+    expect(await s.signIn('pat-bb', 'pat@acme.com')).toMatchObject({ requests: 1, outcome: { ok: false } });
+  });
+
+  it('never keeps "several users": a lookup matching two is asked again each time, and stays a refusal', async () => {
+    const twins = [user('pat', 'x-bb', 'pat@acme.com'), user('pat2', 'y-bb', 'pat@acme.com')];
+    const s = setup({ entities: twins });
+    for (let i = 0; i < 2; i++) {
+      const { outcome, requests } = await s.signIn('nobody-bb', 'pat@acme.com');
+      expect(outcome).toMatchObject({ ok: false, message: expect.stringMatching(/rule "by-email".*multiple matches/) });
+      expect(requests).toBe(1);
+      await tick();
+    }
+  });
+
+  it('asks every time without a cache, whether the block has none or the embedding gives none (the CLI)', async () => {
+    for (const s of [setup({ block: block({ cache: undefined }) }), setup({ cache: false })]) {
+      for (let i = 0; i < 2; i++) {
+        expect(await s.signIn('pat-bb', 'pat@acme.com')).toMatchObject({ requests: 1, outcome: { ok: true } });
+        await tick();
+      }
+    }
+  });
+});
+
+describe('a cache that fails is never a reason to refuse, nor to sign in', () => {
+  const failing = (get: LookupCache['get'], set: LookupCache['set'] = async () => undefined): LookupCache => ({ get, set });
+
+  it('asks the catalog when reading fails, and says so', async () => {
+    const s = setup({ store: failing(async () => { throw new Error('connection refused'); }) });
+    expect(await s.signIn('pat-bb', 'pat@acme.com')).toMatchObject({ requests: 1, outcome: { ok: true, ref: 'user:default/pat' } });
+    expect(s.errors).toEqual(['lookup cache read failed (connection refused); the catalog was asked instead']);
+  });
+
+  it('asks the catalog when the cache is silent, after a quarter of the catalog timeout, and signs in', async () => {
+    const s = setup({ store: failing(() => new Promise(() => undefined)) });
+    expect(await s.signIn('pat-bb', 'pat@acme.com')).toMatchObject({ requests: 1, outcome: { ok: true, ref: 'user:default/pat' } });
+    expect(s.errors).toEqual(['lookup cache read failed (no answer within 100 ms); the catalog was asked instead']);
+  });
+
+  it('signs in a person the catalog found when keeping the answer fails or hangs', async () => {
+    for (const set of [async () => { throw new Error('read-only replica'); }, () => new Promise<void>(() => undefined)]) {
+      const s = setup({ store: failing(async () => undefined, set) });
+      expect(await s.signIn('pat-bb', 'pat@acme.com')).toMatchObject({ requests: 1, outcome: { ok: true, ref: 'user:default/pat' } });
+      await new Promise(r => setTimeout(r, 150));
+      expect(s.errors).toEqual([expect.stringMatching(/^lookup cache write failed \((read-only replica|no answer within 100 ms)\); the next sign-in asks the catalog$/)]);
+    }
+  });
+
+  it('reads an entry that is not an answer to its own lookup as a miss: another user, several users, or garbage', async () => {
+    const store = memoryStore();
+    const byUsername = { annotations: { 'bitbucket.org/username': 'pat-bb' } };
+    const key = cacheKey('bitbucket/development/0', 60_000, byUsername);
+    const mallory = user('mallory', 'mallory-bb', 'm@acme.com');
+    for (const entry of [JSON.stringify([mallory]), JSON.stringify([pat, pat]), '{"items":[]}', 'not json', JSON.stringify([{ kind: 'User' }])]) {
+      await store.set(key, entry);
+      const s = setup({ store });
+      expect(await s.signIn('pat-bb', 'pat@acme.com')).toMatchObject({ requests: 1, outcome: { ok: true, ref: 'user:default/pat' } });
+      expect(s.errors).toEqual(['lookup cache read failed (an entry was not an answer to its lookup); the catalog was asked instead']);
+    }
+  });
+});
+
+describe('cache keys', () => {
+  const q = { filter: { 'spec.profile.email': 'pat@acme.com', kind: 'user' } };
+  it('are the same for the same query however its keys are ordered', () => {
+    expect(cacheKey('s', 1000, q)).toBe(cacheKey('s', 1000, { filter: { kind: 'user', 'spec.profile.email': 'pat@acme.com' } }));
+  });
+  it('differ between blocks, environments and TTLs', () => {
+    const keys = [cacheKey('bitbucket/development/0', 1000, q), cacheKey('bitbucket/development/1', 1000, q), cacheKey('bitbucket/production/0', 1000, q), cacheKey('bitbucket/development/0', 2000, q)];
+    expect(new Set(keys).size).toBe(keys.length);
+  });
+});
