@@ -33,6 +33,7 @@ export class GuardError extends Error {
 
 // Control, format (zero-width, bidi), line and paragraph separators.
 const INVISIBLE = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u;
+const SURROGATE = /[\uD800-\uDFFF]/;
 
 /**
  * Why a value may not be sent to the catalog, or undefined when it is a plain
@@ -49,6 +50,10 @@ export function queryValueProblem(value: unknown): string | undefined {
   if (value.includes(',')) return 'contains ",", which the catalog reads as a second condition';
   if (value !== value.trim()) return 'starts or ends with white space, which the catalog strips';
   if (INVISIBLE.test(value)) return 'contains an invisible or control character';
+  // The catalog client percent-encodes a query one UTF-16 unit at a time: a character past U+FFFF
+  // (an emoji, a rare CJK letter) reaches the catalog as two broken halves, so a lookup would find
+  // nobody (or fail, by ref) alone but could match when sent with others.
+  if (SURROGATE.test(value)) return 'contains a character beyond U+FFFF (such as an emoji), which the catalog client cannot send intact';
   const lower = value.toLocaleLowerCase('en-US');
   if (value.normalize('NFKC') !== value || lower.normalize('NFKC') !== lower) {
     return 'contains a character that changes under Unicode normalisation (a look-alike of another letter)';

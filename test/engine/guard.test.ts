@@ -66,6 +66,18 @@ describe('nothing from the profile changes the shape of a catalog query', () => 
     expect((d as any).message).toMatch(/rule "by-name": .*unsafe catalog query refused: .*contains ","/);
   });
 
+  it('refuses a character beyond U+FFFF in a lookup, which the catalog would get as broken halves', async () => {
+    // Alone, such a lookup finds nobody in the real catalog; sent with others it matched here: refused either way.
+    for (const email of ['\u{20000}@evil.example', 'a\u{2A6D6}b@acme.com']) {
+      const d = await signIn({ rules: [...byEmail.rules, ...byUsername.rules] }, { email, username: 'alice-bb' });
+      expect(d).toMatchObject({ outcome: 'refused', rule: 'by-email', reason: 'error' });
+      expect((d as any).message).toMatch(/unsafe catalog query refused: .*beyond U\+FFFF/);
+    }
+    const byLocalPart = { rules: [{ name: 'by-local-part', resolvers: [{ resolver: 'emailLocalPartMatchingUserEntityName' }] }, ...byUsername.rules] };
+    const d = await signIn(byLocalPart, { email: '\u{20000}@other.example', username: 'alice-bb' });
+    expect(d).toMatchObject({ outcome: 'refused', rule: 'by-local-part', reason: 'error' });
+  });
+
   it('refuses a comma in the Bitbucket username resolver\'s annotation value', async () => {
     const d = await signIn(byUsername, { username: 'x,metadata.annotations.bitbucket.org/username=victim-bb' });
     expect(d).toMatchObject({ outcome: 'refused', rule: 'by-username', reason: 'error' });
@@ -175,7 +187,7 @@ describe('bounded catalog work', () => {
 
 describe('queryValueProblem and catalogQueryProblem', () => {
   it('accepts plain strings, including "=" and inner spaces the catalog keeps', () => {
-    for (const v of ['alice', 'a=b', 'Alice Smith', 'ünïcode', '{b2b2-uuid}', 'bob@acme.com']) expect(queryValueProblem(v)).toBeUndefined();
+    for (const v of ['alice', 'a=b', 'Alice Smith', 'ünïcode', '中文', '{b2b2-uuid}', 'bob@acme.com']) expect(queryValueProblem(v)).toBeUndefined();
   });
   it('refuses keys with "=" or "," and filters given as lists of nothing', () => {
     expect(catalogQueryProblem({ filter: { 'a=b': 'x' } })).toMatch(/contains "="/);
