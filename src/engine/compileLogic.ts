@@ -181,22 +181,23 @@ export class LogicProgram {
       const args = Array.isArray(raw) ? raw : [raw];
 
       if (op === 'if' || op === '?:') {
-        let code = '';
+        const pairs: Array<{ test: string; then: Gen }> = [];
         let i = 0;
-        const branches: Gen[] = [];
-        for (; i < args.length - 1; i += 2) {
-          const then = gen(args[i + 1]);
-          branches.push(then);
-          code += `${truth(gen(args[i]))} ? ${charged(then)} : `;
-        }
+        for (; i < args.length - 1; i += 2) pairs.push({ test: truth(gen(args[i])), then: gen(args[i + 1]) });
         const last = args.length === i + 1 ? gen(args[i]) : undefined;
-        code += last ? charged(last) : 'null';
-        return { code: `(u += 1, ${code})`, bool: last !== undefined && last.bool && branches.every(b => b.bool) };
+        // Each else in parentheses, so that how deep the code nests shows in its parentheses (see NESTING).
+        let code = last ? charged(last) : 'null';
+        for (let j = pairs.length - 1; j >= 0; j--) code = `(${pairs[j].test} ? ${charged(pairs[j].then)} : ${code})`;
+        return { code: `(u += 1, ${code})`, bool: last !== undefined && last.bool && pairs.every(p => p.then.bool) };
       }
       if (op === 'and' || op === 'or') {
         if (args.length === 0) return { code: '(u += 1, undefined)' };
-        // Each operand but the last: its value when it stops the chain, else the rest.
         const gens = args.map(gen);
+        if (gens.every(g => g.bool) && gens.length <= WIDEST_CHAIN) {
+          // Booleans: a flat && / || chain, whose value is the operand's.
+          return { code: `(u += 1, ${gens.map(g => `(${charged(g)})`).join(op === 'and' ? ' && ' : ' || ')})`, bool: true };
+        }
+        // Each operand but the last: its value when it stops the chain, else the rest.
         const last = gens[gens.length - 1];
         let code = charged(last);
         for (let j = gens.length - 2; j >= 0; j--) {
@@ -210,11 +211,7 @@ export class LogicProgram {
         return { code: `(u += 1, ${code})`, bool: gens.every(g => g.bool) };
       }
       const known = Object.hasOwn(OPERATIONS, op);
-      if (FALLBACK.has(op) || !known || (op === 'var' && args.length > 0 && !isPath(args[0]))) {
-        // The interpreter charges the same budget; what was counted here is settled first.
-        const t = temp();
-        return { code: `(B.charge(u), u = 0, ${t} = EV(${k(node)}, D, B), left = B.limits.steps - B.used, ${t})` };
-      }
+      if (FALLBACK.has(op) || !known || (op === 'var' && args.length > 0 && !isPath(args[0]))) return interpreted(node);
 
       if (op === 'var') {
         const i = this.#slot(args[0]);
@@ -263,7 +260,20 @@ export class LogicProgram {
     };
 
     const weightExpr = (g: Gen, t: string) => g.weight ?? `W(${t})`;
-    return gen(expr);
+    /** The budgeted interpreter, on the same budget; what was counted here is settled first. */
+    const interpreted = (node: unknown): Gen => {
+      const t = temp();
+      return { code: `(B.charge(u), u = 0, ${t} = EV(${k(node)}, D, B), left = B.limits.steps - B.used, ${t})` };
+    };
+
+    const first = { consts: consts.length, temps: temps.n };
+    const g = gen(expr);
+    if (nesting(charged(g)) <= NESTING) return g;
+    // Too deep for V8's parser, which may overflow the stack compiling it on its first call:
+    // the whole expression goes to the interpreter (the same value, steps and errors).
+    consts.length = first.consts;
+    temps.n = first.temps;
+    return interpreted(expr);
   }
 
   /** Compiles one checked expression into a function of a Frame. */
@@ -322,7 +332,15 @@ export class LogicProgram {
     return (F, from) => {
       for (const c of chunks) {
         if (from >= c.end) continue;
-        const i = c.fn(F, Math.max(from, c.first) - c.first, c.k, c.first);
+        const start = Math.max(from, c.first);
+        let i: number;
+        try {
+          i = c.fn(F, start - c.first, c.k, c.first);
+        } catch (e) {
+          // Thrown before the chunk's own catch could name a condition (V8 compiles it on this call).
+          F.at ??= start;
+          throw e;
+        }
         if (i >= 0) return c.first + i;
       }
       return -1;
@@ -335,6 +353,28 @@ type ChunkFn = (F: Frame & { at?: number; V?: unknown[] }, from: number, k: unkn
 /** Conditions per generated function, and a bound on its source, so V8 still optimizes it. */
 const CHUNK_RULES = 32;
 const CHUNK_SOURCE = 16_000;
+
+/**
+ * How deep generated code may nest (in parentheses; each and/or over values
+ * that are not booleans, each if-branch, each operator adds one). V8 parses
+ * a function fully on its first call, possibly deep in a sign-in's stack, and a
+ * thousand levels overflowed it there.
+ */
+const NESTING = 200;
+/** Operands of one flat && / || chain (V8 parses those without nesting, but not without bound). */
+const WIDEST_CHAIN = 1000;
+
+/** The deepest parenthesis nesting of generated code (which holds no string from the config). */
+function nesting(code: string): number {
+  let depth = 0;
+  let max = 0;
+  for (let i = 0; i < code.length; i++) {
+    const c = code.charCodeAt(i);
+    if (c === 40) max = Math.max(max, ++depth);
+    else if (c === 41) depth--;
+  }
+  return max;
+}
 
 /** A node's code with its own up-front steps charged where it stands. */
 const charged = (g: Gen) => (g.steps !== undefined ? `(u += ${g.steps}, ${g.code})` : g.code);

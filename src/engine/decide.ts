@@ -190,8 +190,9 @@ async function decideOnce(
     try {
       next = run.scan(frame, from);
     } catch (e) {
-      const rule = candidates[frame.at!];
-      if (tracer) skipped(from, frame.at!);
+      const at = frame.at ?? from;
+      const rule = candidates[at];
+      if (tracer) skipped(from, at);
       tracer?.({ type: 'rule', rule: rule.name, applies: false, when: rule.when, value: `error: ${messageOf(e)}` });
       action = null;
       return finish({ outcome: 'refused', rule: rule.name, reason: 'error', message: `Sign-in refused: rule "${rule.name}": its condition failed: ${messageOf(e)}` });

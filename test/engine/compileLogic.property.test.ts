@@ -136,6 +136,28 @@ describe('compiled JSON Logic', () => {
     expect(refused).toBeGreaterThan(100);
   });
 
+  it('decides conditions thousands of operands wide as the interpreter does (V8 would overflow parsing them nested)', () => {
+    const n = 3000;
+    const data = { email: { domain: 'acme.com' }, n: 7, list: [1, 2] };
+    const conditions = [
+      // Booleans: one flat chain.
+      { or: [...Array.from({ length: n }, (_, i) => ({ '==': [i, -1] })), { '==': [{ var: 'email.domain' }, 'acme.com'] }] },
+      // Values: nested, so too deep to compile.
+      { and: [...Array.from({ length: n }, () => ({ var: 'n' })), { var: 'list' }, 0] },
+      { if: [...Array.from({ length: n }, (_, i) => [{ '==': [{ var: 'n' }, i + 100] }, i]).flat(), 'else'] },
+    ];
+    for (const c of conditions) {
+      const program = new LogicProgram(DEFAULT_EVALUATION_LIMITS);
+      const scan = program.compileBlock([c]);
+      const frame: Parameters<typeof scan>[0] = { ...program.frame(data, new Budget()), V: [] };
+      const alone = new Budget();
+      const expected = evaluate(c, data, alone);
+      expect(scan(frame, 0)).toBe(truthy(expected) ? 0 : -1);
+      expect(frame.V![0]).toEqual(expected);
+      expect(frame.B.used).toBe(alone.used);
+    }
+  });
+
   it('scans a long block from any rule', () => {
     const conditions = Array.from({ length: 200 }, (_, i) => (i % 7 === 3 ? undefined : { '==': [{ var: 'n' }, i] }));
     const program = new LogicProgram(DEFAULT_EVALUATION_LIMITS);
