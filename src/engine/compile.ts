@@ -9,7 +9,7 @@ import { inspectExpression } from './logic';
 import { readCacheTtl } from './lookupCache';
 import { literalStructure } from './match';
 import { plainDataProblems } from './plainData';
-import { unknownOptions } from './resolverOptions';
+import { optionProblems } from './resolverOptions';
 import { didYouMean } from './suggest';
 import type { ConfigPath, Problem } from './problems';
 
@@ -184,7 +184,7 @@ export function compileRules(
         return;
       }
       resolverNames.add(name);
-      for (const u of unknownOptions(name, registry[name], options)) {
+      for (const u of optionProblems(name, registry[name], options)) {
         problems.push({ path: [...path, 'resolvers', i, u.option], rule, message: u.message, key: true });
       }
       try {

@@ -1,3 +1,4 @@
+import { commonSignInResolvers } from '@backstage/plugin-auth-node';
 import { didYouMean } from './suggest';
 
 const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
@@ -18,18 +19,31 @@ export function declaredOptions(factory: unknown): string[] | undefined {
 }
 
 /**
- * Options a resolver does not have. zod strips unknown keys without a word,
- * so `allowedDomain:` (for allowedDomains) would silently allow every domain.
+ * Options a resolver does not have, or declares but ignores. zod strips
+ * unknown keys without a word, so `allowedDomain:` (for allowedDomains) would
+ * silently allow every domain; an ignored option reads as a restriction that
+ * is not there.
  */
-export function unknownOptions(resolverName: string, factory: unknown, options: Record<string, unknown>): Array<{ option: string; message: string }> {
-  const known = declaredOptions(factory);
-  if (!known) return [];
-  return Object.keys(options)
-    .filter(k => !known.includes(k))
-    .map(option => ({
-      option,
-      message:
-        `resolver "${resolverName}" has no option "${option}"${didYouMean(option, known)}` +
-        (known.length ? `; its options: ${[...known].sort().join(', ')}` : '; it takes no options'),
-    }));
+export function optionProblems(resolverName: string, factory: unknown, options: Record<string, unknown>): Array<{ option: string; message: string }> {
+  const ignored = IGNORED.get(factory) ?? {};
+  // An ignored option is not offered as a suggestion either.
+  const known = declaredOptions(factory)?.filter(o => !Object.hasOwn(ignored, o));
+  return Object.keys(options).flatMap(option => {
+    if (Object.hasOwn(ignored, option)) {
+      return [{ option, message: `resolver "${resolverName}" accepts option "${option}" but does not apply it: ${ignored[option]}` }];
+    }
+    if (!known || known.includes(option)) return [];
+    const message =
+      `resolver "${resolverName}" has no option "${option}"${didYouMean(option, known)}` +
+      (known.length ? `; its options: ${[...known].sort().join(', ')}` : '; it takes no options');
+    return [{ option, message }];
+  });
 }
+
+/** Options a resolver declares but ignores, and what to write instead. */
+const IGNORED = new Map<unknown, Record<string, string>>([
+  [
+    commonSignInResolvers.emailMatchingUserEntityProfileEmail,
+    { allowedDomains: 'Backstage\'s own resolver lets every domain through (plugin-auth-node 0.7); to restrict domains, give the rule a `when` on email.domain' },
+  ],
+]);

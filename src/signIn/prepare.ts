@@ -7,7 +7,7 @@ import {
 import { locate, type SourceFile } from '../config/locate';
 import type { CompiledRules, ResolverRegistry } from '../engine/compile';
 import type { ConfigPath, Problem } from '../engine/problems';
-import { unknownOptions } from '../engine/resolverOptions';
+import { optionProblems } from '../engine/resolverOptions';
 import { didYouMean } from '../engine/suggest';
 import { compileWithPresets } from '../presets';
 import { providers } from '../providers';
@@ -113,7 +113,7 @@ export function prepareSignIn(options: PrepareOptions): PreparedSignIn {
         }
         resolverNames.add(name);
         // zod strips options it does not know; a misspelt one would be dropped without a word.
-        for (const u of unknownOptions(name, registry[name], block)) found.push({ path: [...at, u.option], message: u.message, key: true });
+        for (const u of optionProblems(name, registry[name], block)) found.push({ path: [...at, u.option], message: u.message, key: true });
         try {
           // As Backstage calls it: the factory checks its own options.
           registry[name](Object.keys(block).length > 0 ? block : undefined);

@@ -90,7 +90,7 @@ describe('signin-rules validate', () => {
       'app-config.yaml:16:27: rule "staff": unknown JSON Logic operator "regex"',
       'app-config.yaml:19:34: rule "sneaky": the "var" path "fullProfile.__proto__.isAdmin" may not go through "__proto__"',
       'app-config.yaml:22:19: rule "two-actions": has "match" and "deny"; a rule takes exactly one action',
-      expect.stringMatching(/^app-config\.yaml:27:23: rule "bad-options": resolver "emailMatchingUserEntityProfileEmail": Invalid sign-in resolver options.*allowedDomains/),
+      expect.stringMatching(/^app-config\.yaml:27:23: rule "bad-options": resolver "emailLocalPartMatchingUserEntityName": Invalid sign-in resolver options.*allowedDomains/),
       'app-config.yaml:29:19: rule "bad-options": unknown property "whenn"',
     ]));
     // Every mistake in one run, not one kind at a time.
@@ -101,7 +101,7 @@ describe('signin-rules validate', () => {
     const file = join(__dirname, 'fixtures/bad-options.yaml');
     const { code, out } = await run('validate', file);
     expect(code).toBe(1);
-    expect(out.replace(file, 'f.yaml')).toMatch(/^f\.yaml:11:23: rule "bad-options": resolver "emailMatchingUserEntityProfileEmail": Invalid sign-in resolver options/);
+    expect(out.replace(file, 'f.yaml')).toMatch(/^f\.yaml:11:23: rule "bad-options": resolver "emailLocalPartMatchingUserEntityName": Invalid sign-in resolver options/);
   });
 
   it('merges several files as Backstage does: the later one wins', async () => {

@@ -54,9 +54,9 @@ describe('$include, $env and $file', () => {
     const r = await run(['validate', `${dir}/broken-app-config.yaml`]);
     expect(r.code).toBe(1);
     expect(r.out.split('\n')).toEqual([
-      `${dir}/broken-app-config.yaml:11:15: resolver "emailMatchingUserEntityProfileEmail" has no option "allowedDomain" (did you mean "allowedDomains"?); its options: allowedDomains, dangerouslyAllowSignInWithoutUserInCatalog`,
+      `${dir}/broken-app-config.yaml:11:15: resolver "emailLocalPartMatchingUserEntityName" has no option "allowedDomain" (did you mean "allowedDomains"?); its options: allowedDomains, dangerouslyAllowSignInWithoutUserInCatalog`,
       `${dir}/shared.yaml:5:15: rule "staff": unknown JSON Logic operator "regex"`,
-      `${dir}/shared.yaml:8:11: rule "staff": resolver "emailMatchingUserEntityProfileEmail" has no option "allowedDomain" (did you mean "allowedDomains"?); its options: allowedDomains, dangerouslyAllowSignInWithoutUserInCatalog`,
+      `${dir}/shared.yaml:8:11: rule "staff": resolver "emailLocalPartMatchingUserEntityName" has no option "allowedDomain" (did you mean "allowedDomains"?); its options: allowedDomains, dangerouslyAllowSignInWithoutUserInCatalog`,
       '3 problems found',
     ]);
   });

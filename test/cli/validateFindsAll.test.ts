@@ -7,7 +7,7 @@ describe('signin-rules validate: misspellings', () => {
     const r = await run(['validate', file]);
     expect(r.code).toBe(1);
     expect(r.out.replaceAll(file, 'f.yaml').split('\n')).toEqual([
-      'f.yaml:13:23: rule "staff": resolver "emailMatchingUserEntityProfileEmail" has no option "allowedDomain" (did you mean "allowedDomains"?); its options: allowedDomains, dangerouslyAllowSignInWithoutUserInCatalog',
+      'f.yaml:13:23: rule "staff": resolver "emailLocalPartMatchingUserEntityName" has no option "allowedDomain" (did you mean "allowedDomains"?); its options: allowedDomains, dangerouslyAllowSignInWithoutUserInCatalog',
       'f.yaml:15:27: rule "ops": unknown JSON Logic operator "missng" (did you mean "missing"?)',
       expect.stringMatching(/^f\.yaml:17:33: rule "ops": unknown resolver "usernameMatchingUserEntityAnotation" \(did you mean "usernameMatchingUserEntityAnnotation"\?\) \(available: /),
       expect.stringMatching(/^f\.yaml:18:25: unknown resolver "emailMatchingUserEntityProfilEmail" \(did you mean "emailMatchingUserEntityProfileEmail"\?\) \(available: .*\brules\b/),

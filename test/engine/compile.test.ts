@@ -35,9 +35,9 @@ describe('compileRules: what an admin gets told at start-up', () => {
   });
 
   it("reports a resolver's own option errors, as its factory words them", () => {
-    const [p] = problemsOf({ rules: [{ name: 'a', resolvers: [{ resolver: 'emailMatchingUserEntityProfileEmail', allowedDomains: 'acme.com' }] }] });
+    const [p] = problemsOf({ rules: [{ name: 'a', resolvers: [{ resolver: 'emailLocalPartMatchingUserEntityName', allowedDomains: 'acme.com' }] }] });
     expect(p.path).toEqual(['rules', 0, 'resolvers', 0]);
-    expect(p.message).toMatch(/resolver "emailMatchingUserEntityProfileEmail": Invalid sign-in resolver options.*allowedDomains/);
+    expect(p.message).toMatch(/resolver "emailLocalPartMatchingUserEntityName": Invalid sign-in resolver options.*allowedDomains/);
   });
 
   it('reports unknown operators, computed or dangerous var paths and over-deep expressions', () => {

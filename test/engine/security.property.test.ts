@@ -122,7 +122,8 @@ const condArb: fc.Arbitrary<Cond> = fc.letrec<{ cond: Cond }>(tie => ({
 const resolverSpecArb: fc.Arbitrary<ResolverSpec> = fc.oneof(
   { weight: 4, arbitrary: fc.constantFrom(...RESOLVERS).map(name => ({ name })) },
   // allowedDomains: Backstage compares it with the domain it is given (the canonical, lower-cased one), case and all.
-  { weight: 1, arbitrary: fc.tuple(fc.constantFrom('emailLocalPartMatchingUserEntityName' as const, 'emailMatchingUserEntityProfileEmail' as const), fc.subarray(['acme.com', 'ACME.com', 'example.org'], { minLength: 1 })).map(([name, allowedDomains]) => ({ name, allowedDomains })) },
+  // (emailMatchingUserEntityProfileEmail declares it but ignores it: refused at start-up, see suggest.test.ts.)
+  { weight: 1, arbitrary: fc.tuple(fc.constantFrom('emailLocalPartMatchingUserEntityName' as const), fc.subarray(['acme.com', 'ACME.com', 'example.org'], { minLength: 1 })).map(([name, allowedDomains]) => ({ name, allowedDomains })) },
 );
 const actArb: fc.Arbitrary<Act> = fc.oneof(
   { weight: 1, arbitrary: fc.constant({ t: 'deny' as const }) },

@@ -1,7 +1,7 @@
-import { createSignInResolverFactory } from '@backstage/plugin-auth-node';
+import { commonSignInResolvers, createSignInResolverFactory, type AuthResolverContext } from '@backstage/plugin-auth-node';
 import fc from 'fast-check';
 import { z } from 'zod/v3';
-import { declaredOptions, unknownOptions } from '../../src/engine/resolverOptions';
+import { declaredOptions, optionProblems } from '../../src/engine/resolverOptions';
 import { closest, didYouMean, editDistance } from '../../src/engine/suggest';
 
 describe('editDistance', () => {
@@ -49,10 +49,26 @@ describe('resolver options', () => {
   });
 
   it('names each option the resolver does not have', () => {
-    expect(unknownOptions('mine', factory, { allowedDomain: ['x'], allowedDomains: [] })).toEqual([
+    expect(optionProblems('mine', factory, { allowedDomain: ['x'], allowedDomains: [] })).toEqual([
       { option: 'allowedDomain', message: 'resolver "mine" has no option "allowedDomain" (did you mean "allowedDomains"?); its options: allowedDomains' },
     ]);
     const none = createSignInResolverFactory({ optionsSchema: z.object({}).strict().optional(), create: () => async () => ({ token: '' }) });
-    expect(unknownOptions('bare', none, { x: 1 })[0].message).toBe('resolver "bare" has no option "x"; it takes no options');
+    expect(optionProblems('bare', none, { x: 1 })[0].message).toBe('resolver "bare" has no option "x"; it takes no options');
+  });
+
+  it("refuses allowedDomains on Backstage's emailMatchingUserEntityProfileEmail, which declares it and lets every domain through", async () => {
+    const factory = commonSignInResolvers.emailMatchingUserEntityProfileEmail;
+    // Why: Backstage's resolver signs in a user of another domain however allowedDomains reads.
+    const ctx = { signInWithCatalogUser: async (q: unknown) => ({ token: JSON.stringify(q) }) } as unknown as AuthResolverContext;
+    const signedIn = await factory({ allowedDomains: ['acme.com'] })({ profile: { email: 'ext@evil.example' } } as any, ctx);
+    expect(signedIn.token).toContain('ext@evil.example');
+
+    const [problem, ...rest] = optionProblems('emailMatchingUserEntityProfileEmail', factory, { allowedDomains: ['acme.com'] });
+    expect(rest).toEqual([]);
+    expect(problem.option).toBe('allowedDomains');
+    expect(problem.message).toMatch(/accepts option "allowedDomains" but does not apply it: .*`when` on email\.domain/);
+    // Nor is it suggested for a misspelling there; the resolver that applies it keeps it.
+    expect(optionProblems('emailMatchingUserEntityProfileEmail', factory, { allowedDomain: [] })[0].message).not.toMatch(/did you mean/);
+    expect(optionProblems('emailLocalPartMatchingUserEntityName', commonSignInResolvers.emailLocalPartMatchingUserEntityName, { allowedDomains: ['acme.com'] })).toEqual([]);
   });
 });
