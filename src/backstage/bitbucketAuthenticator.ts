@@ -25,7 +25,7 @@ export const BITBUCKET_API = 'https://api.bitbucket.org/2.0';
 export const DEFAULT_API_TIMEOUT_MS = 5000;
 /** The largest delay Node's timers honour; a longer one fires at once. */
 const MAX_API_TIMEOUT_MS = 2_147_483_647;
-/** Bounds the pages followed per call. */
+/** Bounds the pages followed per call; a longer list refuses the sign-in. */
 const MAX_PAGES = 10;
 /** Values asked for per page; a page with more is not Bitbucket's answer to us. */
 export const PAGELEN = 100;
@@ -86,9 +86,13 @@ async function getAll<T>(path: string, accessToken: string, permission: string, 
   // One deadline for the whole call, pages included: it bounds how long a sign-in waits for it.
   const signal = AbortSignal.timeout(options.timeoutMs);
   const items: T[] = [];
-  let url: string | undefined = `${BITBUCKET_API}${path}${path.includes('?') ? '&' : '?'}pagelen=${PAGELEN}`;
+  let url = `${BITBUCKET_API}${path}${path.includes('?') ? '&' : '?'}pagelen=${PAGELEN}`;
   try {
-    for (let page = 0; url && page < MAX_PAGES; page++) {
+    for (let page = 0; ; page++) {
+      // A cut list would hide what comes later (a denied workspace, the primary email): refuse instead.
+      if (page === MAX_PAGES) {
+        throw new BitbucketApiError(`Bitbucket lists more than ${MAX_PAGES} pages for ${what}; a sign-in reads at most ${MAX_PAGES} pages of ${PAGELEN}`);
+      }
       const res: Response = await untilAborted(
         fetch(url, { headers: { Authorization: `Bearer ${accessToken}`, Accept: 'application/json' }, signal }),
         signal,
@@ -127,8 +131,13 @@ async function getAll<T>(path: string, accessToken: string, permission: string, 
       }
       // One at a time: spreading a page into push() puts every value on the stack.
       for (const value of values ?? []) items.push(value as T);
-      // Only follow pagination links back to Bitbucket's API.
-      url = typeof next === 'string' && next.startsWith(`${BITBUCKET_API}/`) ? next : undefined;
+      if (next === undefined || next === null) break;
+      // Only follow pagination links back to Bitbucket's API (another host would receive the token), and
+      // never stop short of one: the rest of the list would be missing.
+      if (typeof next !== 'string' || !next.startsWith(`${BITBUCKET_API}/`)) {
+        throw new BitbucketApiError(`Bitbucket sent a "next" link that does not lead back to ${BITBUCKET_API} for ${what}`);
+      }
+      url = next;
     }
   } catch (error) {
     if (!(error instanceof BitbucketApiError) && signal.aborted) {

@@ -41,7 +41,7 @@ async function expectRefusal(call: Promise<unknown>, message: string) {
 }
 
 describe('Bitbucket API calls', () => {
-  it('read the primary confirmed email, and workspaces over several pages, following `next` back to Bitbucket only', async () => {
+  it('read the primary confirmed email, and workspaces over several pages', async () => {
     const slugs = Array.from({ length: 150 }, (_, i) => `ws-${String(i).padStart(3, '0')}`);
     server.use(
       http.get(EMAILS, ({ request }) => {
@@ -58,12 +58,66 @@ describe('Bitbucket API calls', () => {
         const page = Number(new URL(request.url).searchParams.get('page') ?? 1);
         expect(new URL(request.url).searchParams.get('pagelen')).toBe('100');
         if (page === 1) return HttpResponse.json({ values: slugs.slice(0, 100).map(membership), next: `${WORKSPACES}?pagelen=100&page=2` });
-        // A `next` leading away from Bitbucket is not followed (it would receive the token).
-        return HttpResponse.json({ values: slugs.slice(100).map(membership), next: 'https://evil.example/2.0/user/permissions/workspaces?page=3' });
+        return HttpResponse.json({ values: slugs.slice(100).map(membership), next: null });
       }),
     );
     expect(await fetchPrimaryEmail(TOKEN, fast)).toBe('me@example.com');
     expect(await fetchWorkspaces(TOKEN, fast)).toEqual(slugs);
+  });
+
+  it('refuse a `next` leading away from Bitbucket: not followed (it would receive the token), nor taken as the end of the list', async () => {
+    let evil = 0;
+    server.use(
+      http.get(WORKSPACES, () => HttpResponse.json({ values: [membership('acme')], next: 'https://evil.example/2.0/user/permissions/workspaces?page=2' })),
+      http.get('https://evil.example/*', () => {
+        evil++;
+        return HttpResponse.json({ values: [] });
+      }),
+    );
+    await expectRefusal(
+      fetchWorkspaces(TOKEN, fast),
+      'Bitbucket sent a "next" link that does not lead back to https://api.bitbucket.org/2.0 for GET /user/permissions/workspaces',
+    );
+    expect(evil).toBe(0);
+  });
+
+  describe('a list longer than a sign-in reads (10 pages of 100)', () => {
+    /** Serves `all` as Bitbucket does, 100 a page with a `next` while more remain; counts the pages asked for. */
+    function serve(url: string, all: unknown[]) {
+      const asked: number[] = [];
+      server.use(
+        http.get(url, ({ request }) => {
+          const page = Number(new URL(request.url).searchParams.get('page') ?? 1);
+          asked.push(page);
+          const more = page * 100 < all.length;
+          return HttpResponse.json({ values: all.slice((page - 1) * 100, page * 100), ...(more ? { next: `${url}?pagelen=100&page=${page + 1}` } : {}) });
+        }),
+      );
+      return asked;
+    }
+    const filler = (n: number) => Array.from({ length: n }, (_, i) => `ws-${String(i).padStart(4, '0')}`);
+    const slow = { timeoutMs: 10_000 };
+
+    it('reads 1,000 workspaces, ten full pages', async () => {
+      const asked = serve(WORKSPACES, filler(1000).map(membership));
+      expect(await fetchWorkspaces(TOKEN, slow)).toEqual(filler(1000));
+      expect(asked).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    });
+
+    it('refuses a 1,001st workspace instead of dropping it (a deny on it would be skipped), without asking for page 11', async () => {
+      const asked = serve(WORKSPACES, [...filler(1000), 'contractors'].map(membership));
+      await expectRefusal(
+        fetchWorkspaces(TOKEN, slow),
+        'Bitbucket lists more than 10 pages for GET /user/permissions/workspaces; a sign-in reads at most 10 pages of 100',
+      );
+      expect(asked).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    });
+
+    it('refuses a primary email on page 11 instead of reading "no email"', async () => {
+      const others = Array.from({ length: 1000 }, (_, i) => ({ email: `old-${i}@example.com`, is_primary: false, is_confirmed: true }));
+      serve(EMAILS, [...others, { email: 'me@example.com', is_primary: true, is_confirmed: true }]);
+      await expectRefusal(fetchPrimaryEmail(TOKEN, slow), 'Bitbucket lists more than 10 pages for GET /user/emails; a sign-in reads at most 10 pages of 100');
+    });
   });
 
   it('give up on an endpoint that never answers, naming the call and the time limit', async () => {
