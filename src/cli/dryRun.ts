@@ -12,7 +12,7 @@ import type { Decision } from '../engine/decide';
 import type { TraceEvent } from '../engine/trace';
 import { environmentFor, InputError, readAndCheck, UsageError, type CheckedConfig } from './context';
 import type { ResolverRegistry } from '../engine/compile';
-import { DEFAULT_CATALOG_TIMEOUT_MS, liveCatalog, redactUrl, TOKEN_ENV } from './liveCatalog';
+import { DEFAULT_CATALOG_TIMEOUT_MS, liveCatalog, redactUrl } from './liveCatalog';
 
 export interface ExplainResult {
   profile: string;
@@ -45,6 +45,8 @@ export interface CatalogHandle {
   settled(): Promise<void>;
   /** Every User, for diff's population. */
   users(): Promise<Entity[]>;
+  /** Sent with every request to a live catalog. */
+  token?: string;
 }
 
 export async function openCatalog(args: CatalogArgs): Promise<CatalogHandle> {
@@ -61,7 +63,7 @@ export async function openCatalog(args: CatalogArgs): Promise<CatalogHandle> {
       users: async () => {
         let items: Entity[];
         try {
-          ({ items } = await live.catalog.getEntities({ filter: { kind: 'User' } }, { token: process.env[TOKEN_ENV] }));
+          ({ items } = await live.catalog.getEntities({ filter: { kind: 'User' } }, { token: live.token }));
         } catch (e) {
           throw live.failure() ?? new InputError(`cannot read the catalog${shown}: ${(e as Error).message}`);
         }
@@ -148,7 +150,7 @@ export async function prepareConfig(
     async decide(info, label, handle) {
       events = [];
       decision = undefined;
-      const catalogContext = createCatalogResolverContext(handle.catalog, { token: process.env[TOKEN_ENV] });
+      const catalogContext = createCatalogResolverContext(handle.catalog, { token: handle.token });
       const { context, catalogRequests, malformedResponse } = catalogContext;
       batch = catalogContext.batch;
       let signedIn: Awaited<ReturnType<typeof resolver>> | undefined;

@@ -6,24 +6,37 @@
 import { CatalogClient } from '@backstage/catalog-client';
 import { createRequire } from 'node:module';
 import type { CatalogLookup } from './catalog';
-import { InputError } from './context';
+import { InputError, UsageError } from './context';
 
 export const TOKEN_ENV = 'SIGNIN_RULES_CATALOG_TOKEN';
 export const DEFAULT_CATALOG_TIMEOUT_MS = 5000;
 
-/** One URL with its userinfo, query values and fragment replaced by `***`; the rest as written. */
-function redactOneUrl(url: string): string {
-  const m = /^([a-z][a-z0-9+.-]*:\/\/)([^/?#]*)([^?#]*)(\?[^#]*)?(#.*)?$/is.exec(url);
-  if (!m) return url;
-  const [, scheme, authority, path, query, fragment] = m;
-  const at = authority.lastIndexOf('@');
-  const host = at >= 0 ? `***@${authority.slice(at + 1)}` : authority;
+/** Host, path, query and fragment, with each query value and the fragment replaced by `***`. */
+function redactTail(tail: string): string {
+  const [, path, query, fragment] = /^([^?#]*)(\?[^#]*)?(#.*)?$/s.exec(tail)!;
   const params = query
     ?.slice(1)
     .split('&')
     .map(p => (p.includes('=') ? `${p.slice(0, p.indexOf('='))}=***` : p && '***'))
     .join('&');
-  return `${scheme}${host}${path}${params !== undefined ? `?${params}` : ''}${fragment ? '#***' : ''}`;
+  return `${path}${params !== undefined ? `?${params}` : ''}${fragment ? '#***' : ''}`;
+}
+
+/**
+ * One URL with its userinfo, query values and fragment replaced by `***`; the
+ * rest as written. The userinfo is everything between `://` and the LAST `@`,
+ * whatever it holds: a password may hold an unencoded `/`, `?` or `#`. When a
+ * `?` or `#` comes before that `@`, the `@` may as well sit in a query value
+ * or fragment, so nothing after `://` is shown. Not a URL (no `scheme://`):
+ * nothing of it is shown.
+ */
+function redactOneUrl(url: string): string {
+  const m = /^([a-z][a-z0-9+.-]*:\/\/)(.*)$/is.exec(url);
+  if (!m) return '***';
+  const [, scheme, rest] = m;
+  const at = rest.lastIndexOf('@');
+  if (at < 0) return `${scheme}${redactTail(rest)}`;
+  return /[?#]/.test(rest.slice(0, at)) ? `${scheme}***` : `${scheme}***@${redactTail(rest.slice(at + 1))}`;
 }
 
 /** `http://***@host:7007/api/catalog?token=***`: how a catalog URL is shown. */
@@ -31,44 +44,79 @@ export function redactUrl(url: string): string {
   return redactOneUrl(url);
 }
 
-/**
- * A filter for messages: every URL in them loses its userinfo and query
- * values, and the secrets of `urls` are hidden wherever else they appear (an
- * error may quote them decoded). Secrets shorter than 4 characters are only
- * hidden inside URLs: replacing them everywhere would garble the message.
- */
-export function redactor(...urls: string[]): (text: string) => string {
-  const secrets = new Set<string>();
-  for (const url of urls) {
-    // The scheme is optional here: a URL given without one still has secrets.
-    const m = /^(?:[a-z][a-z0-9+.-]*:\/\/)?([^/?#]*)[^?#]*(?:\?([^#]*))?(?:#(.*))?$/is.exec(url);
-    if (!m) continue;
-    const [, authority, query, fragment] = m;
-    const at = authority.lastIndexOf('@');
-    const raw = [
-      ...(at >= 0 ? authority.slice(0, at).split(':') : []),
-      ...(query ?? '').split('&').map(p => (p.includes('=') ? p.slice(p.indexOf('=') + 1) : p)),
-      ...(fragment ? [fragment] : []),
-    ];
-    for (const s of raw) {
-      for (const form of [s, safeDecode(s), encodeURIComponent(safeDecode(s))]) if (form.length >= 4) secrets.add(form);
-    }
+/** The secret parts of a URL, read every way it could be: userinfo up to the last `@`, query values and fragment after the first `?`/`#` and after that `@`. */
+function secretsOf(url: string): string[] {
+  // The scheme is optional here: a URL given without one still has secrets.
+  const rest = url.replace(/^[a-z][a-z0-9+.-]*:\/\//i, '');
+  const at = rest.lastIndexOf('@');
+  const secrets: string[] = [];
+  if (at >= 0) {
+    const userinfo = rest.slice(0, at);
+    const colon = userinfo.indexOf(':');
+    secrets.push(userinfo, ...(colon >= 0 ? [userinfo.slice(0, colon), userinfo.slice(colon + 1)] : []));
   }
-  const longestFirst = [...secrets].sort((a, b) => b.length - a.length);
-  return text => {
-    // A URL ends before trailing punctuation: `at http://h/x?a=b: why` keeps its colon.
-    let out = text.replace(/\b[a-z][a-z0-9+.-]*:\/\/[^\s"'<>`]*[^\s"'<>`.,:;!?)\]]/gi, redactOneUrl);
-    for (const s of longestFirst) out = out.split(s).join('***');
-    return out;
-  };
+  for (const tail of new Set([rest, rest.slice(at + 1)])) {
+    const [, query, fragment] = /^[^?#]*(?:\?([^#]*))?(?:#(.*))?$/s.exec(tail)!;
+    secrets.push(...(query ?? '').split('&').map(p => (p.includes('=') ? p.slice(p.indexOf('=') + 1) : p)));
+    if (fragment) secrets.push(fragment);
+  }
+  return secrets;
+}
+
+/** A secret as a message may quote it: decoded, encoded as a URL's userinfo or a URI component, inside a JSON string. */
+function formsOf(secret: string): string[] {
+  const decoded = [secret, safeDecode(secret), safeDecode(secret.replace(/\+/g, ' '))];
+  const encoded = decoded.flatMap(d => [d, encodeURIComponent(d), asUserinfo(d)]);
+  return encoded.flatMap(e => [e, JSON.stringify(e).slice(1, -1)]);
 }
 
 function safeDecode(s: string): string {
   try {
-    return decodeURIComponent(s.replace(/\+/g, ' '));
+    return decodeURIComponent(s);
   } catch {
     return s;
   }
+}
+
+/** `s` percent-encoded as a URL parser writes a password. */
+function asUserinfo(s: string): string {
+  const url = new URL('http://host');
+  url.password = s;
+  return url.password;
+}
+
+/**
+ * A filter for messages: the `urls` and every other URL in them lose their
+ * userinfo and query values, and the secrets of `urls` and the other
+ * `secrets` (a token) are hidden wherever else they appear (an error may
+ * quote them decoded). Secrets shorter than 4 characters are only hidden
+ * inside URLs: replacing them everywhere would garble the message.
+ */
+export function redactor(urls: string[], secrets: Array<string | undefined> = []): (text: string) => string {
+  const hidden = new Set<string>();
+  for (const s of [...urls.flatMap(secretsOf), ...secrets]) {
+    for (const form of s === undefined ? [] : formsOf(s)) if (form.length >= 4) hidden.add(form);
+  }
+  const longestFirst = [...hidden].sort((a, b) => b.length - a.length);
+  // Those with secrets, as given and as openCatalog uses them: a password holding white space or quotes cuts the URL found below.
+  const given = [...new Set(urls.flatMap(u => [u, u.replace(/\/+$/, '')]))].filter(u => /[@?#]/.test(u)).sort((a, b) => b.length - a.length);
+  return text => {
+    let out = text;
+    for (const u of given) out = out.split(u).join(redactOneUrl(u));
+    // A URL ends before trailing punctuation: `at http://h/x?a=b: why` keeps its colon.
+    out = out.replace(/\b[a-z][a-z0-9+.-]*:\/\/[^\s"'<>`]*[^\s"'<>`.,:;!?)\]]/gi, redactOneUrl);
+    // Until none is left: hiding one secret may join the text around it into another.
+    for (let again = true; again; ) {
+      again = false;
+      for (const s of longestFirst) {
+        if (out.includes(s)) {
+          out = out.split(s).join('***');
+          again = true;
+        }
+      }
+    }
+    return out;
+  };
 }
 
 /**
@@ -117,6 +165,44 @@ export interface LiveCatalog {
    * dry run waits for it, at most the timeout, to know whether it failed.
    */
   settled(): Promise<void>;
+  /** The token of SIGNIN_RULES_CATALOG_TOKEN, checked; for every request. */
+  token: string | undefined;
+}
+
+/**
+ * SIGNIN_RULES_CATALOG_TOKEN, checked before any request: HTTP clients quote
+ * a header value they refuse in their error, the token with it. White space
+ * around it is dropped (as the Fetch standard drops it around any header
+ * value): a token file's final line break is not part of the token.
+ */
+export function catalogToken(value: string | undefined): string | undefined {
+  const token = value?.replace(/^[\t\n\r ]+|[\t\n\r ]+$/g, '');
+  if (!token) return undefined;
+  const chars = [...token];
+  const bad = chars.findIndex(c => !/^[\x21-\x7e]$/.test(c));
+  if (bad < 0) return token;
+  const c = chars[bad];
+  const kind = /^[\p{Cc}\p{Cf}]$/u.test(c) ? 'a control character' : /^\s$/u.test(c) ? 'white space' : 'a character outside printable ASCII';
+  throw new InputError(`${TOKEN_ENV} holds ${kind} at character ${bad + 1} of ${chars.length}, which a token sent as an HTTP header cannot hold (the token is not shown)`);
+}
+
+/**
+ * The --catalog-url, refused unless it parses as an http(s) URL whose only
+ * `@` ends its userinfo: an unencoded `/` in a password puts the rest of the
+ * password in the path, sent to another host (`http://u:/p@host` is host `u`).
+ */
+function checkCatalogUrl(base: string): void {
+  let url: URL | undefined;
+  try {
+    url = new URL(base);
+  } catch {
+    // Not the parser's message: it may quote the URL.
+  }
+  if (!url || !['http:', 'https:'].includes(url.protocol) || `${url.pathname}${url.search}${url.hash}`.includes('@')) {
+    throw new UsageError(
+      `--catalog-url ${redactUrl(base)} is not a valid http:// or https:// URL (percent-encode / ? # @ and other reserved characters in a user name or password, e.g. %2F for /)`,
+    );
+  }
 }
 
 /**
@@ -125,10 +211,12 @@ export interface LiveCatalog {
  * but they say nothing about the person, only that the dry run could not read
  * the catalog.
  */
-export function liveCatalog(base: string, timeoutMs: number): LiveCatalog {
+export function liveCatalog(base: string, timeoutMs: number, tokenValue = process.env[TOKEN_ENV]): LiveCatalog {
+  checkCatalogUrl(base);
+  const token = catalogToken(tokenValue);
   const client = new CatalogClient({ discoveryApi: { getBaseUrl: async () => base }, fetchApi: { fetch: catalogFetch(timeoutMs) } });
   const shown = redactUrl(base);
-  const redact = redactor(base);
+  const redact = redactor([base], [tokenValue, token]);
   let failure: InputError | undefined;
   const pending = new Set<Promise<unknown>>();
   const watch = <T>(request: () => Promise<T>): Promise<T> => {
@@ -149,7 +237,7 @@ export function liveCatalog(base: string, timeoutMs: number): LiveCatalog {
       const why = err.cause?.message && err.cause.message !== err.message ? `${err.message}: ${err.cause.message}` : err.message;
       const hint =
         err.statusCode === 401 || err.statusCode === 403
-          ? process.env[TOKEN_ENV]
+          ? token
             ? ` (check the token in ${TOKEN_ENV})`
             : ` (${TOKEN_ENV} is not set)`
           : '';
@@ -163,6 +251,7 @@ export function liveCatalog(base: string, timeoutMs: number): LiveCatalog {
       getEntityByRef: (...a: Parameters<CatalogClient['getEntityByRef']>) => watch(() => client.getEntityByRef(...a)),
     },
     failure: () => failure,
+    token,
     settled: async () => {
       while (pending.size) await Promise.allSettled([...pending]);
     },

@@ -4,7 +4,7 @@ import { InputError, UsageError } from './context';
 import { diffCommand } from './diff';
 import { explainCommand } from './explain';
 import { presetsCommand } from './presets';
-import { redactor } from './liveCatalog';
+import { redactor, TOKEN_ENV } from './liveCatalog';
 import { colourWanted, quietStdout, readAll, type Io } from './output';
 import { testCommand } from './test';
 import { validateCommand } from './validate';
@@ -41,11 +41,13 @@ export async function main(
   options: Partial<Pick<Io, 'colour' | 'stdin'>> = {},
 ): Promise<number> {
   const [name, ...rest] = argv;
-  // Messages may quote a catalog URL (even a misplaced one): its credentials never show.
+  // Messages may quote a catalog URL (even a misplaced one) or the catalog token: neither shows.
   const urls = rest.flatMap((a, i) =>
     a.startsWith('--catalog-url=') ? [a.slice('--catalog-url='.length)] : a === '--catalog-url' && rest[i + 1] !== undefined ? [rest[i + 1]] : [],
   );
-  const redact = redactor(...urls);
+  // The token only when a catalog URL is given: it is not used otherwise, and a short one would garble the text.
+  const token = urls.length ? process.env[TOKEN_ENV] : undefined;
+  const redact = redactor(urls, [token, token?.trim()]);
   const json = rest.includes('--json');
   const io: Io = {
     out: s => out(redact(s)),

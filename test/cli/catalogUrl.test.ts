@@ -3,6 +3,7 @@
  * catalog that never answers, one that answers with the wrong shape, one
  * whose error quotes the request URL.
  */
+import fc from 'fast-check';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -43,6 +44,13 @@ beforeAll(async () => {
       // Answers the headers and the start of a body, then nothing more.
       res.writeHead(200, { 'content-type': 'application/json' });
       res.write('[');
+      return;
+    }
+    if (url.startsWith('/echoauth/')) {
+      // An error that quotes the Authorization header it got.
+      res.writeHead(401, { 'content-type': 'application/json' }).end(
+        JSON.stringify({ error: { name: 'AuthenticationError', message: `not a valid header: ${req.headers.authorization}` }, request: { method: 'GET', url }, response: { statusCode: 401 } }),
+      );
       return;
     }
     if (url.startsWith('/malformed/')) {
@@ -132,12 +140,106 @@ describe('credentials in --catalog-url are never printed', () => {
     for (const secret of ['carol', 'pa55word', 'tok3n']) expect(r.err).not.toContain(secret);
   });
 
+  it('hides a password of any printable characters, unencoded / ? # @ included, in every message, text and --json', async () => {
+    const printable = fc.oneof(
+      { weight: 9, arbitrary: fc.integer({ min: 0x20, max: 0x7e }).map(c => String.fromCharCode(c)) },
+      { weight: 1, arbitrary: fc.constantFrom('é', 'ß', '€', 'İ', '\u00a0', '日', '😀') },
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.string({ unit: printable, minLength: 8, maxLength: 24 }), fc.boolean(), async (password, json) => {
+        const r = await explainAgainst(`http://svc-user:${password}@127.0.0.1:9/api/catalog`, ...(json ? ['--json'] : []));
+        expect(r.code).toBe(2);
+        const printed = `${r.out}\n${r.err}`;
+        expect(printed).toMatch(/catalog/);
+        expect(printed).not.toContain(password);
+        expect(printed).not.toContain('svc-user');
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it('shows nothing of a userinfo in a URL, whatever it holds: everything up to the last @ is hidden', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: fc.integer({ min: 0x20, max: 0x7e }).map(c => String.fromCharCode(c)) }), userinfo => {
+        // After a ? or #, the @ may be in a query value or fragment: then nothing after :// shows.
+        expect(['http://***@127.0.0.1:9/api/catalog', 'http://***']).toContain(redactUrl(`http://${userinfo}@127.0.0.1:9/api/catalog`));
+      }),
+    );
+    expect(redactUrl('http://svc:Zm9v/YmFy+c2VjcmV0@127.0.0.1:9/api/catalog')).toBe('http://***@127.0.0.1:9/api/catalog');
+    expect(redactUrl('http://svc:hunter?2xyz@127.0.0.1:9/api/catalog')).toBe('http://***');
+    expect(redactUrl('http://h/api?token=abc@def')).toBe('http://***');
+  });
+
+  it('refuses a URL that does not parse as http(s), or whose password would land in the path, without echoing it', async () => {
+    for (const [url, secrets] of [
+      ['http://svc:Zm9v/YmFy+c2VjcmV0@127.0.0.1:9/api/catalog', ['svc', 'Zm9v', 'YmFy', 'c2VjcmV0']],
+      // Parses, as host "svc" and path "/pw-s3cret@127.0.0.1:9/api": the password would go to another host.
+      ['http://svc:/pw-s3cret@127.0.0.1:9/api', ['svc', 'pw-s3cret']],
+      ['svc:hunter2@127.0.0.1:9/api', ['svc', 'hunter2', '127.0.0.1']],
+      ['ftp://svc:hunter2@127.0.0.1:9/api', ['svc', 'hunter2']],
+    ] as const) {
+      const r = await explainAgainst(url);
+      expect(r.code).toBe(2);
+      expect(r.err).toMatch(/^signin-rules: --catalog-url \S+ is not a valid http:\/\/ or https:\/\/ URL \(percent-encode \/ \? # @ and other reserved characters in a user name or password, e\.g\. %2F for \/\)/);
+      for (const secret of secrets) expect(r.err).not.toContain(secret);
+    }
+  });
+
   it('redactUrl and redactor', () => {
     expect(redactUrl('http://u:p@host:7007/api/catalog')).toBe('http://***@host:7007/api/catalog');
     expect(redactUrl('https://host/api/catalog?token=abc&flag&a=1#frag')).toBe('https://host/api/catalog?token=***&***&a=***#***');
     expect(redactUrl('http://host:7007/api/catalog')).toBe('http://host:7007/api/catalog');
     // Decoded secrets outside any URL are hidden too.
-    expect(redactor('http://me:p%40ss-word@h/x')('auth failed for p@ss-word at http://me:p%40ss-word@h/x/y')).toBe('auth failed for *** at http://***@h/x/y');
+    expect(redactor(['http://me:p%40ss-word@h/x'])('auth failed for p@ss-word at http://me:p%40ss-word@h/x/y')).toBe('auth failed for *** at http://***@h/x/y');
+  });
+});
+
+describe('SIGNIN_RULES_CATALOG_TOKEN is never printed', () => {
+  const TOKEN = 's3cr3t-TOKEN-value';
+  const withToken = async <T>(token: string, f: () => Promise<T>): Promise<T> => {
+    process.env[TOKEN_ENV] = token;
+    try {
+      return await f();
+    } finally {
+      delete process.env[TOKEN_ENV];
+    }
+  };
+  const commands = {
+    explain: (url: string, ...flags: string[]) => explainAgainst(url, ...flags),
+    // diff reads every User first, through the same catalog.
+    diff: (url: string, ...flags: string[]) => run('diff', ex('app-config.yaml'), ex('app-config.yaml'), '--catalog-url', url, ...flags),
+  };
+
+  it.each(Object.keys(commands) as Array<keyof typeof commands>)(
+    '%s refuses a token holding a character a header cannot carry, before any request, without printing it',
+    async command => {
+      for (const json of [false, true]) {
+        hangingRequests.length = 0;
+        const r = await withToken(`${TOKEN}\r\nX-Injected: 1`, () =>
+          commands[command](`${origin}/hang/api/catalog`, '--catalog-timeout', '300', ...(json ? ['--json'] : [])),
+        );
+        const message = 'SIGNIN_RULES_CATALOG_TOKEN holds a control character at character 19 of 33, which a token sent as an HTTP header cannot hold (the token is not shown)';
+        expect(r).toMatchObject(json ? { code: 2, out: JSON.stringify({ error: { kind: 'input', message } }, null, 2) } : { code: 2, err: `signin-rules: ${message}` });
+        expect(hangingRequests).toEqual([]);
+        expect(`${r.out}${r.err}`).not.toContain('s3cr3t');
+      }
+    },
+  );
+
+  it('drops white space around the token, as a token file ends with a line break, and sends the rest', async () => {
+    hangingRequests.length = 0;
+    const r = await withToken(`${TOKEN}\r\n`, () => explainAgainst(`${origin}/hang/api/catalog`, '--catalog-timeout', '300'));
+    expect(r.err).toBe(`signin-rules: the catalog at ${origin}/hang/api/catalog did not answer within 300 ms (raise --catalog-timeout to wait longer)`);
+    expect(hangingRequests[0]?.authorization).toBe(`Bearer ${TOKEN}`);
+  });
+
+  it.each(Object.keys(commands) as Array<keyof typeof commands>)('%s hides the token when the catalog quotes it in an error', async command => {
+    for (const json of [false, true]) {
+      const r = await withToken(TOKEN, () => commands[command](`${origin}/echoauth/api/catalog`, ...(json ? ['--json'] : [])));
+      expect(r.code).toBe(2);
+      expect(`${r.out}${r.err}`).toContain('not a valid header: Bearer ***');
+      expect(`${r.out}${r.err}`).not.toContain(TOKEN);
+    }
   });
 });
 
