@@ -268,9 +268,11 @@ export class LogicProgram {
 
     const first = { consts: consts.length, temps: temps.n };
     const g = gen(expr);
-    if (nesting(charged(g)) <= NESTING) return g;
-    // Too deep for V8's parser, which may overflow the stack compiling it on its first call:
-    // the whole expression goes to the interpreter (the same value, steps and errors).
+    const code = charged(g);
+    if (nesting(code) <= NESTING && temps.n - first.temps <= MOST_TEMPS && code.length <= LONGEST_CODE) return g;
+    // Too deep, wide or long for V8 to parse safely (it may overflow its stack compiling it on
+    // its first call, deep in a sign-in): the whole expression goes to the interpreter (the same
+    // value, steps and errors).
     consts.length = first.consts;
     temps.n = first.temps;
     return interpreted(expr);
@@ -363,6 +365,9 @@ const CHUNK_SOURCE = 16_000;
 const NESTING = 200;
 /** Operands of one flat && / || chain (V8 parses those without nesting, but not without bound). */
 const WIDEST_CHAIN = 1000;
+/** Temporaries (local variables) and characters of one compiled expression. */
+const MOST_TEMPS = 4000;
+const LONGEST_CODE = 200_000;
 
 /** The deepest parenthesis nesting of generated code (which holds no string from the config). */
 function nesting(code: string): number {

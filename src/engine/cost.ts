@@ -26,7 +26,13 @@ interface Bound {
 
 const SCALAR: Bound = { n: 0, w: 1 };
 const CAP = 1e15;
-const add = (...xs: number[]) => Math.min(CAP, xs.reduce((a, b) => a + b, 0));
+const add = (...xs: number[]) => total(xs);
+/** The sum of a list, capped; a loop, since an expression may have more arguments than a call can spread. */
+const total = (xs: number[]) => {
+  let t = 0;
+  for (const x of xs) t += x;
+  return Math.min(CAP, t);
+};
 const mul = (a: number, b: number) => Math.min(CAP, a * b);
 
 function join(a: Bound | undefined, b: Bound | undefined): Bound {
@@ -58,14 +64,21 @@ interface Scope {
 export function estimateCost(expr: unknown, bounds: typeof FACT_BOUNDS = FACT_BOUNDS): { steps: number; weight: number } {
   const facts = factBound(bounds);
 
+  // The heaviest value any part builds (the interpreter checks each against limits.valueWeight), not only the last.
+  let heaviest = 0;
   const visit = (node: unknown, scope: Scope): { s: number; b: Bound } => {
+    const r = visitNode(node, scope);
+    if (r.b.w > heaviest) heaviest = r.b.w;
+    return r;
+  };
+  const visitNode = (node: unknown, scope: Scope): { s: number; b: Bound } => {
     if (Array.isArray(node)) {
       const parts = node.map(n => visit(n, scope));
       let item: Bound | undefined;
       for (const p of parts) item = join(item, p.b);
       return {
-        s: add(1, ...parts.map(p => p.s)),
-        b: { n: node.length, w: add(1, ...parts.map(p => p.b.w)), ...(item ? { item } : {}) },
+        s: add(1, total(parts.map(p => p.s))),
+        b: { n: node.length, w: add(1, total(parts.map(p => p.b.w))), ...(item ? { item } : {}) },
       };
     }
     if (node === null || typeof node !== 'object' || Object.keys(node).length !== 1) {
@@ -86,19 +99,19 @@ export function estimateCost(expr: unknown, bounds: typeof FACT_BOUNDS = FACT_BO
         else if (path !== '') b = join(scope.reduce.accumulator, scope.reduce.current);
       }
       for (const r of rest) b = join(b, r.b);
-      return { s: add(1, ...rest.map(r => r.s)), b };
+      return { s: add(1, total(rest.map(r => r.s))), b };
     }
     if (op === 'missing' || op === 'missing_some') {
       const parts = args.map(a => visit(a, scope));
       const keys = Array.isArray(args[op === 'missing' ? 0 : 1]) ? (args[op === 'missing' ? 0 : 1] as unknown[]).length : args.length;
-      return { s: add(1, keys, ...parts.map(p => p.s)), b: { n: keys, w: add(1, keys * 2), item: SCALAR } };
+      return { s: add(1, keys, total(parts.map(p => p.s))), b: { n: keys, w: add(1, keys * 2), item: SCALAR } };
     }
     if (['map', 'filter', 'all', 'none', 'some'].includes(op)) {
       const list = visit(args[0], scope);
       const item = list.b.item ?? SCALAR;
       const body = visit(args[1], { data: item });
       const rest = args.slice(2).map(a => visit(a, scope));
-      const s = add(1, list.s, mul(list.b.n, body.s), ...rest.map(r => r.s));
+      const s = add(1, list.s, mul(list.b.n, body.s), total(rest.map(r => r.s)));
       if (op === 'map') return { s, b: { n: list.b.n, w: add(1, mul(list.b.n, body.b.w)), item: body.b } };
       if (op === 'filter') return { s, b: list.b };
       return { s, b: SCALAR };
@@ -109,7 +122,7 @@ export function estimateCost(expr: unknown, bounds: typeof FACT_BOUNDS = FACT_BO
       const current = list.b.item ?? SCALAR;
       const rest = args.slice(3).map(a => visit(a, scope));
       let acc = initial.b;
-      let s = add(1, list.s, initial.s, ...rest.map(r => r.s));
+      let s = add(1, list.s, initial.s, total(rest.map(r => r.s)));
       // Run the body over bounds once per item; stop as soon as it settles or runs away.
       for (let i = 0; i < list.b.n; i++) {
         const body = visit(args[1], { data: SCALAR, reduce: { accumulator: acc, current } });
@@ -126,8 +139,8 @@ export function estimateCost(expr: unknown, bounds: typeof FACT_BOUNDS = FACT_BO
     }
 
     const parts = args.map(a => visit(a, scope));
-    const s = add(1, ...parts.map(p => p.s));
-    const argWeight = add(...parts.map(p => p.b.w));
+    const s = add(1, total(parts.map(p => p.s)));
+    const argWeight = total(parts.map(p => p.b.w));
     switch (op) {
       case 'if':
       case '?:':
@@ -159,5 +172,5 @@ export function estimateCost(expr: unknown, bounds: typeof FACT_BOUNDS = FACT_BO
   };
 
   const r = visit(expr, { data: facts });
-  return { steps: r.s, weight: r.b.w };
+  return { steps: r.s, weight: heaviest };
 }

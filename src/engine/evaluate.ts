@@ -123,9 +123,18 @@ export const OPERATIONS: Record<string, (data: unknown, a: any[]) => unknown> = 
   '*': (_, args) => args.reduce((a, b) => parseFloat(a) * parseFloat(b)),
   '-': (_, [a, b]) => (b === undefined ? -a : a - b),
   '/': (_, [a, b]) => a / b,
-  min: (_, args) => Math.min(...args),
-  max: (_, args) => Math.max(...args),
-  merge: (_, args) => args.reduce((a: unknown[], b) => a.concat(b), []),
+  // As json-logic-js's, without spreading the arguments (a long list overflows the stack) or
+  // concatenating pairwise (quadratic in the number of arguments).
+  min: (_, args) => args.reduce((m: number, x) => Math.min(m, x), Infinity),
+  max: (_, args) => args.reduce((m: number, x) => Math.max(m, x), -Infinity),
+  merge: (_, args) => {
+    const out: unknown[] = [];
+    for (const a of args) {
+      if (Array.isArray(a)) for (const x of a) out.push(x);
+      else out.push(a);
+    }
+    return out;
+  },
   var: (data, [a, b]) => getVar(data, a, b),
   missing: (data, args) => missing(data, args),
   missing_some: (data, [needCount, options]) => {

@@ -1,5 +1,5 @@
 import { estimateCost, FACT_BOUNDS } from './cost';
-import { DEFAULT_EVALUATION_LIMITS, evaluate, OPERATORS, truthy, type EvaluationLimits } from './evaluate';
+import { DEFAULT_EVALUATION_LIMITS, evaluate, OPERATORS, truthy, weightOf, type EvaluationLimits } from './evaluate';
 import type { Problem } from './problems';
 import { didYouMean } from './suggest';
 
@@ -75,6 +75,15 @@ export function inspectExpression(
       return;
     }
     if (Array.isArray(node)) {
+      // A list the expression builds is held to limits.valueWeight: a literal one heavier than that
+      // would refuse every sign-in that reaches it.
+      if (node.every(item => item === null || typeof item !== 'object') && weightOf(node) > limits.valueWeight) {
+        issues.push({
+          path: at,
+          message: `this list weighs ${formatCost(weightOf(node))} units, more than the limit of ${formatCost(limits.valueWeight)} (limits.valueWeight): every sign-in that reaches it would be refused`,
+        });
+        return;
+      }
       node.forEach((item, i) => visit(item, [...at, i], depth + 1, scoped));
       return;
     }

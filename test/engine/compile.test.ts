@@ -10,6 +10,30 @@ describe('compileRules: what an admin gets told at start-up', () => {
     expect(problemsOf(block(3000000000))).toEqual([expect.objectContaining({ path: ['limits', 'catalogTimeoutMs'], message: 'must be <= 2147483647' })]);
   });
 
+  it('refuses a literal list heavier than limits.valueWeight where it stands: it would refuse every sign-in reaching it', () => {
+    const list = Array.from({ length: 100_001 }, (_, i) => `d${i}.example`);
+    const [p, ...rest] = problemsOf({ rules: [{ name: 'r', when: { in: [{ var: 'email.domain' }, list] }, deny: 'x' }] });
+    expect(rest).toEqual([]);
+    expect(p).toMatchObject({ path: ['rules', 0, 'when', 'in', 1], rule: 'r' });
+    expect(p.message).toMatch(/^this list weighs 100,002 units, more than the limit of 100,000 \(limits\.valueWeight\)/);
+    // A lighter one, or a higher limit, is fine.
+    expect(problemsOf({ rules: [{ name: 'r', when: { in: [{ var: 'email.domain' }, list] }, deny: 'x' }], limits: { valueWeight: 200_000 } })).toEqual([]);
+  });
+
+  it('refuses at start-up a value built inside a condition that is heavier than limits.valueWeight, not only its result', () => {
+    const merge = { merge: Array.from({ length: 100_001 }, (_, i) => `d${i}.example`) };
+    const [p] = problemsOf({ rules: [{ name: 'r', when: { in: [{ var: 'email.domain' }, merge] }, deny: 'x' }] });
+    expect(p).toMatchObject({ rule: 'r' });
+    expect(p.message).toMatch(/may build a value of 100,002 units, more than the limit of 100,000 \(limits\.valueWeight\)/);
+  });
+
+  it('checks an expression of 200,000 arguments without overflowing the stack', () => {
+    const args = Array.from({ length: 200_000 }, (_, i) => i);
+    expect(problemsOf({ rules: [{ name: 'r', when: { '==': [{ max: args }, 199_999] }, deny: 'x' }] })).toEqual([]);
+    const [p] = problemsOf({ rules: [{ name: 'r', when: { '==': [{ cat: args }, 'x'] }, deny: 'x' }], limits: { evaluationSteps: 1000 } });
+    expect(p.message).toMatch(/evaluation steps for one sign-in, more than the limit of 1,000/);
+  });
+
   it('accepts the rules from the README', () => {
     const { compiled, problems } = compileRules(
       {

@@ -145,6 +145,10 @@ describe('compiled JSON Logic', () => {
       // Values: nested, so too deep to compile.
       { and: [...Array.from({ length: n }, () => ({ var: 'n' })), { var: 'list' }, 0] },
       { if: [...Array.from({ length: n }, (_, i) => [{ '==': [{ var: 'n' }, i + 100] }, i]).flat(), 'else'] },
+      // Wide operators: too many temporaries to compile; and max, min and merge over many arguments.
+      { '==': [{ max: Array.from({ length: 100_000 }, (_, i) => i) }, 99_999] },
+      { '<': [{ min: [...Array.from({ length: 100_000 }, (_, i) => i + 1), { var: 'n' }] }, 8] },
+      { in: ['d49999', { merge: Array.from({ length: 50_000 }, (_, i) => [`d${i}`]) }] },
     ];
     for (const c of conditions) {
       const program = new LogicProgram(DEFAULT_EVALUATION_LIMITS);
