@@ -152,7 +152,7 @@ export const authModuleBitbucketSigninRules = createBackendModule({
         const batch = catalogBatchLookup({ catalog, auth });
         const onDecision = (d: Decision, rules: CompiledRules) =>
           logger.info('signin-rules decision', auditFields('bitbucket', d, rules.auditEmail));
-        const lookupCache = { store: cache, onError: (message: string) => logger.warn(`signin-rules: ${message}`) };
+        const onCacheError = (message: string) => logger.warn(`signin-rules: ${message}`);
         providers.registerProvider({
           providerId: 'bitbucket',
           // What createOAuthProviderFactory does, with each environment's
@@ -162,6 +162,9 @@ export const authModuleBitbucketSigninRules = createBackendModule({
             for (const env of ctx.config.keys()) {
               const prepared = byEnv.get(env);
               if (!prepared) throw new Error(`signin-rules: provider environment "bitbucket.${env}" was not prepared at start-up`);
+              // Entries are sealed with a key derived from the environment's client secret: every replica
+              // has it, a cache store does not, and rotating it only empties the cache.
+              const lookupCache = { store: cache, secret: ctx.config.getConfig(env).getString('clientSecret'), onError: onCacheError };
               handlers.set(
                 env,
                 createOAuthRouteHandlers({

@@ -28,6 +28,12 @@ export interface DecisionHooks {
    */
   cache?: {
     store: LookupCache;
+    /**
+     * Seals each entry (HMAC), so that whoever can write the store cannot plant a sign-in: a secret
+     * every instance of the backend shares and the store does not hold, e.g. the provider
+     * environment's client secret (what the Bitbucket module uses). Never logged.
+     */
+    secret: string;
     /** Told when the cache failed or was late; the sign-in went on without it. */
     onError?: (message: string) => void;
   };

@@ -2,11 +2,14 @@
  * The lookup cache of a rules block in a real backend: the auth plugin's own
  * CacheService (backend-defaults, memory store) in front of the catalog
  * service, catalog requests counted by the catalog backend's audit events.
+ * Another module of the auth plugin, sharing that CacheService, plants entries.
  */
+import { coreServices, createBackendModule } from '@backstage/backend-plugin-api';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
+import { cacheKey, cachedBatchLookup } from '../../src/engine/lookupCache';
 import { authCatalogRequests, Backstage, FakeBitbucketUser, startBackstage } from './harness';
 
 // A copy of the fixture catalog, which the test edits to remove a user.
@@ -21,12 +24,21 @@ const person = (n: number, username: string, email: string): FakeBitbucketUser =
   emails: [{ email, is_primary: true, is_confirmed: true }],
 });
 // Alice by her username annotation; Bob and Carol by email, after a username lookup that finds nobody.
-const people = [person(1, 'alice-bb', 'alice@example.com'), person(2, 'bob-other', 'bob@example.com'), person(3, 'carol-bb', 'carol@example.com')];
+// Mallory and Eve are no one in the catalog.
+const people = [
+  person(1, 'alice-bb', 'alice@example.com'),
+  person(2, 'bob-other', 'bob@example.com'),
+  person(3, 'carol-bb', 'carol@example.com'),
+  person(4, 'mallory-bb', 'mallory@evil.example'),
+  person(5, 'eve-bb', 'eve@evil.example'),
+];
 
 const SHORT_TTL_MS = 2000;
-const rulesEnv = (extra: object) => ({
+// Each environment its own client secret, as each is its own OAuth consumer.
+const secrets = { development: 'dev-secret-5d0e', cached: 'cached-secret-91b2', short: 'short-secret-c3a7' };
+const rulesEnv = (clientSecret: string, extra: object) => ({
   clientId: 'client-id',
-  clientSecret: 'client-secret',
+  clientSecret,
   signIn: {
     resolvers: [
       {
@@ -42,15 +54,54 @@ const rulesEnv = (extra: object) => ({
 });
 
 const providerConfig = {
-  development: rulesEnv({}),
-  cached: rulesEnv({ cache: { ttl: { minutes: 10 } } }),
-  short: rulesEnv({ cache: { ttl: `${SHORT_TTL_MS}ms` } }),
+  development: rulesEnv(secrets.development, {}),
+  cached: rulesEnv(secrets.cached, { cache: { ttl: { minutes: 10 } } }),
+  short: rulesEnv(secrets.short, { cache: { ttl: `${SHORT_TTL_MS}ms` } }),
 };
+
+const CACHED_TTL_MS = 600_000;
+const cachedKey = (username: string) => cacheKey('bitbucket/cached/0', CACHED_TTL_MS, { annotations: { 'bitbucket.org/username': username } });
+/** An invented User named admin, in the admins group by its relations, carrying `username`. */
+const inventedAdmin = (username: string) => ({
+  apiVersion: 'backstage.io/v1alpha1',
+  kind: 'User',
+  metadata: { name: 'admin', annotations: { 'bitbucket.org/username': username } },
+  spec: { memberOf: ['admins'] },
+  relations: [{ type: 'memberOf', targetRef: 'group:default/admins' }],
+});
+
+/** Another module of the auth plugin: it shares the plugin's CacheService, and writes to it. */
+const planter = createBackendModule({
+  pluginId: 'auth',
+  moduleId: 'test-cache-planter',
+  register(reg) {
+    reg.registerInit({
+      deps: { cache: coreServices.cache },
+      async init({ cache }) {
+        // Mallory: the entry as JSON, unsealed.
+        await cache.set(cachedKey('mallory-bb'), JSON.stringify([inventedAdmin('mallory-bb')]), { ttl: CACHED_TTL_MS });
+        // Eve: sealed as this module would seal it, but with another environment's client secret.
+        let written: Promise<void> = Promise.resolve();
+        const store = { get: (k: string) => cache.get(k), set: (k: string, v: string, o: { ttl: number }) => (written = cache.set(k, v, o)) };
+        const sealer = cachedBatchLookup(async () => [[inventedAdmin('eve-bb') as never]], {
+          store,
+          secret: secrets.short,
+          ttlMs: CACHED_TTL_MS,
+          scope: 'bitbucket/cached/0',
+          timeoutMs: 1000,
+        });
+        await sealer([{ annotations: { 'bitbucket.org/username': 'eve-bb' } }], {} as never);
+        await written;
+      },
+    });
+  },
+});
 
 let backstage: Backstage;
 beforeAll(async () => {
   backstage = await startBackstage({
     authModule: import('../../src'),
+    features: [planter],
     providerConfig,
     users: people,
     catalogFile,
@@ -109,5 +160,27 @@ describe('the lookup cache, through the auth plugin\'s CacheService', () => {
 
     await new Promise(r => setTimeout(r, Math.max(0, cachedAt + SHORT_TTL_MS + 100 - Date.now())));
     expect(await signIn('carol-bb', 'short')).toMatchObject({ requests: 1, outcome: { ok: false, name: 'NotAllowedError' } });
+  });
+});
+
+describe('entries planted in the auth plugin\'s cache', () => {
+  const forged = 'signin-rules: lookup cache read failed (an entry was not sealed by this environment, or was altered); the catalog was asked instead';
+
+  it('an invented admin, unsealed or sealed with another environment\'s secret, is a miss: the catalog decides, and a warning says so', async () => {
+    for (const username of ['mallory-bb', 'eve-bb']) {
+      const before = backstage.logs().length;
+      // Without the cache, the same decision: nobody in the catalog carries the username.
+      expect(await signIn(username, 'development')).toMatchObject({ requests: 1, outcome: { ok: false, name: 'NotAllowedError' } });
+      const planted = await signIn(username, 'cached');
+      expect(planted).toMatchObject({ requests: 1, outcome: { ok: false, name: 'NotAllowedError' } });
+      const warnings = backstage.logs().slice(before).filter(l => l.level === 'warn').map(l => l.message);
+      expect(warnings).toEqual([forged]);
+    }
+  });
+
+  it('never logs a client secret', () => {
+    const logs = JSON.stringify(backstage.logs());
+    expect(logs).toContain(forged);
+    for (const secret of Object.values(secrets)) expect(logs).not.toContain(secret);
   });
 });

@@ -10,7 +10,7 @@ import { ConfigReader } from '@backstage/config';
 import type { SignInInfo } from '@backstage/plugin-auth-node';
 import { createCatalogResolverContext, LocalCatalog, type CatalogLookup } from '../../src/cli/catalog';
 import { compileRules } from '../../src/engine/compile';
-import { cacheKey, type LookupCache } from '../../src/engine/lookupCache';
+import { cacheKey, cachedBatchLookup, type LookupCache } from '../../src/engine/lookupCache';
 import { bitbucketProvider } from '../../src/providers';
 import { resolverRegistry } from '../../src/resolvers/builtin';
 import { rulesSignInResolver, type DecisionHooks } from '../../src/resolvers/rules';
@@ -38,6 +38,8 @@ const block = (extra: object = {}) => ({
 });
 
 const pat = user('pat', 'pat-bb', 'pat@acme.com', ['group:default/team-a']);
+/** As the module uses it: the provider environment's client secret. */
+const SECRET = 'development-client-secret-0c4f';
 
 /** Backstage's memory store, as the auth plugin gets it without backend.cache config. */
 const memoryStore = () => CacheManager.fromConfig(new ConfigReader({})).forPlugin('auth');
@@ -46,7 +48,7 @@ const memoryStore = () => CacheManager.fromConfig(new ConfigReader({})).forPlugi
  * A sign-in endpoint over a catalog whose entities the test may replace, as
  * the module wires it (one batch per sign-in, the cache in front of it).
  */
-function setup(options: { block?: object; store?: LookupCache; entities?: Entity[]; cache?: boolean } = {}) {
+function setup(options: { block?: object; store?: LookupCache; entities?: Entity[]; cache?: boolean; secret?: string } = {}) {
   let catalog = LocalCatalog.fromEntities(options.entities ?? [pat, group('team-a')]);
   const live: CatalogLookup = {
     getEntities: (...a) => catalog.getEntities(...a),
@@ -58,7 +60,7 @@ function setup(options: { block?: object; store?: LookupCache; entities?: Entity
   const errors: string[] = [];
   const hooks: DecisionHooks = {
     batch: c.batch,
-    ...(options.cache === false ? {} : { cache: { store: options.store ?? memoryStore(), onError: m => void errors.push(m) } }),
+    ...(options.cache === false ? {} : { cache: { store: options.store ?? memoryStore(), secret: options.secret ?? SECRET, onError: m => void errors.push(m) } }),
   };
   const resolver = rulesSignInResolver(compiled, { providerId: 'bitbucket', adapter: bitbucketProvider, cacheScope: 'bitbucket/development/0', ...hooks });
   return {
@@ -153,17 +155,134 @@ describe('a cache that fails is never a reason to refuse, nor to sign in', () =>
     }
   });
 
-  it('reads an entry that is not an answer to its own lookup as a miss: another user, several users, or garbage', async () => {
-    const store = memoryStore();
+  it('reads a sealed entry that is not an answer to its own lookup as a miss: another user, or not an entity', async () => {
     const byUsername = { annotations: { 'bitbucket.org/username': 'pat-bb' } };
-    const key = cacheKey('bitbucket/development/0', 60_000, byUsername);
     const mallory = user('mallory', 'mallory-bb', 'm@acme.com');
-    for (const entry of [JSON.stringify([mallory]), JSON.stringify([pat, pat]), '{"items":[]}', 'not json', JSON.stringify([{ kind: 'User' }])]) {
-      await store.set(key, entry);
+    for (const wrong of [[mallory], [{ kind: 'User' }]] as Entity[][]) {
+      const store = memoryStore();
+      // A replica with the same secret whose catalog answered wrongly: sealed, yet not an answer to the lookup.
+      const writer = cachedBatchLookup(async () => [wrong], { store, secret: SECRET, ttlMs: 60_000, scope: 'bitbucket/development/0', timeoutMs: 100 });
+      await writer([byUsername], {} as never);
+      await tick();
       const s = setup({ store });
       expect(await s.signIn('pat-bb', 'pat@acme.com')).toMatchObject({ requests: 1, outcome: { ok: true, ref: 'user:default/pat' } });
       expect(s.errors).toEqual(['lookup cache read failed (an entry was not an answer to its lookup); the catalog was asked instead']);
     }
+  });
+});
+
+/** A store that remembers what it was given to keep. */
+function recording(store: LookupCache = memoryStore()) {
+  const sets: Array<{ key: string; value: string; ttl: number }> = [];
+  const wrapped: LookupCache = {
+    get: k => store.get(k),
+    set: (key, value, options) => {
+      sets.push({ key, value, ttl: options.ttl });
+      return store.set(key, value, options);
+    },
+  };
+  return { store: wrapped, sets };
+}
+
+const FORGED_MESSAGE = 'lookup cache read failed (an entry was not sealed by this environment, or was altered); the catalog was asked instead';
+
+describe('whoever can write the cache store cannot make a sign-in', () => {
+  const admin = user('admin', 'root-bb', 'root@acme.com', ['group:default/admins']);
+  const entities = [pat, group('team-a'), admin, group('admins')];
+  const byUsername = (username: string) => cacheKey('bitbucket/development/0', 60_000, { annotations: { 'bitbucket.org/username': username } });
+  /** Signs someone in, and gives the entry kept for their username lookup. */
+  async function signInAndKeep(username: string, email: string) {
+    const { store, sets } = recording();
+    const s = setup({ store, entities });
+    await s.signIn(username, email);
+    await tick();
+    return { s, store, entry: sets.find(e => e.key === byUsername(username))! };
+  }
+
+  it('an invented entity carrying the attacker\'s username, with invented group relations, is a miss: the catalog decides', async () => {
+    const store = memoryStore();
+    const forged = {
+      apiVersion: 'backstage.io/v1alpha1',
+      kind: 'User',
+      metadata: { name: 'admin', annotations: { 'bitbucket.org/username': 'mallory-bb' } },
+      spec: { profile: {}, memberOf: [] },
+      relations: [{ type: 'memberOf', targetRef: 'group:default/admins' }],
+    };
+    // As written by another module of the auth plugin, or by anyone with write access to a shared Redis.
+    await store.set(byUsername('mallory-bb'), JSON.stringify([forged]));
+    const s = setup({ store, entities });
+    const planted = await s.signIn('mallory-bb', 'mallory@evil.example');
+    const withoutCache = await setup({ cache: false, entities }).signIn('mallory-bb', 'mallory@evil.example');
+    expect(planted).toEqual({ requests: 1, outcome: withoutCache.outcome });
+    expect(planted.outcome).toMatchObject({ ok: false });
+    expect(s.errors).toEqual([FORGED_MESSAGE]);
+  });
+
+  it('a genuine entry altered to name another user is a miss', async () => {
+    const { s, store, entry } = await signInAndKeep('pat-bb', 'pat@acme.com');
+    const altered = entry.value.replace('"name":"pat"', '"name":"admin"').replace('"group:default/team-a"', '"group:default/admins"');
+    expect(altered).not.toBe(entry.value);
+    await store.set(entry.key, altered, { ttl: 60_000 });
+    expect(await s.signIn('pat-bb', 'pat@acme.com')).toMatchObject({ requests: 1, outcome: { ok: true, ref: 'user:default/pat', ownership: ['user:default/pat', 'group:default/team-a'] } });
+    expect(s.errors).toEqual([FORGED_MESSAGE]);
+  });
+
+  it('a genuine entry moved to another lookup\'s key is a miss: a kept "nobody" cannot silence a rule', async () => {
+    // someone-else is nobody by username: that "nobody" is kept, sealed.
+    const { s, store, entry: nobody } = await signInAndKeep('someone-else', 'pat@acme.com');
+    // Put under pat's username, it would make pat nobody by username, and nobody by this email.
+    await store.set(byUsername('pat-bb'), nobody.value, { ttl: 60_000 });
+    expect(await s.signIn('pat-bb', 'pat.private@example.com')).toMatchObject({ requests: 1, outcome: { ok: true, ref: 'user:default/pat' } });
+    expect(s.errors).toEqual([FORGED_MESSAGE]);
+  });
+
+  it('an entry sealed under another environment\'s secret is a miss; a genuine one serves with no catalog request', async () => {
+    const store = memoryStore();
+    const production = setup({ store, entities, secret: 'production-client-secret-77a1' });
+    expect(await production.signIn('pat-bb', 'pat@acme.com')).toMatchObject({ requests: 1, outcome: { ok: true } });
+    await tick();
+    // Same store and key (as if both environments were one scope): only the secret differs.
+    const development = setup({ store, entities });
+    expect(await development.signIn('pat-bb', 'pat@acme.com')).toMatchObject({ requests: 1, outcome: { ok: true, ref: 'user:default/pat' } });
+    expect(development.errors).toEqual([FORGED_MESSAGE]);
+    await tick();
+    // Now sealed by development itself.
+    expect(await development.signIn('pat-bb', 'pat@acme.com')).toMatchObject({ requests: 0, outcome: { ok: true, ref: 'user:default/pat' } });
+    expect(development.errors).toEqual([FORGED_MESSAGE]);
+  });
+
+  it('a genuine entry put back after its TTL is a miss: a removed user stays removed', async () => {
+    const { store, sets } = recording();
+    const s = setup({ store, block: block({ cache: { ttl: '200ms' } }) });
+    await s.signIn('pat-bb', 'pat@acme.com');
+    await tick();
+    const entry = sets.find(e => e.key.includes('"pat-bb"'))!;
+    s.replaceCatalog([group('team-a')]);
+    await new Promise(r => setTimeout(r, 250));
+    // Replayed with no TTL of its own: the store keeps it, the expiry sealed inside it does not.
+    await store.set(entry.key, entry.value, { ttl: 60_000 });
+    expect(await s.signIn('pat-bb', 'pat@acme.com')).toMatchObject({ requests: 1, outcome: { ok: false } });
+    // Expired is no news (a store may keep an entry a moment past its TTL): no warning.
+    expect(s.errors).toEqual([]);
+  });
+
+  it('needs a secret, and never shows it: not in messages, not in the store', async () => {
+    const { compiled } = compileRules(block(), registry);
+    const c = createCatalogResolverContext(LocalCatalog.fromEntities(entities));
+    expect(() => rulesSignInResolver(compiled!, { providerId: 'bitbucket', batch: c.batch, cache: { store: memoryStore(), secret: '' } })).toThrow(
+      'signin-rules: the lookup cache needs a secret that the cache store does not hold',
+    );
+
+    const inner = memoryStore();
+    await inner.set(byUsername('mallory-bb'), 'not sealed');
+    const { store, sets } = recording(inner);
+    const s = setup({ store, entities });
+    await s.signIn('mallory-bb', 'pat@acme.com');
+    await s.signIn('pat-bb', 'pat@acme.com');
+    await tick();
+    expect(sets.length).toBeGreaterThan(0);
+    expect(s.errors).toEqual([FORGED_MESSAGE]);
+    expect(JSON.stringify([s.errors, sets])).not.toContain(SECRET);
   });
 });
 
