@@ -55,8 +55,10 @@ export function readCacheTtl(ttl: unknown): { ttlMs: number } | { problem: strin
   }
   // As @backstage/types' durationToMilliseconds.
   const days = (d.years ?? 0) * 365 + (d.months ?? 0) * 30 + (d.weeks ?? 0) * 7 + (d.days ?? 0);
-  const ttlMs = (((days * 24 + (d.hours ?? 0)) * 60 + (d.minutes ?? 0)) * 60 + (d.seconds ?? 0)) * 1000 + (d.milliseconds ?? 0);
-  if (!(ttlMs >= 1)) return { problem: 'must be at least 1 millisecond' };
+  const exact = (((days * 24 + (d.hours ?? 0)) * 60 + (d.minutes ?? 0)) * 60 + (d.seconds ?? 0)) * 1000 + (d.milliseconds ?? 0);
+  if (!(exact >= 1)) return { problem: 'must be at least 1 millisecond' };
+  // Up to a whole millisecond: stores take whole ones (Redis PX), and "P0.04D" is a fraction of one.
+  const ttlMs = Math.ceil(exact);
   if (ttlMs > MAX_CACHE_TTL_MS) return { problem: 'must be at most 1 hour: within it a user removed from the catalog still signs in' };
   return { ttlMs };
 }

@@ -10,7 +10,8 @@ import { ConfigReader } from '@backstage/config';
 import type { SignInInfo } from '@backstage/plugin-auth-node';
 import { createCatalogResolverContext, LocalCatalog, type CatalogLookup } from '../../src/cli/catalog';
 import { compileRules } from '../../src/engine/compile';
-import { cacheKey, cachedBatchLookup, type LookupCache } from '../../src/engine/lookupCache';
+import fc from 'fast-check';
+import { cacheKey, cachedBatchLookup, readCacheTtl, type LookupCache } from '../../src/engine/lookupCache';
 import { bitbucketProvider } from '../../src/providers';
 import { resolverRegistry } from '../../src/resolvers/builtin';
 import { rulesSignInResolver, type DecisionHooks } from '../../src/resolvers/rules';
@@ -283,6 +284,36 @@ describe('whoever can write the cache store cannot make a sign-in', () => {
     expect(sets.length).toBeGreaterThan(0);
     expect(s.errors).toEqual([FORGED_MESSAGE]);
     expect(JSON.stringify([s.errors, sets])).not.toContain(SECRET);
+  });
+});
+
+describe('cache.ttl', () => {
+  it('rounds a fraction of a millisecond up: stores take whole milliseconds (Redis PX)', () => {
+    expect(readCacheTtl({ milliseconds: 1.5 })).toEqual({ ttlMs: 2 });
+    for (const [ttl, exact] of [[{ years: 0.0001 }, 3_153_600], ['P0.04D', 3_456_000], ['1.5 seconds', 1500]] as const) {
+      const { ttlMs } = readCacheTtl(ttl) as { ttlMs: number };
+      expect(Number.isInteger(ttlMs)).toBe(true);
+      expect(Math.abs(ttlMs - exact)).toBeLessThanOrEqual(1);
+    }
+    expect(readCacheTtl({ milliseconds: 0.5 })).toEqual({ problem: 'must be at least 1 millisecond' });
+    expect(readCacheTtl({ minutes: 60, milliseconds: 0.5 })).toMatchObject({ problem: expect.stringMatching(/^must be at most 1 hour/) });
+  });
+
+  it('is a whole number of milliseconds, not shorter than written and less than 1 ms longer, for any fraction', () => {
+    fc.assert(
+      fc.property(fc.double({ min: 1, max: 3_599_999, noNaN: true }), ms => {
+        const { ttlMs } = readCacheTtl({ milliseconds: ms }) as { ttlMs: number };
+        return Number.isInteger(ttlMs) && ttlMs >= ms && ttlMs - ms < 1;
+      }),
+    );
+  });
+
+  it('reaches the store as a whole number of milliseconds', async () => {
+    const { store, sets } = recording();
+    const s = setup({ store, block: block({ cache: { ttl: { milliseconds: 1500.25 } } }) });
+    await s.signIn('pat-bb', 'pat@acme.com');
+    await tick();
+    expect(sets.map(e => e.ttl)).toEqual([1501, 1501]);
   });
 });
 
