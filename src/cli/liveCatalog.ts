@@ -10,6 +10,8 @@ import { InputError, UsageError } from './context';
 
 export const TOKEN_ENV = 'SIGNIN_RULES_CATALOG_TOKEN';
 export const DEFAULT_CATALOG_TIMEOUT_MS = 5000;
+/** Backstage's static tokens (backend.auth.externalAccess) have at least 8 characters, its JWTs far more. */
+const MIN_TOKEN_LENGTH = 8;
 
 /** Host, path, query and fragment, with each query value and the fragment replaced by `***`. */
 function redactTail(tail: string): string {
@@ -63,11 +65,9 @@ function secretsOf(url: string): string[] {
   return secrets;
 }
 
-/** A secret as a message may quote it: decoded, encoded as a URL's userinfo or a URI component, inside a JSON string. */
-function formsOf(secret: string): string[] {
-  const decoded = [secret, safeDecode(secret), safeDecode(secret.replace(/\+/g, ' '))];
-  const encoded = decoded.flatMap(d => [d, encodeURIComponent(d), asUserinfo(d)]);
-  return encoded.flatMap(e => [e, JSON.stringify(e).slice(1, -1)]);
+/** A secret as a message may quote it: as written, percent-decoded, form-decoded (`+` for a space). */
+function variantsOf(secret: string): string[] {
+  return [secret, safeDecode(secret), safeDecode(secret.replace(/\+/g, ' '))];
 }
 
 function safeDecode(s: string): string {
@@ -78,26 +78,85 @@ function safeDecode(s: string): string {
   }
 }
 
-/** `s` percent-encoded as a URL parser writes a password. */
-function asUserinfo(s: string): string {
-  const url = new URL('http://host');
-  url.password = s;
-  return url.password;
+/**
+ * The Basic credential a URL's userinfo may be sent as, whatever its length
+ * (a catalog may quote the Authorization header back). node-fetch sends the
+ * userinfo of the URL as parsed (percent-encoded), percent-decoded, in UTF-8;
+ * also the userinfo as written, and in Latin-1 (RFC 7617's legacy charset),
+ * each in base64 and base64url, with and without padding.
+ */
+function basicCredentialsOf(url: string): string[] {
+  const rest = url.replace(/^[a-z][a-z0-9+.-]*:\/\//i, '');
+  const at = rest.lastIndexOf('@');
+  if (at < 0) return [];
+  const plain = new Set([rest.slice(0, at), safeDecode(rest.slice(0, at))]);
+  try {
+    const parsed = new URL(url);
+    const userinfo = parsed.password ? `${parsed.username}:${parsed.password}` : parsed.username;
+    plain.add(userinfo).add(safeDecode(userinfo));
+  } catch {
+    // Not a URL: nothing is sent.
+  }
+  const latin1 = (p: string) => [...p].every(c => c.codePointAt(0)! <= 0xff);
+  const bytes = [...plain].flatMap(p => [Buffer.from(p), ...(latin1(p) ? [Buffer.from(p, 'latin1')] : [])]);
+  return bytes.flatMap(b => {
+    const [standard, urlSafe] = [b.toString('base64'), b.toString('base64url')];
+    return [standard, standard.replace(/=+$/, ''), urlSafe, urlSafe.padEnd(standard.length, '=')];
+  });
 }
+
+const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&');
+/** `n` in hex digits of either case (escapes are written both ways), at least `width` of them. */
+const hex = (n: number, width: number) => n.toString(16).padStart(width, '0').replace(/[a-f]/g, d => `[${d}${d.toUpperCase()}]`);
+const HTML_NAMES: Record<string, string> = { '&': 'amp', '<': 'lt', '>': 'gt', '"': 'quot', "'": 'apos', '\u00a0': 'nbsp' };
+const SHORT_ESCAPES: Record<string, string> = { '"': '"', "'": "'", '\\': '\\', '/': '/', '\b': 'b', '\f': 'f', '\n': 'n', '\r': 'r', '\t': 't' };
+/** One or two backslashes: an escape quoted in a JSON string has its backslash doubled. */
+const BACKSLASH = '\\\\{1,2}';
+/** The `&` starting an HTML reference, itself maybe escaped again (`&amp;lt;`, or `\u0026lt;` in JSON). */
+const AMPERSAND = `(?:&(?:[aA][mM][pP];)?|${BACKSLASH}u0026)`;
+
+/**
+ * A pattern for one character as written or escaped, the escapes first (a
+ * short secret shows only if what matched is short): an HTML reference
+ * (`&lt;`, `&#60;`, `&#x3C;`, escaped again `&amp;lt;`), a JSON or
+ * JavaScript escape (`\"`, `\u003c`, `\x3c`, `\u{3c}`), percent-encoded
+ * UTF-8 (`%3C`, `+` for a space).
+ */
+function charPattern(c: string): string {
+  const cp = c.codePointAt(0)!;
+  const units = c.length === 2 ? [c.charCodeAt(0), c.charCodeAt(1)] : [cp];
+  const forms = [
+    `${AMPERSAND}#0*${cp};`,
+    `${AMPERSAND}#[xX]0*${hex(cp, 1)};`,
+    units.map(u => `${BACKSLASH}u${hex(u, 4)}`).join(''),
+    `${BACKSLASH}u\\{0*${hex(cp, 1)}\\}`,
+    [...Buffer.from(c)].map(b => `%${hex(b, 2)}`).join(''),
+  ];
+  if (cp <= 0xff) forms.push(`${BACKSLASH}x${hex(cp, 2)}`);
+  if (HTML_NAMES[c]) forms.push(`${AMPERSAND}${HTML_NAMES[c].replace(/[a-z]/g, l => `[${l}${l.toUpperCase()}]`)};`);
+  if (SHORT_ESCAPES[c]) forms.push(`${BACKSLASH}${escapeRegExp(SHORT_ESCAPES[c])}`);
+  if (c === ' ') forms.push('\\+');
+  return `(?:${[...forms, escapeRegExp(c)].join('|')})`;
+}
+
+/** Every way a message may quote `secret`: each character as written or escaped, in any mix. */
+const secretPattern = (secret: string) => new RegExp([...secret].map(charPattern).join(''), 'g');
 
 /**
  * A filter for messages: the `urls` and every other URL in them lose their
- * userinfo and query values, and the secrets of `urls` and the other
- * `secrets` (a token) are hidden wherever else they appear (an error may
- * quote them decoded). Secrets shorter than 4 characters are only hidden
- * inside URLs: replacing them everywhere would garble the message.
+ * userinfo and query values; the secrets of `urls`, the Basic credential
+ * their userinfo is sent as, and the other `secrets` (a token) are hidden
+ * wherever else they appear, as written or escaped (an error may quote them
+ * decoded, or in an HTML page). Outside URLs, a match of fewer than 4
+ * characters stays: hiding every `pw` would garble the message (the Basic
+ * credential sent has at least 4 characters, a token at least 8).
  */
 export function redactor(urls: string[], secrets: Array<string | undefined> = []): (text: string) => string {
-  const hidden = new Set<string>();
-  for (const s of [...urls.flatMap(secretsOf), ...secrets]) {
-    for (const form of s === undefined ? [] : formsOf(s)) if (form.length >= 4) hidden.add(form);
+  const hidden = new Map<string, RegExp>();
+  for (const s of [...urls.flatMap(secretsOf), ...urls.flatMap(basicCredentialsOf), ...secrets]) {
+    for (const variant of s === undefined ? [] : variantsOf(s)) if (variant && !hidden.has(variant)) hidden.set(variant, secretPattern(variant));
   }
-  const longestFirst = [...hidden].sort((a, b) => b.length - a.length);
+  const longestFirst = [...hidden].sort(([a], [b]) => b.length - a.length).map(([, pattern]) => pattern);
   // Those with secrets, as given and as openCatalog uses them: a password holding white space or quotes cuts the URL found below.
   const given = [...new Set(urls.flatMap(u => [u, u.replace(/\/+$/, '')]))].filter(u => /[@?#]/.test(u)).sort((a, b) => b.length - a.length);
   return text => {
@@ -105,14 +164,13 @@ export function redactor(urls: string[], secrets: Array<string | undefined> = []
     for (const u of given) out = out.split(u).join(redactOneUrl(u));
     // A URL ends before trailing punctuation: `at http://h/x?a=b: why` keeps its colon.
     out = out.replace(/\b[a-z][a-z0-9+.-]*:\/\/[^\s"'<>`]*[^\s"'<>`.,:;!?)\]]/gi, redactOneUrl);
-    // Until none is left: hiding one secret may join the text around it into another.
+    // Until none is left: hiding one secret may join the text around it into another. Each round shortens the text.
     for (let again = true; again; ) {
       again = false;
-      for (const s of longestFirst) {
-        if (out.includes(s)) {
-          out = out.split(s).join('***');
-          again = true;
-        }
+      for (const pattern of longestFirst) {
+        const next = out.replace(pattern, m => (m.length >= 4 ? '***' : m));
+        again ||= next !== out;
+        out = next;
       }
     }
     return out;
@@ -180,7 +238,11 @@ export function catalogToken(value: string | undefined): string | undefined {
   if (!token) return undefined;
   const chars = [...token];
   const bad = chars.findIndex(c => !/^[\x21-\x7e]$/.test(c));
-  if (bad < 0) return token;
+  if (bad < 0) {
+    if (token.length >= MIN_TOKEN_LENGTH) return token;
+    // Refused rather than hidden: a catalog may quote it back, and hiding so few characters everywhere would garble messages.
+    throw new InputError(`${TOKEN_ENV} is ${token.length} character${token.length === 1 ? '' : 's'} long: a Backstage token has at least ${MIN_TOKEN_LENGTH} (the token is not shown)`);
+  }
   const c = chars[bad];
   const kind = /^[\p{Cc}\p{Cf}]$/u.test(c) ? 'a control character' : /^\s$/u.test(c) ? 'white space' : 'a character outside printable ASCII';
   throw new InputError(`${TOKEN_ENV} holds ${kind} at character ${bad + 1} of ${chars.length}, which a token sent as an HTTP header cannot hold (the token is not shown)`);

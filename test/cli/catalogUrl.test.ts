@@ -28,6 +28,9 @@ let server: Server;
 let origin: string;
 /** Headers of the requests the never-answering catalog got. */
 const hangingRequests: IncomingHttpHeaders[] = [];
+/** Authorization headers the echoing catalogs got. */
+const echoedAuth: Array<string | undefined> = [];
+const escapeHtml = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
 let savedToken: string | undefined;
 
 beforeAll(async () => {
@@ -48,9 +51,21 @@ beforeAll(async () => {
     }
     if (url.startsWith('/echoauth/')) {
       // An error that quotes the Authorization header it got.
+      echoedAuth.push(req.headers.authorization);
       res.writeHead(401, { 'content-type': 'application/json' }).end(
         JSON.stringify({ error: { name: 'AuthenticationError', message: `not a valid header: ${req.headers.authorization}` }, request: { method: 'GET', url }, response: { statusCode: 401 } }),
       );
+      return;
+    }
+    if (url.startsWith('/echoauth-html/')) {
+      // The same in an HTML page, escaped as HTML.
+      echoedAuth.push(req.headers.authorization);
+      res.writeHead(401, { 'content-type': 'text/html' }).end(`<html><body>Rejected credentials <code>${escapeHtml(req.headers.authorization ?? '')}</code></body></html>`);
+      return;
+    }
+    if (url.startsWith('/echoauth-text/')) {
+      echoedAuth.push(req.headers.authorization);
+      res.writeHead(401, { 'content-type': 'text/plain' }).end(`rejected: ${req.headers.authorization}`);
       return;
     }
     if (url.startsWith('/malformed/')) {
@@ -194,21 +209,22 @@ describe('credentials in --catalog-url are never printed', () => {
   });
 });
 
+const withToken = async <T>(token: string | undefined, f: () => Promise<T>): Promise<T> => {
+  if (token !== undefined) process.env[TOKEN_ENV] = token;
+  try {
+    return await f();
+  } finally {
+    delete process.env[TOKEN_ENV];
+  }
+};
+const commands = {
+  explain: (url: string, ...flags: string[]) => explainAgainst(url, ...flags),
+  // diff reads every User first, through the same catalog.
+  diff: (url: string, ...flags: string[]) => run('diff', ex('app-config.yaml'), ex('app-config.yaml'), '--catalog-url', url, ...flags),
+};
+
 describe('SIGNIN_RULES_CATALOG_TOKEN is never printed', () => {
   const TOKEN = 's3cr3t-TOKEN-value';
-  const withToken = async <T>(token: string, f: () => Promise<T>): Promise<T> => {
-    process.env[TOKEN_ENV] = token;
-    try {
-      return await f();
-    } finally {
-      delete process.env[TOKEN_ENV];
-    }
-  };
-  const commands = {
-    explain: (url: string, ...flags: string[]) => explainAgainst(url, ...flags),
-    // diff reads every User first, through the same catalog.
-    diff: (url: string, ...flags: string[]) => run('diff', ex('app-config.yaml'), ex('app-config.yaml'), '--catalog-url', url, ...flags),
-  };
 
   it.each(Object.keys(commands) as Array<keyof typeof commands>)(
     '%s refuses a token holding a character a header cannot carry, before any request, without printing it',
@@ -240,6 +256,112 @@ describe('SIGNIN_RULES_CATALOG_TOKEN is never printed', () => {
       expect(`${r.out}${r.err}`).toContain('not a valid header: Bearer ***');
       expect(`${r.out}${r.err}`).not.toContain(TOKEN);
     }
+  });
+});
+
+describe('credentials the catalog quotes back are never printed, however it escapes them', () => {
+  const port = () => new URL(origin).port;
+
+  it('hides the Basic credential the userinfo was sent as', async () => {
+    echoedAuth.length = 0;
+    const r = await explainAgainst(`http://svc-user:hunter2-secret@127.0.0.1:${port()}/echoauth/api/catalog`);
+    expect(echoedAuth).toEqual([`Basic ${Buffer.from('svc-user:hunter2-secret').toString('base64')}`]);
+    expect(r.err).toBe(
+      `signin-rules: cannot read the catalog at http://***@127.0.0.1:${port()}/echoauth/api/catalog: Request failed with 401 Unauthorized: not a valid header: Basic *** (SIGNIN_RULES_CATALOG_TOKEN is not set)`,
+    );
+  });
+
+  it('hides it however short the user name and password, under --json too', async () => {
+    const r = await explainAgainst(`http://ci:pw@127.0.0.1:${port()}/echoauth-html/api/catalog`, '--json');
+    expect(r.code).toBe(2);
+    expect(JSON.parse(r.out).error.message).toContain('<code>Basic ***</code>');
+    expect(r.out).not.toContain(Buffer.from('ci:pw').toString('base64'));
+  });
+
+  it('hides a token the catalog quotes HTML-escaped', async () => {
+    const token = `tok<en>&"secret"`;
+    const r = await withToken(token, () => explainAgainst(`${origin}/echoauth-html/api/catalog`));
+    expect(r.err).toContain('<code>Bearer ***</code>');
+    expect(r.err).not.toMatch(/secret|tok(<|&lt;)en/);
+  });
+
+  it('redactor: each secret escaped in any mix, and every Basic credential the userinfo could be sent as', () => {
+    const hide = redactor(['http://svc:p%C3%A4ss%3Cw0rd@h/x'], ['tok<en>&"secret"']);
+    const basic = (s: string, encoding: BufferEncoding) => Buffer.from(s, encoding);
+    for (const quoted of [
+      'p&#xE4;ss&lt;w0rd',
+      'p&#228;ss&#x3c;w0rd',
+      'p&amp;#xe4;ss&amp;lt;w0rd',
+      'p\\u00e4ss\\u003Cw0rd',
+      'p\\\\u00E4ss\\\\u003cw0rd',
+      'p%c3%A4ss%3cw0rd',
+      'svc:päss<w0rd',
+      basic('svc:päss<w0rd', 'utf8').toString('base64'),
+      basic('svc:päss<w0rd', 'latin1').toString('base64'),
+      basic('svc:päss<w0rd', 'utf8').toString('base64url'),
+      'tok&lt;en&gt;&amp;&quot;secret&quot;',
+      'tok&#60;en&#62;&#38;&#34;secret&#x22;',
+      'tok\\u003cen\\u003e\\u0026\\"secret\\"',
+      'tok%3Cen%3E%26%22secret%22',
+    ]) {
+      expect(hide(`got ${quoted} here`)).toBe('got *** here');
+    }
+    // Outside URLs a secret shows if what would be hidden is under 4 characters, so as not to garble the message; the credential sent never does.
+    const short = redactor(['http://ci:pw@h/x']);
+    expect(short(`ci and pw at http://ci:pw@h/x/y: Basic ${Buffer.from('ci:pw').toString('base64')}, p&#119;`)).toBe('ci and pw at http://***@h/x/y: Basic ***, ***');
+  });
+
+  it.each(Object.keys(commands) as Array<keyof typeof commands>)(
+    '%s refuses a token shorter than 8 characters (no Backstage token is) before any request, without printing it',
+    async command => {
+      for (const json of [false, true]) {
+        echoedAuth.length = 0;
+        const r = await withToken(' k9z\n', () => commands[command](`${origin}/echoauth/api/catalog`, ...(json ? ['--json'] : [])));
+        const message = 'SIGNIN_RULES_CATALOG_TOKEN is 3 characters long: a Backstage token has at least 8 (the token is not shown)';
+        expect(r).toMatchObject(json ? { code: 2, out: JSON.stringify({ error: { kind: 'input', message } }, null, 2) } : { code: 2, err: `signin-rules: ${message}` });
+        expect(echoedAuth).toEqual([]);
+      }
+    },
+  );
+
+  it('never prints a user name, password, token or the credential sent, as the catalog quotes it back in JSON, HTML or plain text', async () => {
+    const unit = fc.oneof(
+      { weight: 9, arbitrary: fc.integer({ min: 0x20, max: 0x7e }).map(c => String.fromCharCode(c)) },
+      { weight: 1, arbitrary: fc.constantFrom('é', 'ß', '€', 'İ', '\u00a0', '日', '😀') },
+    );
+    const forms = (s: string) => [s, escapeHtml(s), JSON.stringify(s).slice(1, -1), encodeURIComponent(s)];
+    await fc.assert(
+      fc.asyncProperty(
+        fc.record({
+          user: fc.string({ unit, minLength: 1, maxLength: 12 }),
+          password: fc.string({ unit, maxLength: 16 }),
+          token: fc.option(fc.string({ unit, minLength: 1, maxLength: 24 }), { nil: undefined }),
+          // As encodeURIComponent writes it, or as a URL parser does (which leaves ' ( ) * ! $ & + , ~ as they are).
+          encode: fc.boolean(),
+          route: fc.constantFrom('echoauth', 'echoauth-html', 'echoauth-text'),
+          command: fc.constantFrom<keyof typeof commands>('explain', 'diff'),
+          json: fc.boolean(),
+        }),
+        async ({ user, password, token, encode, route, command, json }) => {
+          const url = new URL(`${origin}/${route}/api/catalog`);
+          url.username = user;
+          url.password = password;
+          const catalogUrl = encode ? `http://${encodeURIComponent(user)}:${encodeURIComponent(password)}@${url.host}${url.pathname}` : url.href;
+          echoedAuth.length = 0;
+          const r = await withToken(token, () => commands[command](catalogUrl, ...(json ? ['--json'] : [])));
+          expect(r.code).toBe(2);
+          const printed = `${r.out}\n${r.err}`;
+          const sent = token?.replace(/^[\t\n\r ]+|[\t\n\r ]+$/g, '');
+          if (sent && !/^[\x21-\x7e]{8,}$/.test(sent)) expect(echoedAuth).toEqual([]);
+          for (const header of echoedAuth) for (const form of forms(header!.replace(/^(Basic|Bearer) /, ''))) expect(printed).not.toContain(form);
+          // Shorter ones are hidden only in URLs and in the credential sent: hiding them everywhere would garble the message.
+          for (const secret of [user, password, `${user}:${password}`, sent ?? '']) {
+            if ([...secret].length >= 4) for (const form of forms(secret)) expect(printed).not.toContain(form);
+          }
+        },
+      ),
+      { numRuns: 100 },
+    );
   });
 });
 
