@@ -340,7 +340,7 @@ export interface BenchResult {
   e2e: EndToEnd;
 }
 
-function table(r: BenchResult): string {
+export function table(r: BenchResult): string {
   const rows = (head: string[], body: Array<Array<string | number>>) => {
     const all = [head, ...body.map(b => b.map(String))];
     const widths = head.map((_, i) => Math.max(...all.map(row => row[i].length)));
