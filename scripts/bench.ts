@@ -362,7 +362,7 @@ export function table(r: BenchResult): string {
     '',
     `4. Heap retained by a compiled 1,000-rule block: ${r.heapBytesPer1000Rules.toLocaleString('en-US')} bytes`,
     '',
-    `5. End to end through a real backend (auth + catalog plugins, Bitbucket intercepted; ${r.e2e.signIns} sign-ins each, burst of ${r.e2e.burst})`,
+    `5. End to end through a real backend (auth + catalog plugins, Bitbucket intercepted; ${r.e2e.signIns} sign-ins each, alternating which goes first; bursts of ${r.e2e.burst}, one in each order)`,
     rows(
       ['chain', 'found by', 'stock p50 ms', 'rules p50 ms', 'stock p95 ms', 'rules p95 ms', 'stock burst/s', 'rules burst/s', 'throughput ratio'],
       r.e2e.cases.map(c => [c.chain, c.found, c.stock.p50Ms, c.rules.p50Ms, c.stock.p95Ms, c.rules.p95Ms, c.stock.burstPerSecond, c.rules.burstPerSecond, `${c.throughputRatio}x`]),
