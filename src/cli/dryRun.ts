@@ -64,8 +64,9 @@ export async function openCatalog(args: CatalogArgs): Promise<CatalogHandle> {
         let items: Entity[];
         try {
           ({ items } = await live.catalog.getEntities({ filter: { kind: 'User' } }, { token: live.token }));
-        } catch (e) {
-          throw live.failure() ?? new InputError(`cannot read the catalog${shown}: ${(e as Error).message}`);
+        } catch {
+          // Every failed request is remembered in our words; nothing the catalog said is quoted.
+          throw live.failure() ?? new InputError(`cannot read the catalog${shown}`);
         }
         return items;
       },

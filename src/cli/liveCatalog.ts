@@ -1,9 +1,10 @@
 /**
  * `explain --catalog-url`: a live catalog through @backstage/catalog-client,
- * with a timeout on every request and credentials of the URL kept out of
- * every message.
+ * with a timeout on every request, no redirect followed, no error body shown,
+ * and credentials of the URL kept out of every message.
  */
 import { CatalogClient } from '@backstage/catalog-client';
+import { STATUS_CODES } from 'node:http';
 import { createRequire } from 'node:module';
 import type { CatalogLookup } from './catalog';
 import { InputError, UsageError } from './context';
@@ -194,23 +195,82 @@ class CatalogTimeoutError extends Error {
   override name = 'CatalogTimeoutError';
 }
 
-/** The client's fetch, each request bounded by a timeout (which also stops reading a slow body). */
+/** An error answer of the catalog: its status only, its body unread. */
+class CatalogStatusError extends Error {
+  override name = 'CatalogStatusError';
+  constructor(readonly status: number) {
+    super(`answered ${status}`);
+  }
+}
+
+/** A redirect the catalog answered with, not followed. */
+class CatalogRedirectError extends Error {
+  override name = 'CatalogRedirectError';
+  constructor(readonly location: string | null) {
+    super('answered with a redirect');
+  }
+}
+
+const REDIRECTS = [301, 302, 303, 307, 308];
+
+/** Stops reading a body nobody will read: it frees the connection. */
+function discard(res: Response): void {
+  const body = res.body as (ReadableStream & { destroy?: () => void }) | null;
+  if (body?.destroy) body.destroy();
+  else body?.cancel().catch(() => undefined);
+}
+
+/**
+ * The client's fetch, each request bounded by a timeout (which also stops
+ * reading a slow body). Redirects are not followed: node-fetch would send the
+ * Authorization header along to another port or a subdomain, and a catalog
+ * API has no reason to redirect. An error answer's body is never read: a
+ * catalog or proxy may quote the credentials in it, in any encoding. A 404
+ * goes on, bodiless, for getEntityByRef (none such).
+ */
 function catalogFetch(timeoutMs: number): typeof fetch {
   const inner = clientFetch();
   return async (input, init = {}) => {
     const timeout = AbortSignal.timeout(timeoutMs);
+    let res: Response;
     try {
-      return await inner(input, { ...init, signal: init.signal ? AbortSignal.any([init.signal, timeout]) : timeout });
+      res = await inner(input, { ...init, redirect: 'manual', signal: init.signal ? AbortSignal.any([init.signal, timeout]) : timeout });
     } catch (e) {
       if (timeout.aborted) throw new CatalogTimeoutError('timed out', { cause: e });
       throw e;
     }
+    if (res.ok) return res;
+    discard(res);
+    if (REDIRECTS.includes(res.status)) throw new CatalogRedirectError(res.headers.get('location'));
+    if (res.status === 404) return new Response(null, { status: 404 });
+    throw new CatalogStatusError(res.status);
   };
 }
 
 /** A request stopped by the timeout: before the answer (ours), or while reading its body (the fetch's abort error). */
 const isTimeout = (e: unknown): boolean =>
   e instanceof CatalogTimeoutError || ['AbortError', 'TimeoutError'].includes((e as Error | undefined)?.name ?? '');
+
+/**
+ * Why a request failed, in our words: of an answer only its status and a
+ * redirect's target, never its body (what the client read of it, a JSON
+ * parser's quote of it); other errors (the network's) as they say.
+ */
+function whyUnread(err: Error & { type?: string; response?: { status?: unknown } }, token: string | undefined): string {
+  if (err instanceof CatalogRedirectError) {
+    return `it answered with a redirect to ${err.location ? redactUrl(err.location) : 'nowhere (no Location)'}; give its final address in --catalog-url`;
+  }
+  // A ResponseError of the client (a 404 where one is not expected): the status of its response, not its message.
+  const status = err instanceof CatalogStatusError ? err.status : typeof err.response?.status === 'number' ? err.response.status : undefined;
+  if (status !== undefined) {
+    // The reason phrase is Node's, not the catalog's: a server may send any.
+    const hint = status === 401 || status === 403 ? (token ? ` (check the token in ${TOKEN_ENV})` : ` (${TOKEN_ENV} is not set)`) : '';
+    return `it answered ${status} ${STATUS_CODES[status] ?? ''}`.trimEnd() + hint;
+  }
+  if (err.type === 'invalid-json' || err instanceof SyntaxError) return 'it answered with a body that is not JSON';
+  const cause = (err.cause as Error | undefined)?.message;
+  return cause && cause !== err.message ? `${err.message}: ${cause}` : err.message;
+}
 
 /** A catalog for explain, and what went wrong reading it. */
 export interface LiveCatalog {
@@ -291,19 +351,12 @@ export function liveCatalog(base: string, timeoutMs: number, tokenValue = proces
     try {
       return await request();
     } catch (e) {
-      const err = e as Error & { statusCode?: number; cause?: { message?: string } };
+      const err = e as Error;
       if (isTimeout(err)) {
         failure ??= new InputError(`the catalog at ${shown} did not answer within ${timeoutMs} ms (raise --catalog-timeout to wait longer)`);
         throw e;
       }
-      const why = err.cause?.message && err.cause.message !== err.message ? `${err.message}: ${err.cause.message}` : err.message;
-      const hint =
-        err.statusCode === 401 || err.statusCode === 403
-          ? token
-            ? ` (check the token in ${TOKEN_ENV})`
-            : ` (${TOKEN_ENV} is not set)`
-          : '';
-      failure ??= new InputError(`cannot read the catalog at ${shown}: ${redact(why)}${hint}`);
+      failure ??= new InputError(`cannot read the catalog at ${shown}: ${redact(whyUnread(err, token))}`);
       throw e;
     }
   };

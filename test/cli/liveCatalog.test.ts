@@ -116,10 +116,10 @@ describe('explain --catalog-url against a real Backstage catalog', () => {
   });
 
   it.each([
-    ['no token', undefined, 'Request failed with 401 Unauthorized: Missing credentials (SIGNIN_RULES_CATALOG_TOKEN is not set)'],
-    // The catalog quotes the token it refused; the CLI does not.
-    ['a wrong token', 'not-a-backstage-token', "Request failed with 401 Unauthorized: Unknown mock token '***' (check the token in SIGNIN_RULES_CATALOG_TOKEN)"],
-    ['an invalid service token', mockCredentials.service.invalidToken(), 'Request failed with 401 Unauthorized: Service token is invalid (check the token in SIGNIN_RULES_CATALOG_TOKEN)'],
+    ['no token', undefined, 'it answered 401 Unauthorized (SIGNIN_RULES_CATALOG_TOKEN is not set)'],
+    // The catalog quotes the token it refused in its error body; the CLI shows none of that body.
+    ['a wrong token', 'not-a-backstage-token', 'it answered 401 Unauthorized (check the token in SIGNIN_RULES_CATALOG_TOKEN)'],
+    ['an invalid service token', mockCredentials.service.invalidToken(), 'it answered 401 Unauthorized (check the token in SIGNIN_RULES_CATALOG_TOKEN)'],
   ])('with %s: exit 2 and a clear message, not a refusal', async (_, token, why) => {
     // One profile that needs the catalog, and the whole directory (Dave's deny needs no catalog, Alice does).
     for (const profile of [exampleProfiles[0], join(examples, 'profiles')]) {
