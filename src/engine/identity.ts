@@ -59,3 +59,18 @@ export function canonicalEmail(raw: string): CanonicalEmail | { problem: string 
   }
   return { address, localPart, domain };
 }
+
+/**
+ * One canonical form for an account name or id (a Bitbucket username, a user
+ * UUID): lower-cased as the catalog lower-cases, so that a rule compares it as
+ * the catalog will match it (`CI-Bot` is `ci-bot`). A name with a character
+ * that NFKC or lower-casing turns into another (the Kelvin sign into "k")
+ * is refused: lower-casing would hide it from the catalog guard.
+ */
+export function canonicalName(raw: string): { name: string } | { problem: string } {
+  const name = raw.toLocaleLowerCase('en-US');
+  if (raw.normalize('NFKC') !== raw || name.normalize('NFKC') !== name) {
+    return { problem: 'contains a character that changes under Unicode normalisation (a look-alike of another letter)' };
+  }
+  return { name };
+}

@@ -1,4 +1,6 @@
 import type { SignInInfo } from '@backstage/plugin-auth-node';
+import { FactsError } from '../engine/facts';
+import { canonicalName } from '../engine/identity';
 import { bitbucketSignInResolvers } from './bitbucketResolvers';
 import type { Provider } from './types';
 
@@ -22,12 +24,19 @@ export const bitbucketProvider: Provider = {
   facts(info: SignInInfo<unknown>) {
     const p = ((info.result as { fullProfile?: BitbucketProfile })?.fullProfile ?? {}) as BitbucketProfile;
     return {
-      username: typeof p.username === 'string' ? p.username : null,
-      userId: typeof p.id === 'string' ? p.id : null,
+      username: typeof p.username === 'string' ? canonical(p.username, 'username') : null,
+      userId: typeof p.id === 'string' ? canonical(p.id, 'user id') : null,
       workspaces: Array.isArray(p.workspaces) ? p.workspaces.filter(w => typeof w === 'string') : null,
     };
   },
 };
+
+/** A name as the catalog compares it; one it cannot be compared in refuses the sign-in. */
+function canonical(raw: string, what: string): string {
+  const c = canonicalName(raw);
+  if ('problem' in c) throw new FactsError(`the Bitbucket ${what} is not plain: it ${c.problem}`);
+  return c.name;
+}
 
 /** Which extra Bitbucket API calls the compiled rules and resolvers need. */
 export function bitbucketNeeds(factPaths: string[], resolverNames: string[]): { email: boolean; workspaces: boolean } {

@@ -448,8 +448,12 @@ function reference(users: CatalogUser[], rules: RulesSpec, rawEmail: unknown, fu
     const at = address.lastIndexOf('@');
     email = { address, localPart: address.slice(0, at), domain: address.slice(at + 1) };
   }
-  const username = typeof fullProfile.username === 'string' ? fullProfile.username : null;
-  const userId = typeof fullProfile.id === 'string' ? fullProfile.id : null;
+  // A username or user id is compared lower-cased, as the catalog compares it; one with a look-alike
+  // letter (that lower-casing or NFKC would turn into another) refuses before any rule.
+  const lookAlike = (v: unknown) => typeof v === 'string' && (v.normalize('NFKC') !== v || lower(v).normalize('NFKC') !== lower(v));
+  if (lookAlike(fullProfile.username) || lookAlike(fullProfile.id)) return { outcome: 'refused', rule: null, reason: 'error' };
+  const username = typeof fullProfile.username === 'string' ? lower(fullProfile.username) : null;
+  const userId = typeof fullProfile.id === 'string' ? lower(fullProfile.id) : null;
   const workspaces = Array.isArray(fullProfile.workspaces) ? fullProfile.workspaces.filter(w => typeof w === 'string') : null;
 
   const holds = (c: Cond): boolean => {
