@@ -68,6 +68,8 @@ export function canonicalEmail(raw: string): CanonicalEmail | { problem: string 
  * is refused: lower-casing would hide it from the catalog guard.
  */
 export function canonicalName(raw: string): { name: string } | { problem: string } {
+  // Printable ASCII, the common case: NFKC leaves it alone and lower-casing it depends on no locale.
+  if (PRINTABLE_ASCII.test(raw)) return { name: raw.toLowerCase() };
   const name = raw.toLocaleLowerCase('en-US');
   if (raw.normalize('NFKC') !== raw || name.normalize('NFKC') !== name) {
     return { problem: 'contains a character that changes under Unicode normalisation (a look-alike of another letter)' };

@@ -3,7 +3,7 @@
  * NFKC, no locale); it must give exactly what the full check gives.
  */
 import fc from 'fast-check';
-import { canonicalEmail } from '../../src/engine/identity';
+import { canonicalEmail, canonicalName } from '../../src/engine/identity';
 
 /** The full check, as identity.ts had it before the shortcut. */
 function reference(raw: string) {
@@ -25,6 +25,23 @@ function reference(raw: string) {
   }
   return { address, localPart, domain };
 }
+
+describe('canonicalName', () => {
+  it('gives, for printable ASCII too, what the full check gives: lower-cased as the catalog does, look-alikes refused', () => {
+    const full = (raw: string) => {
+      const name = raw.toLocaleLowerCase('en-US');
+      return raw.normalize('NFKC') !== raw || name.normalize('NFKC') !== name ? 'refused' : name;
+    };
+    const char = fc.oneof(fc.integer({ min: 0x20, max: 0x7e }).map(c => String.fromCharCode(c)), fc.constantFrom('\u212a', '\uff41', 'é', 'İ', 'ß', '\u0000'));
+    fc.assert(
+      fc.property(fc.array(char, { maxLength: 20 }).map(cs => cs.join('')), raw => {
+        const c = canonicalName(raw);
+        expect('problem' in c ? 'refused' : c.name).toBe(full(raw));
+      }),
+      { numRuns: 3000, examples: [['CI-Bot'], ['{ABC-def}'], ['\u212aim']] },
+    );
+  });
+});
 
 describe('canonicalEmail', () => {
   it('gives the full check\'s answer for any address, ASCII or not', () => {
