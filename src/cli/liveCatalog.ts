@@ -258,7 +258,8 @@ const isTimeout = (e: unknown): boolean =>
  */
 function whyUnread(err: Error & { type?: string; response?: { status?: unknown } }, token: string | undefined): string {
   if (err instanceof CatalogRedirectError) {
-    return `it answered with a redirect to ${err.location ? redactUrl(err.location) : 'nowhere (no Location)'}; give its final address in --catalog-url`;
+    // Not where to: the catalog chooses that, and could write a secret into it in any encoding.
+    return 'it answered with a redirect, not followed (its target is not shown); give the final address in --catalog-url';
   }
   // A ResponseError of the client (a 404 where one is not expected): the status of its response, not its message.
   const status = err instanceof CatalogStatusError ? err.status : typeof err.response?.status === 'number' ? err.response.status : undefined;

@@ -34,6 +34,20 @@ function shortUsage(c: Command): string {
   return [...usageLines(c.spec), '', `Run "signin-rules ${c.spec.name} --help" for every flag with an example.`].join('\n');
 }
 
+/**
+ * Text with its control and invisible characters written as \u escapes: a
+ * value from a profile or a live catalog (an entity name holding a carriage
+ * return, a cursor move, concealed text) could otherwise redraw the terminal
+ * and show a decision that was not made. Kept: new lines, tabs, and the colour
+ * codes of our own palette (output.ts), which only colour.
+ */
+export function visible(s: string): string {
+  return s.replace(
+    /\u001b(?!\[(?:1|2|22|31|32|33|39)m)|[\u0000-\u0008\u000b-\u001a\u001c-\u001f\u007f-\u009f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]/g,
+    c => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
+}
+
 export async function main(
   argv: string[],
   out: (s: string) => void = s => process.stdout.write(`${s}\n`),
@@ -49,9 +63,11 @@ export async function main(
   const token = urls.length ? process.env[TOKEN_ENV] : undefined;
   const redact = redactor(urls, [token, token?.trim()]);
   const json = rest.includes('--json');
+  // JSON escapes control characters itself; text shows them escaped (see visible).
+  const shown = json ? redact : (s: string) => visible(redact(s));
   const io: Io = {
-    out: s => out(redact(s)),
-    err: s => err(redact(s)),
+    out: s => out(shown(s)),
+    err: s => err(shown(s)),
     colour: !json && (options.colour ?? false),
     stdin: options.stdin ?? (() => readAll(process.stdin)),
   };

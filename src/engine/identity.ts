@@ -65,11 +65,17 @@ export function canonicalEmail(raw: string): CanonicalEmail | { problem: string 
  * UUID): lower-cased as the catalog lower-cases, so that a rule compares it as
  * the catalog will match it (`CI-Bot` is `ci-bot`). A name with a character
  * that NFKC or lower-casing turns into another (the Kelvin sign into "k")
- * is refused: lower-casing would hide it from the catalog guard.
+ * is refused: lower-casing would hide it from the catalog guard; so is one
+ * with white space at either end or an invisible character.
  */
 export function canonicalName(raw: string): { name: string } | { problem: string } {
   // Printable ASCII, the common case: NFKC leaves it alone and lower-casing it depends on no locale.
   if (PRINTABLE_ASCII.test(raw)) return { name: raw.toLowerCase() };
+  // The catalog trims what it compares, and an invisible character makes a name that reads as another:
+  // either would let a variant of a denied name skip the deny while a lookup still finds the account.
+  if (raw !== raw.trim() || /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u.test(raw)) {
+    return { problem: 'starts or ends with white space, or contains an invisible or control character' };
+  }
   const name = raw.toLocaleLowerCase('en-US');
   if (raw.normalize('NFKC') !== raw || name.normalize('NFKC') !== name) {
     return { problem: 'contains a character that changes under Unicode normalisation (a look-alike of another letter)' };

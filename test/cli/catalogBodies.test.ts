@@ -160,18 +160,18 @@ describe('a redirect', () => {
       expect(r.code).toBe(2);
       const message = json ? JSON.parse(r.out).error.message : r.err;
       expect(message).toMatch(
-        new RegExp(`cannot read the catalog at http://127\\.0\\.0\\.1:${port}/redirect/x/api/catalog: it answered with a redirect to http://127\\.0\\.0\\.1:${elsewherePort}/redirect/x/api/catalog/entit\\S+; give its final address in --catalog-url$`),
+        new RegExp(`cannot read the catalog at http://127\\.0\\.0\\.1:${port}/redirect/x/api/catalog: it answered with a redirect, not followed \\(its target is not shown\\); give the final address in --catalog-url$`),
       );
     });
   }
 
-  it('is refused with a Basic credential in the URL too, and the query of its target is hidden', async () => {
+  it('is refused with a Basic credential in the URL too, and its target (the catalog chooses it) is not shown', async () => {
     const url = `http://svc:long-passw0rd@127.0.0.1:${port}/redirect/x/api/catalog`;
     const r = await against('explain', url, false);
     expect(reachedElsewhere).toEqual([]);
     expect(r.code).toBe(2);
-    expect(r.err).toContain(`it answered with a redirect to http://127.0.0.1:${elsewherePort}/redirect/x/api/catalog/entities`);
-    expect(r.err).toMatch(/\?[^ ]*=\*\*\*/);
+    expect(r.err).toContain('it answered with a redirect, not followed (its target is not shown)');
+    expect(r.err).not.toContain(String(elsewherePort));
     expect(r.err).not.toMatch(/long-passw0rd|svc:/);
   });
 });

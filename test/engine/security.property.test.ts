@@ -450,7 +450,10 @@ function reference(users: CatalogUser[], rules: RulesSpec, rawEmail: unknown, fu
   }
   // A username or user id is compared lower-cased, as the catalog compares it; one with a look-alike
   // letter (that lower-casing or NFKC would turn into another) refuses before any rule.
-  const lookAlike = (v: unknown) => typeof v === 'string' && (v.normalize('NFKC') !== v || lower(v).normalize('NFKC') !== lower(v));
+  // So does one with white space at an end or an invisible character (the catalog trims; it reads as another name).
+  const lookAlike = (v: unknown) =>
+    typeof v === 'string' &&
+    (v !== v.trim() || /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u.test(v) || v.normalize('NFKC') !== v || lower(v).normalize('NFKC') !== lower(v));
   if (lookAlike(fullProfile.username) || lookAlike(fullProfile.id)) return { outcome: 'refused', rule: null, reason: 'error' };
   const username = typeof fullProfile.username === 'string' ? lower(fullProfile.username) : null;
   const userId = typeof fullProfile.id === 'string' ? lower(fullProfile.id) : null;
