@@ -5,6 +5,7 @@ import type {
   TokenParams,
 } from '@backstage/plugin-auth-node';
 import { withDeadline } from './deadline';
+import { INVISIBLE, lookAlikeProblem } from './identity';
 
 /**
  * The one gate between every resolver (match, the Bitbucket and email
@@ -31,8 +32,6 @@ export class GuardError extends Error {
   }
 }
 
-// Control, format (zero-width, bidi), line and paragraph separators.
-const INVISIBLE = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u;
 const SURROGATE = /[\uD800-\uDFFF]/;
 
 /**
@@ -54,11 +53,7 @@ export function queryValueProblem(value: unknown): string | undefined {
   // (an emoji, a rare CJK letter) reaches the catalog as two broken halves, so a lookup would find
   // nobody (or fail, by ref) alone but could match when sent with others.
   if (SURROGATE.test(value)) return 'contains a character beyond U+FFFF (such as an emoji), which the catalog client cannot send intact';
-  const lower = value.toLocaleLowerCase('en-US');
-  if (value.normalize('NFKC') !== value || lower.normalize('NFKC') !== lower) {
-    return 'contains a character that changes under Unicode normalisation (a look-alike of another letter)';
-  }
-  return undefined;
+  return lookAlikeProblem(value, value.toLocaleLowerCase('en-US'));
 }
 
 /** Keys come from config or code, but a custom resolver could build one from a profile. */

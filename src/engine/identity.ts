@@ -21,6 +21,15 @@ const LOCAL = /^[\p{L}\p{M}\p{N}!#$%&'*+/=?^_`{|}~-]+(?:\.[\p{L}\p{M}\p{N}!#$%&'
 const LABEL = /^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$/;
 
 const PRINTABLE_ASCII = /^[\x21-\x7e]*$/;
+
+/** Control, format (zero-width, bidi), line and paragraph separators. */
+export const INVISIBLE = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u;
+
+/** Why a string whose lower-cased form is `lower` reads as another, or undefined: NFKC or lower-casing changes a letter of it. */
+export const lookAlikeProblem = (raw: string, lower: string): string | undefined =>
+  raw.normalize('NFKC') !== raw || lower.normalize('NFKC') !== lower
+    ? 'contains a character that changes under Unicode normalisation (a look-alike of another letter)'
+    : undefined;
 // LOCAL for a lower-cased ASCII address: the same strings, without Unicode property classes.
 const ASCII_LOCAL = /^[a-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+)*$/;
 // A whole plain lower-cased ASCII address in one test (labels of 1 to 63 characters, at least two),
@@ -43,9 +52,8 @@ export function canonicalEmail(raw: string): CanonicalEmail | { problem: string 
   } else {
     if (/[\p{Cc}\p{Cf}\p{Z}\s]/u.test(raw)) return { problem: 'contains white space or an invisible character' };
     address = raw.toLocaleLowerCase('en-US');
-    if (raw.normalize('NFKC') !== raw || address.normalize('NFKC') !== address) {
-      return { problem: 'contains a character that changes under Unicode normalisation (a look-alike of another letter)' };
-    }
+    const lookAlike = lookAlikeProblem(raw, address);
+    if (lookAlike) return { problem: lookAlike };
   }
   const parts = address.split('@');
   if (parts.length !== 2) return { problem: parts.length < 2 ? 'has no "@"' : 'has more than one "@"' };
@@ -73,12 +81,10 @@ export function canonicalName(raw: string): { name: string } | { problem: string
   if (PRINTABLE_ASCII.test(raw)) return { name: raw.toLowerCase() };
   // The catalog trims what it compares, and an invisible character makes a name that reads as another:
   // either would let a variant of a denied name skip the deny while a lookup still finds the account.
-  if (raw !== raw.trim() || /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u.test(raw)) {
+  if (raw !== raw.trim() || INVISIBLE.test(raw)) {
     return { problem: 'starts or ends with white space, or contains an invisible or control character' };
   }
   const name = raw.toLocaleLowerCase('en-US');
-  if (raw.normalize('NFKC') !== raw || name.normalize('NFKC') !== name) {
-    return { problem: 'contains a character that changes under Unicode normalisation (a look-alike of another letter)' };
-  }
-  return { name };
+  const lookAlike = lookAlikeProblem(raw, name);
+  return lookAlike ? { problem: lookAlike } : { name };
 }
