@@ -41,7 +41,7 @@ describe('$include, $env and $file', () => {
     const r = await run(['validate', `${dir}/syntax-include.yaml`]);
     expect(r.code).toBe(1);
     expect(r.out.split('\n')).toEqual([
-      `${dir}/syntax-rules.yaml:3:1: Missing closing "quote at line 3, column 1:`,
+      `${dir}/syntax-rules.yaml:3:1: Missing closing "quote:`,
       '',
       '  deny: "unclosed',
       '',

@@ -3,6 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readConfigSources } from '../../src/backstage/configFiles';
 import { locate } from '../../src/config/locate';
+import fc from 'fast-check';
+import { stringify } from 'yaml';
 import { parseYaml, parseYamlDocuments } from '../../src/config/yamlFile';
 
 const where = (d: { problems: Array<{ kind: string; place: { line: number; column: number } }> }) =>
@@ -56,11 +58,75 @@ describe('parseYaml', () => {
     expect(where(parseYaml('f.yaml', many, { maxAliasCount: 50 }))).toEqual(['alias-bomb@2:5']);
   });
 
-  it('keeps every syntax error with its whole message', () => {
-    const d = parseYaml('f.yaml', 'a:\n  b: 1\n c: 2\n');
-    expect(where(d)).toEqual(['syntax@3:1']);
-    expect(d.problems[0].message).toBe('All mapping items must start at the same column at line 3, column 1:\n\n  b: 1\n c: 2\n^');
+  it("keeps yaml's excerpt of the source under a syntax error, without its second copy of the place", () => {
+    const d = parseYaml('f.yaml', 'a: "x" y\n');
+    expect(where(d)).toEqual(['syntax@1:8']);
+    expect(d.problems[0].message).toBe('Unexpected scalar at node end:\n\na: "x" y\n       ^');
     expect('value' in d).toBe(false);
+  });
+});
+
+describe('parseYaml: indentation', () => {
+  const problems = (text: string) => parseYaml('f.yaml', text).problems.map(p => `${p.place.line}:${p.place.column}: ${p.message}`);
+
+  it.each([
+    ['deeper than its sibling (a flow value above)', 'a:\n  when: { x: 1 }\n    deny: x\n',
+      '3:5: bad indentation: "deny" starts at column 5, in line with nothing above it; line it up with "when" (line 2, column 3)'],
+    ['deeper than a key that has its value on its line (yaml reports the line above, twice)', 'a:\n  b: 1\n    c: 2\n',
+      '3:5: bad indentation: "c" starts at column 5, in line with nothing above it; line it up with "b" (line 2, column 3)'],
+    ['between two levels', 'a:\n    b: 1\n  c: 2\n',
+      '3:3: bad indentation: "c" starts at column 3, in line with nothing above it; line it up with "b" (line 2, column 5) or "a" (line 1, column 1)'],
+    ['under the keys of a list item', 'rules:\n  - name: a\n    deny: x\n   default: y\n',
+      '4:4: bad indentation: "default" starts at column 4, in line with nothing above it; line it up with "deny" (line 3, column 5) or "rules" (line 1, column 1)'],
+    ['a list item (yaml gives three errors)', 'a:\n  - x: 1\n    y: 2\n - z: 3\n',
+      '4:2: bad indentation: this list item starts at column 2, in line with nothing above it; line it up with the "-" of line 2 (column 3) or "a" (line 1, column 1)'],
+    ['after a block scalar, whose text is no level', 'a:\n  deny: |\n    some: text\n   resolvers: x\n',
+      '4:4: bad indentation: "resolvers" starts at column 4, in line with nothing above it; line it up with "deny" (line 2, column 3)'],
+  ])('names a key indented wrong, once, at the key, with the columns it could line up with: %s', (_, text, problem) => {
+    expect(problems(text)).toEqual([problem]);
+  });
+
+  it("gives yaml's reason at the line's first character when the line is no key", () => {
+    expect(problems('a:\n  deny: |\n      some text\n    more\n')).toEqual(['4:5: bad indentation: all mapping items must start at the same column']);
+  });
+
+  it('leaves other mistakes to yaml, without calling them indentation', () => {
+    expect(problems('a: b: c\n')).toEqual([expect.stringMatching(/^1:4: Nested mappings are not allowed in compact mappings:\n/)]);
+    expect(problems('a: "x\n  b: 1\n')).toEqual([expect.stringMatching(/^3:1: Missing closing "quote:/)]);
+  });
+
+  // A law over generated configs: shift any key that has a sibling above it by one column either way,
+  // and the first problem reported is an indentation problem at that key, offering its right column.
+  it('finds a key moved off its column, wherever it is, and offers the column it left', () => {
+    const name = fc.stringMatching(/^[a-z][a-z0-9]{0,5}$/);
+    const value: fc.Arbitrary<unknown> = fc.letrec<{ node: unknown }>(tie => ({
+      node: fc.oneof({ depthSize: 'small', withCrossShrink: true },
+        fc.oneof(fc.integer(), name),
+        fc.dictionary(name, tie('node'), { minKeys: 1, maxKeys: 4 }),
+        fc.array(fc.dictionary(name, tie('node'), { minKeys: 1, maxKeys: 3 }), { minLength: 1, maxLength: 3 })),
+    })).node;
+    const config = fc.dictionary(name, value, { minKeys: 2, maxKeys: 4 });
+    fc.assert(fc.property(config, fc.nat(), fc.boolean(), (cfg, pick, deeper) => {
+      const lines = stringify(cfg).trimEnd().split('\n');
+      // Keys (not after a dash) whose nearest line above at their indentation or less is a key at the same column.
+      const column = (l: string) => l.search(/\S/) + 1;
+      const candidates = lines.flatMap((l, i) => {
+        if (!/^ *[a-z][a-z0-9]*:/.test(l)) return [];
+        const above = lines.slice(0, i).reverse().find(u => column(u) <= column(l) || /^ *- /.test(u) && column(u) + 2 <= column(l));
+        return above && column(above) === column(l) && /^ *[a-z][a-z0-9]*:/.test(above) ? [i] : [];
+      });
+      fc.pre(candidates.length > 0);
+      const i = candidates[pick % candidates.length];
+      const col = column(lines[i]);
+      fc.pre(deeper || col > 1);
+      const moved = [...lines];
+      moved[i] = deeper ? ` ${lines[i]}` : lines[i].slice(1);
+      const found = parseYaml('f.yaml', moved.join('\n') + '\n').problems;
+      // yaml may then misread what follows (a key now seen twice in one mapping): only the first problem counts.
+      expect(found.length).toBeGreaterThan(0);
+      expect(found[0].place).toEqual({ file: 'f.yaml', line: i + 1, column: deeper ? col + 1 : col - 1 });
+      expect(found[0].message).toMatch(new RegExp(`^bad indentation: .*line it up with .*column ${col}\\)`));
+    }), { numRuns: 300 });
   });
 });
 
