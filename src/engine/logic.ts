@@ -1,7 +1,7 @@
 import { estimateCost, FACT_BOUNDS } from './cost';
 import { DEFAULT_EVALUATION_LIMITS, evaluate, OPERATORS, truthy, weightOf, type EvaluationLimits } from './evaluate';
 import type { Problem } from './problems';
-import { didYouMean } from './suggest';
+import { didYouMeanOperator } from './suggest';
 
 export { evaluate, truthy };
 
@@ -11,6 +11,8 @@ export { evaluate, truthy };
  * operators are never added to the shared json-logic-js instance.
  */
 export const ALLOWED_OPERATORS: ReadonlySet<string> = OPERATORS;
+
+const KNOWN_OPERATORS = [...ALLOWED_OPERATORS].sort().join(', ');
 
 /** Deeper expressions are refused: nobody writes them by hand, and they cost stack. */
 export const MAX_EXPRESSION_DEPTH = 32;
@@ -98,9 +100,11 @@ export function inspectExpression(
     }
     const op = keys[0];
     if (!ALLOWED_OPERATORS.has(op)) {
-      // Only worded operators get a suggestion: one symbol is a single edit away from many others.
-      const hint = /^[a-z_]{3,}$/i.test(op) ? didYouMean(op, [...ALLOWED_OPERATORS].filter(o => /^[a-z_]+$/.test(o))) : '';
-      issues.push({ path: [...at, op], message: `unknown JSON Logic operator "${op}"${hint}`, key: true });
+      issues.push({
+        path: [...at, op],
+        message: `unknown JSON Logic operator "${op}"${didYouMeanOperator(op, ALLOWED_OPERATORS)} (available: ${KNOWN_OPERATORS})`,
+        key: true,
+      });
       return;
     }
     const raw = (node as Record<string, unknown>)[op];

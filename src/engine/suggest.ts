@@ -52,3 +52,28 @@ export function didYouMean(word: string, candidates: Iterable<string>, quote = (
   const c = closest(word, candidates);
   return c === undefined ? '' : ` (did you mean ${quote(c)}?)`;
 }
+
+/**
+ * What other languages call JSON Logic's operators (`=`, `equals`, `not`,
+ * `&&`, `gte`...), compared without case, `_` or `-`. An edit distance
+ * cannot find these: `=` is one edit from many symbols, `not` far from `!`.
+ */
+const OPERATOR_SYNONYMS: Readonly<Record<string, string>> = {
+  '=': '==', eq: '==', equal: '==', equals: '==', is: '==',
+  ne: '!=', neq: '!=', '<>': '!=', '=!': '!=', notequal: '!=', notequals: '!=', isnot: '!=',
+  not: '!', '&&': 'and', '&': 'and', '||': 'or', '|': 'or',
+  gt: '>', gte: '>=', ge: '>=', '=>': '>=', lt: '<', lte: '<=', le: '<=', '=<': '<=',
+  contains: 'in', includes: 'in', concat: 'cat',
+};
+
+/**
+ * ` (did you mean "=="?)` for an unknown JSON Logic operator: its synonym
+ * among `known`, else a near worded operator (a symbol is a single edit away
+ * from many others, so symbols get only synonyms), else nothing.
+ */
+export function didYouMeanOperator(op: string, known: Iterable<string>): string {
+  const list = [...known];
+  const synonym = OPERATOR_SYNONYMS[op.toLowerCase().replace(/[_\s-]/g, '')];
+  if (synonym !== undefined && list.includes(synonym)) return ` (did you mean "${synonym}"?)`;
+  return /^[a-z_]{3,}$/i.test(op) ? didYouMean(op, list.filter(o => /^[a-z_]+$/.test(o))) : '';
+}

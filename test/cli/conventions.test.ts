@@ -155,7 +155,7 @@ describe('output into a closed pipe', () => {
     const rules = Array.from({ length: 3000 }, (_, i) => `                - { name: r${i}, when: { regex: [1, 2] }, deny: no }`).join('\n');
     writeFileSync(join(dir, 'big.yaml'), `auth:\n  providers:\n    bitbucket:\n      development:\n        signIn:\n          resolvers:\n            - resolver: rules\n              rules:\n${rules}\n`);
     const r = await runShell('{ signin-rules validate big.yaml; echo "exit $?" >&2; } | head -1', dir);
-    expect(r.out).toMatch(/^big\.yaml:9:\d+: rule "r0": unknown JSON Logic operator "regex"\n$/);
+    expect(r.out).toMatch(/^big\.yaml:9:\d+: rule "r0": unknown JSON Logic operator "regex" \(available: [^\n]*\)\n$/);
     expect(r.err).toBe('exit 1\n');
   });
 });

@@ -2,7 +2,8 @@ import { commonSignInResolvers, createSignInResolverFactory, type AuthResolverCo
 import fc from 'fast-check';
 import { z } from 'zod/v3';
 import { declaredOptions, optionProblems } from '../../src/engine/resolverOptions';
-import { closest, didYouMean, editDistance } from '../../src/engine/suggest';
+import { ALLOWED_OPERATORS } from '../../src/engine/logic';
+import { closest, didYouMean, didYouMeanOperator, editDistance } from '../../src/engine/suggest';
 
 describe('editDistance', () => {
   it('counts insertions, deletions, substitutions and a swap of neighbours as one edit each', () => {
@@ -32,6 +33,31 @@ describe('closest and didYouMean', () => {
     expect(closest('zzz', names)).toBeUndefined();
     expect(didYouMean('catalogg', ['catalog', 'config'], s => `--${s}`)).toBe(' (did you mean --catalog?)');
     expect(didYouMean('frobnicate', ['catalog'])).toBe('');
+  });
+});
+
+describe('didYouMeanOperator', () => {
+  it.each([
+    ['=', '=='], ['eq', '=='], ['equals', '=='], ['EQUALS', '=='], ['is', '=='],
+    ['ne', '!='], ['neq', '!='], ['<>', '!='], ['not_equals', '!='], ['notEquals', '!='],
+    ['not', '!'], ['&&', 'and'], ['||', 'or'], ['gte', '>='], ['=<', '<='], ['contains', 'in'],
+    // No synonym: a near worded operator, as for any name.
+    ['missng', 'missing'], ['AND', 'and'],
+  ])('suggests for "%s" the operator "%s"', (op, meant) => {
+    expect(didYouMeanOperator(op, ALLOWED_OPERATORS)).toBe(` (did you mean "${meant}"?)`);
+  });
+
+  it('suggests nothing for a symbol that is no synonym (one edit from many), nor for a word far from all', () => {
+    expect(didYouMeanOperator('=~', ALLOWED_OPERATORS)).toBe('');
+    expect(didYouMeanOperator('regex', ALLOWED_OPERATORS)).toBe('');
+  });
+
+  it('only ever suggests a known operator', () => {
+    expect(didYouMeanOperator('=', ['and', 'or'])).toBe('');
+    fc.assert(fc.property(fc.string({ maxLength: 12 }), op => {
+      const hint = /^ \(did you mean "(.*)"\?\)$/.exec(didYouMeanOperator(op, ALLOWED_OPERATORS));
+      if (hint) expect(ALLOWED_OPERATORS.has(hint[1])).toBe(true);
+    }));
   });
 });
 
