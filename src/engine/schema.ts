@@ -72,5 +72,31 @@ export function schemaProblems(
 export function checkRulesSchema(block: unknown): Problem[] {
   // Backstage strips `resolver` before calling a factory; the schema describes the whole entry.
   const entry = block && typeof block === 'object' && !Array.isArray(block) ? { resolver: 'rules', ...block } : block;
-  return schemaProblems(validate, entry);
+  return schemaProblems(validate, entry).map(p => misplaced(p) ?? p);
+}
+
+// The properties of each level, as the schema has them, to tell a property at the wrong level from an unknown one.
+const propertiesOf = (def: unknown) => Object.keys((def as { properties?: object }).properties ?? {});
+const definitions = (rulesResolverSchema as { definitions: Record<string, unknown> }).definitions;
+const BLOCK_PROPERTIES = new Set(propertiesOf(rulesResolverSchema).filter(k => k !== 'resolver' && k !== 'rules'));
+const RULE_PROPERTIES = new Set([...propertiesOf(definitions.rule), ...propertiesOf(definitions.presetUse)]);
+const DEFAULT_PROPERTIES = new Set(propertiesOf(definitions.defaultRule));
+
+/**
+ * A known property one level off, the commonest slip of YAML indentation
+ * (`default:` indented under the last rule): says where it belongs instead
+ * of calling it unknown.
+ */
+function misplaced(p: Problem): Problem | undefined {
+  if (!p.key || !p.message.startsWith('unknown property')) return undefined;
+  const key = String(p.path.at(-1));
+  const at = p.path.slice(0, -1);
+  if (at.length === 0 && RULE_PROPERTIES.has(key)) {
+    const also = DEFAULT_PROPERTIES.has(key) ? ' or in "default"' : '';
+    return { ...p, message: `"${key}" is not a property of the rules block: it belongs one level down, in a rule (an item of "rules")${also}` };
+  }
+  if (!BLOCK_PROPERTIES.has(key)) return undefined;
+  // Preset uses are expanded (and their own properties checked) before the schema sees the block.
+  const what = at.length === 1 && at[0] === 'default' ? 'the default rule' : at.length === 2 && at[0] === 'rules' ? 'a rule' : undefined;
+  return what === undefined ? undefined : { ...p, message: `"${key}" is not a property of ${what}: it belongs one level up, in line with "${at[0]}"` };
 }

@@ -184,6 +184,8 @@ describe('invalid rules stop the backend at start-up', () => {
       signIn: { resolvers: [{ resolver: 'rules', rules: [
         { name: 'staff', resolvers: [{ resolver: 'usernameMatchingUser' }] },
         { name: 'sneaky', when: { method: ['x', 'toString'] }, deny: 'no' },
+        // `default` indented under the last rule, the commonest slip of indentation.
+        { name: 'last', deny: 'no', default: { deny: 'nobody else' } },
       ] }, { resolver: 'emailMatchingUserEntityProfilEmail' }] },
     },
   };
@@ -204,6 +206,8 @@ describe('invalid rules stop the backend at start-up', () => {
       const started = startBackstage({ authModule: ourModule, configFile: file, users: [], catalogFile: exampleCatalog });
       await expect(started).rejects.toThrow(new RegExp(`${file}:${lineOf('usernameMatchingUser')}:\\d+: rule "staff": unknown resolver "usernameMatchingUser"`));
       await expect(started).rejects.toThrow(new RegExp(`${file}:${lineOf('method')}:\\d+: rule "sneaky": unknown JSON Logic operator "method"`));
+      const misplaced = lines.findIndex((l, i) => i >= lineOf('name: last') && l.includes('default:')) + 1;
+      await expect(started).rejects.toThrow(`${file}:${misplaced}:${lines[misplaced - 1].indexOf('default') + 1}: rule "last": "default" is not a property of a rule: it belongs one level up, in line with "rules"`);
       // A misspelt resolver beside the rules entry: Backstage itself would fail with no place.
       await expect(started).rejects.toThrow(new RegExp(`${file}:${lineOf('ProfilEmail')}:\\d+: unknown resolver "emailMatchingUserEntityProfilEmail"`));
     } finally {
