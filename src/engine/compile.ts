@@ -7,7 +7,6 @@ import { isLookupResolver, plannable } from './prefetch';
 import { factNeeds, type FactNeeds } from './facts';
 import { inspectExpression } from './logic';
 import { readCacheTtl } from './lookupCache';
-import { literalStructure } from './match';
 import { plainDataProblems } from './plainData';
 import { optionProblems } from './resolverOptions';
 import { didYouMean } from './suggest';
@@ -20,8 +19,7 @@ export type ResolverRegistry = Readonly<Record<string, SignInResolverFactory>>;
 export const DEFAULT_RULE = 'default';
 
 export type MatchQuery =
-  /** `structure`: how many ":" and "/" the config itself wrote into the ref. */
-  | { entityRef: unknown; structure: number }
+  | { entityRef: unknown }
   | { annotations: Record<string, unknown> }
   | { filter: Record<string, unknown> };
 
@@ -91,6 +89,8 @@ export function executable(compiled: CompiledRules): Executable {
 }
 
 const ACTIONS = ['resolvers', 'match', 'deny'] as const;
+/** Filter fields that choose an entity's kind or namespace. */
+const REF_STRUCTURE_KEYS = new Set(['kind', 'metadata.namespace']);
 
 const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 
@@ -164,9 +164,16 @@ export function compileRules(
       const [[key, value]] = entries;
       if (key !== 'entityRef' && !isObject(value)) return undefined;
       const at = [...path, 'match', key];
-      if (key === 'entityRef') return { kind: 'match', query: { entityRef: expr(value, at, rule), structure: literalStructure(value) } };
+      if (key === 'entityRef') return { kind: 'match', query: { entityRef: expr(value, at, rule) } };
       const values: Record<string, unknown> = {};
-      for (const [k, v] of Object.entries(value as Record<string, unknown>)) values[k] = expr(v, [...at, k], rule);
+      for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
+        values[k] = expr(v, [...at, k], rule);
+        // The kind and namespace of whom a filter finds are the config's, as in an entityRef
+        // (see match.ts): a profile value there would choose them. The catalog reads keys in any case.
+        if (key === 'filter' && REF_STRUCTURE_KEYS.has(k.toLowerCase()) && typeof v !== 'string') {
+          problems.push({ path: [...at, k], rule, message: `"${k}" must be a literal string: a value computed from the profile would let the profile choose whom the lookup may find` });
+        }
+      }
       return { kind: 'match', query: key === 'annotations' ? { annotations: values } : { filter: values } };
     }
     const resolvers: Array<{ name: string; resolve: SignInResolver<unknown> }> = [];

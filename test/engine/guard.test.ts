@@ -121,7 +121,7 @@ describe('nothing from the profile changes the shape of a catalog query', () => 
     for (const username of ['other/kate', 'user:kate', 'user:default/kate']) {
       const d = await signIn(block({ var: 'bitbucket.username' }), { username });
       expect(d).toMatchObject({ outcome: 'refused', reason: 'error' });
-      expect((d as any).message).toMatch(/has ":" or "\/" from the profile/);
+      expect((d as any).message).toMatch(/kind or namespace \("[^"]*"\) is not written in the config but comes from the profile/);
     }
     expect(await signIn(block({ var: 'bitbucket.username' }), { username: 'kate' })).toMatchObject({ outcome: 'signed-in' });
   });
