@@ -76,7 +76,9 @@ export function whyFalse(expr: unknown, facts: SignInFacts): string {
 }
 
 function describeFacts(f: SignInFacts): string[] {
-  const out = [`provider=${f.provider}`, `email=${f.email?.address ?? 'null'}`];
+  const out = [`provider=${f.provider}`, `email=${f.email?.withTag ?? 'null'}`];
+  // With a "+tag", what rules compare as email.address differs: show both.
+  if (f.email && f.email.address !== f.email.withTag) out.push(`email.address=${f.email.address}`);
   for (const [k, v] of Object.entries(f)) {
     if (['provider', 'profile', 'email', 'fullProfile'].includes(k) || !v || typeof v !== 'object') continue;
     for (const [kk, vv] of Object.entries(v as Record<string, unknown>)) out.push(`${k}.${kk}=${show(vv)}`);

@@ -251,7 +251,7 @@ export function compileRules(
   };
   // The conditions are compiled now, at start-up, not on the first sign-in.
   executable(compiled);
-  return { compiled, problems, warnings: denyListWarnings(rules, defaultRule, readsOf) };
+  return { compiled, problems, warnings: [...denyListWarnings(rules, defaultRule, readsOf), ...plusTagWarnings(rules, defaultRule, readsOf)] };
 }
 
 const EMAIL_FACTS = ['email', 'profile.email', 'profile', ''];
@@ -310,6 +310,71 @@ function denyListWarnings(rules: CompiledRule[], defaultRule: CompiledRule | und
         'someone with no (confirmed) email skips this deny and may be signed in there. ' +
         'Deny a missing email too ({"!": {"var": "email"}}), or let later rules require an allowed email domain',
     });
+  }
+  return out;
+}
+
+/** Fact paths that hold the email with its "+tag" (as confirmed), and those without it (see facts.ts). */
+const TAGGED = new Set(['email.withTag', 'profile.email', 'profile']);
+const UNTAGGED = new Set(['email.address', 'email.localPart', 'email', '']);
+/** A literal that is an address with a "+tag", as Backstage's email resolver reads one. */
+const TAGGED_ADDRESS = /^[^@+]+\+[^@]+@/;
+
+function stringsIn(expr: unknown, out: string[] = []): string[] {
+  if (typeof expr === 'string') out.push(expr);
+  else if (Array.isArray(expr)) expr.forEach(e => stringsIn(e, out));
+  else if (isObject(expr)) Object.values(expr).forEach(e => stringsIn(e, out));
+  return out;
+}
+
+/**
+ * The plus-address pitfall. Backstage's emailMatchingUserEntityProfileEmail
+ * finds `deploy@acme.com`'s user for `deploy+me@acme.com` (it retries without
+ * the tag), so a deny that compares the tagged form is skipped by adding a
+ * tag, then a later rule signs the person in as the denied user. And a deny
+ * that compares `email.address` (never tagged) with a tagged literal never
+ * matches.
+ */
+function plusTagWarnings(rules: CompiledRule[], defaultRule: CompiledRule | undefined, readsOf: Map<unknown, string[]>): Problem[] {
+  const all = defaultRule ? [...rules, defaultRule] : rules;
+  const reads = (v: unknown, paths: Set<string>) => (readsOf.get(v) ?? []).some(p => paths.has(p));
+  /** Why rule r looks a user up by the untagged address, or undefined. */
+  const stripsTags = (r: CompiledRule): string | undefined => {
+    if (r.action.kind === 'resolvers') {
+      return r.action.resolvers.some(x => x.name === 'emailMatchingUserEntityProfileEmail') ? 'runs emailMatchingUserEntityProfileEmail, which retries an address without its +tag' : undefined;
+    }
+    if (r.action.kind === 'match') {
+      const q = r.action.query;
+      const values = 'entityRef' in q ? [q.entityRef] : Object.values('annotations' in q ? q.annotations : q.filter);
+      return values.some(v => reads(v, UNTAGGED)) ? 'looks users up by the email without its +tag' : undefined;
+    }
+    return undefined;
+  };
+  const out: Problem[] = [];
+  for (const [i, r] of all.entries()) {
+    if (r.action.kind !== 'deny' || r.when === undefined) continue;
+    if (reads(r.when, TAGGED) && !reads(r.when, UNTAGGED)) {
+      const later = all.slice(i + 1).find(x => stripsTags(x) !== undefined);
+      if (later) {
+        out.push({
+          path: ['rules', i, 'when'],
+          rule: r.name,
+          message:
+            `denies by the email as given (with any +tag), but rule "${later.name}" below ${stripsTags(later)}: ` +
+            'deploy+me@… skips a deny of deploy@… there and is signed in as its user. Compare email.address (the address without its +tag)',
+        });
+      }
+    }
+    const tagged = reads(r.when, new Set(['email.address'])) && !reads(r.when, TAGGED) ? stringsIn(r.when).find(s => TAGGED_ADDRESS.test(s)) : undefined;
+    if (tagged !== undefined) {
+      out.push({
+        path: ['rules', i, 'when'],
+        rule: r.name,
+        message:
+          `compares email.address with "${tagged}", which has a +tag: email.address never has one (it is the address without its tag), ` +
+          'so this never matches. Compare email.withTag to refuse exactly that address (a catalog user whose own email has a tag)',
+      });
+    }
   }
   return out;
 }

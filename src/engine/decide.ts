@@ -173,7 +173,8 @@ async function decideOnce(
   } catch (e) {
     return finish({ outcome: 'refused', rule: null, reason: 'error', message: `Sign-in refused: ${messageOf(e)}` });
   }
-  email = facts.email?.address ?? null;
+  // The address as confirmed (tag and all): resolvers look it up first, then without the tag, as Backstage's do.
+  email = facts.email?.withTag ?? null;
   tracer?.({ type: 'facts', facts });
   // Resolvers see the email the rules saw: one canonical spelling (KATE@ACME.com is kate@acme.com).
   let seen: SignInInfo<unknown> | undefined;

@@ -1,6 +1,6 @@
 import type { SignInInfo } from '@backstage/plugin-auth-node';
 import { FACT_BOUNDS } from './cost';
-import { canonicalEmail } from './identity';
+import { canonicalEmail, withoutTag } from './identity';
 
 /**
  * The facts a rule reads, built once per sign-in. They are made from an
@@ -14,8 +14,13 @@ export interface SignInFacts {
   provider: string;
   /** The simple profile Backstage shows in the frontend. */
   profile: { email: string | null; displayName: string | null };
-  /** The profile email in canonical form (see identity.ts); null when there is none. */
-  email: { address: string; localPart: string; domain: string } | null;
+  /**
+   * The profile email in canonical form (see identity.ts), null when there is none. `address` and
+   * `localPart` are without a "+tag", as Backstage's email resolver falls back to the address, so that a
+   * deny on them also refuses every tagged variant; `withTag` is the whole canonical address and `tag`
+   * the tag without "+" (or null).
+   */
+  email: { address: string; localPart: string; domain: string; tag: string | null; withTag: string } | null;
   /** The provider profile fields its adapter declares, or null without an adapter. */
   fullProfile: Record<string, unknown> | null;
   /** Facts a provider adapter adds under its own id, e.g. `bitbucket.workspaces`. */
@@ -92,7 +97,9 @@ export function buildFacts(providerId: string, info: SignInInfo<unknown>, adapte
   if (rawEmail !== null) {
     const canonical = canonicalEmail(rawEmail);
     if ('problem' in canonical) throw new FactsError(`the profile email is not a plain address: it ${canonical.problem}`);
-    email = canonical;
+    // A deny compares what a resolver will look up: the tag removed (see withoutTag).
+    const { address, localPart, tag } = withoutTag(canonical.address);
+    email = { address, localPart, domain: canonical.domain, tag, withTag: canonical.address };
   }
   const built = (name: string) => needs === 'all' || needs.has(name);
   const facts: SignInFacts = {

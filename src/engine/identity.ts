@@ -69,6 +69,23 @@ export function canonicalEmail(raw: string): CanonicalEmail | { problem: string 
 }
 
 /**
+ * Backstage's emailMatchingUserEntityProfileEmail (plugin-auth-node) looks a
+ * user up by the address, and when nobody has it, by the address without its
+ * "+tag": this is its expression, so that the untagged form here is the one
+ * it asks the catalog for (`deploy+me@acme.com` finds whoever has
+ * `deploy@acme.com`). An address it does not match (a local part that starts
+ * or ends with "+") it never retries, and neither form changes here.
+ */
+const PLUS_TAG = /^([^@+]+)(\+[^@]+)?(@.*)$/;
+
+/** A canonical address as Backstage's email resolver falls back to it: without its "+tag", and the tag (without "+"), or null. */
+export function withoutTag(address: string): { address: string; localPart: string; tag: string | null } {
+  const m = PLUS_TAG.exec(address);
+  if (!m || m[2] === undefined) return { address, localPart: address.slice(0, address.indexOf('@')), tag: null };
+  return { address: m[1] + m[3], localPart: m[1], tag: m[2].slice(1) };
+}
+
+/**
  * One canonical form for an account name or id (a Bitbucket username, a user
  * UUID): lower-cased as the catalog lower-cases, so that a rule compares it as
  * the catalog will match it (`CI-Bot` is `ci-bot`). A name with a character

@@ -55,7 +55,7 @@ describe('signin-rules explain, grown up', () => {
     const r = await run(['explain', ...config, ...catalog, '--profile', ex('profiles/6-mallory.yaml')]);
     expect(r.out.split('\n').slice(2, 9)).toEqual([
       // An "or": every part, none holds.
-      '  rule "service-accounts/block": skipped, none holds: bitbucket.username ("mallory") is not in ["ci-bot","deploy-bot"]; email.address ("mallory@evil.example") is not in []',
+      '  rule "service-accounts/block": skipped, none holds: bitbucket.username ("mallory") is not in ["ci-bot","deploy-bot"]; email.address ("mallory@evil.example") is not in []; email.withTag ("mallory@evil.example") is not in []',
       '  rule "contractors/missing-email": skipped, email is present (mallory@evil.example)',
       '  rule "contractors/listed": skipped, email.domain ("evil.example") is not in ["contractors.example"]',
       '  rule "staff": skipped, email.domain is "evil.example", not "acme.com"',

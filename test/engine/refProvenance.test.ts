@@ -68,7 +68,7 @@ function substrM(source: Tainted, start: number, end: number | undefined): Taint
 }
 
 /** The model evaluator, for the operators the generator uses. */
-function model(expr: unknown, data: MValue | Record<string, MValue>): MValue {
+function model(expr: unknown, data: unknown): MValue {
   if (typeof expr === 'string') return config(expr);
   if (typeof expr === 'number' || typeof expr === 'boolean' || expr === null) return expr;
   if (Array.isArray(expr)) return expr.map(e => model(e, data));

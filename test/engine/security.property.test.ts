@@ -439,14 +439,17 @@ function parseRef(v: string): { namespace: string; name: string } | undefined {
 
 function reference(users: CatalogUser[], rules: RulesSpec, rawEmail: unknown, fullProfile: Record<string, unknown>): Summary {
   // Facts. A present email that is not a plain address refuses before any rule.
-  let email: { address: string; localPart: string; domain: string } | null = null;
+  let email: { address: string; localPart: string; domain: string; withTag: string } | null = null;
   // A present email that is not a string is not "no email" either.
   if (rawEmail !== undefined && rawEmail !== null && typeof rawEmail !== 'string') return { outcome: 'refused', rule: null, reason: 'error' };
   if (typeof rawEmail === 'string' && rawEmail !== '') {
     if (!plainEmail(rawEmail)) return { outcome: 'refused', rule: null, reason: 'error' };
-    const address = lower(rawEmail);
-    const at = address.lastIndexOf('@');
-    email = { address, localPart: address.slice(0, at), domain: address.slice(at + 1) };
+    const withTag = lower(rawEmail);
+    const at = withTag.lastIndexOf('@');
+    // Rules compare the address without its +tag, as Backstage's email resolver retries it.
+    const m = withTag.match(/^([^@+]+)(\+[^@]+)?(@.*)$/);
+    const address = m ? `${m[1]}${m[3]}` : withTag;
+    email = { address, localPart: address.slice(0, address.lastIndexOf('@')), domain: withTag.slice(at + 1), withTag };
   }
   // A username or user id is compared lower-cased, as the catalog compares it; one with a look-alike
   // letter (that lower-casing or NFKC would turn into another) refuses before any rule.
@@ -493,8 +496,8 @@ function reference(users: CatalogUser[], rules: RulesSpec, rawEmail: unknown, fu
         return verdictOf(byAnnotation(users, r.name === 'usernameMatchingUserEntityAnnotation' ? 'username' : 'userId', raw));
       }
       case 'emailMatchingUserEntityProfileEmail': {
-        // Resolvers see the email in its canonical form, as the rules do.
-        const given = email?.address ?? rawEmail;
+        // Resolvers see the email in its canonical form, tag and all.
+        const given = email?.withTag ?? rawEmail;
         if (!given || typeof given !== 'string') return ERROR;
         const first = verdictOf(byEmail(users, given));
         if (first !== 'not-found') return first;
@@ -503,7 +506,7 @@ function reference(users: CatalogUser[], rules: RulesSpec, rawEmail: unknown, fu
         return m ? verdictOf(byEmail(users, `${m[1]}${m[3]}`)) : 'not-found';
       }
       case 'emailLocalPartMatchingUserEntityName': {
-        const given = email?.address ?? rawEmail;
+        const given = email?.withTag ?? rawEmail;
         if (!given || typeof given !== 'string') return ERROR;
         const [localPart] = given.split('@');
         if (r.allowedDomains && !r.allowedDomains.includes(given.slice(localPart.length + 1))) return ERROR;
