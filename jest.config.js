@@ -3,7 +3,10 @@ module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
-  transform: { '^.+\\.tsx?$': ['@swc/jest'] },
+  transform: { '^.+\\.tsx?$': ['@swc/jest'], '/node_modules/jose/.+\\.js$': ['@swc/jest'] },
+  // jose 6 (Backstage's JWT library since the November 2026 release) ships ES modules only,
+  // which Node loads through require() but jest does not: swc turns it into CommonJS.
+  transformIgnorePatterns: ['/node_modules/(?!jose/)'],
   // The Backstage end-to-end suites start real backends; give them room on 2 cores.
   testTimeout: 60000,
   reporters: ['default', '<rootDir>/test/summaryReporter.js'],
