@@ -95,8 +95,13 @@ function misplaced(p: Problem): Problem | undefined {
     const also = DEFAULT_PROPERTIES.has(key) ? ' or in "default"' : '';
     return { ...p, message: `"${key}" is not a property of the rules block: it belongs one level down, in a rule (an item of "rules")${also}` };
   }
-  if (!BLOCK_PROPERTIES.has(key)) return undefined;
   // Preset uses are expanded (and their own properties checked) before the schema sees the block.
   const what = at.length === 1 && at[0] === 'default' ? 'the default rule' : at.length === 2 && at[0] === 'rules' ? 'a rule' : undefined;
-  return what === undefined ? undefined : { ...p, message: `"${key}" is not a property of ${what}: it belongs one level up, in line with "${at[0]}"` };
+  const message = what === undefined ? undefined : oneLevelUp(key, what, String(at[0]));
+  return message === undefined ? undefined : { ...p, message };
+}
+
+/** For a property of the rules block written inside `what` (a rule, a preset use): where it belongs. */
+export function oneLevelUp(key: string, what: string, sibling = 'rules'): string | undefined {
+  return BLOCK_PROPERTIES.has(key) ? `"${key}" is not a property of ${what}: it belongs one level up, in line with "${sibling}"` : undefined;
 }

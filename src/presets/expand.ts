@@ -11,6 +11,7 @@ import type { ErrorObject } from 'ajv';
 import { locate, type SourceFile } from '../config/locate';
 import type { ConfigPath, Problem, SourcePlace } from '../engine/problems';
 import { plainDataProblems } from '../engine/plainData';
+import { oneLevelUp } from '../engine/schema';
 import { loadPreset, parameterRead, paramsReads, paramsVar, type Preset } from './load';
 import { dirOf, displayPath, resolvePreset } from './resolve';
 
@@ -172,7 +173,8 @@ export function expandPresets(block: unknown, options: ExpandOptions): Expansion
     }
     const before = problems.length;
     for (const k of Object.keys(entry).filter(k => !USE_KEYS.includes(k))) {
-      report(h, [...path, k], `unknown property "${k}" in a preset use (it takes preset, with and as)`, { key: true });
+      const message = oneLevelUp(k, 'a preset use') ?? `unknown property "${k}" in a preset use (it takes preset, with and as)`;
+      report(h, [...path, k], message, { key: true });
     }
     if (typeof entry.preset !== 'string' || !entry.preset) report(h, [...path, 'preset'], 'must be a file path or a module path (a string)');
     if (entry.with !== undefined && !isObject(entry.with)) report(h, [...path, 'with'], 'must be a mapping of parameter names to values');

@@ -90,6 +90,20 @@ describe('signin-rules validate: a property one level off', () => {
     });
   });
 
+  it('says the same of "default" under a last entry that is a preset use, as in the shipped example', async () => {
+    const file = config('default-in-preset-use.yaml', `
+              rules:
+                - preset: ${join(__dirname, '../../examples/presets/deny-domains.yaml')}
+                  with: { domains: [contractors.example] }
+                  default:
+                    deny: no
+`);
+    expect(await validate(file)).toEqual({
+      code: 1,
+      lines: ['f.yaml:11:19: "default" is not a property of a preset use: it belongs one level up, in line with "rules"', '1 problem found'],
+    });
+  });
+
   it('says the same of a block property under "default"', async () => {
     const file = config('limits-in-default.yaml', `
               rules:
