@@ -1,12 +1,14 @@
 import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
 import type { Problem } from './problems';
+import { didYouMean } from './suggest';
 
 /** The JSON Schema of a `resolver: rules` entry, the single source of truth. */
 // Read at run time (src/ and dist/ both sit two levels below the package root).
 export const rulesResolverSchema: object = require('../../schemas/rules-resolver.schema.json');
 
-// Compiled once per process; allErrors so that every problem is reported.
-const ajv = new Ajv({ allErrors: true, strict: false });
+// Compiled once per process; allErrors so that every problem is reported, verbose for the
+// properties beside an unknown one (its "did you mean").
+const ajv = new Ajv({ allErrors: true, strict: false, verbose: true });
 const validate = ajv.compile(rulesResolverSchema);
 
 function pointerToPath(pointer: string): Array<string | number> {
@@ -25,10 +27,18 @@ const PATTERN_MESSAGES: Record<string, string> = {
   '^[A-Za-z0-9][A-Za-z0-9_.-]*$': 'must start with a letter or digit and use only letters, digits, "_", "." and "-"',
 };
 
+/** The properties declared beside the `additionalProperties` of an error (ajv gives the schema with `verbose`). */
+function declaredBeside(e: ErrorObject): string[] {
+  const properties = (e.parentSchema as { properties?: unknown } | undefined)?.properties;
+  return properties && typeof properties === 'object' ? Object.keys(properties) : [];
+}
+
 function describe(e: ErrorObject, patterns: Readonly<Record<string, string>>): { extra: Array<string | number>; message: string; key?: boolean } {
   switch (e.keyword) {
-    case 'additionalProperties':
-      return { extra: [e.params.additionalProperty], message: `unknown property "${e.params.additionalProperty}"`, key: true };
+    case 'additionalProperties': {
+      const key = String(e.params.additionalProperty);
+      return { extra: [key], message: `unknown property "${key}"${didYouMean(key, declaredBeside(e))}`, key: true };
+    }
     case 'required':
       return { extra: [], message: `missing required property "${e.params.missingProperty}"` };
     case 'enum':

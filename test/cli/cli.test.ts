@@ -91,7 +91,7 @@ describe('signin-rules validate', () => {
       'app-config.yaml:19:34: rule "sneaky": the "var" path "fullProfile.__proto__.isAdmin" may not go through "__proto__"',
       'app-config.yaml:22:19: rule "two-actions": has "match" and "deny"; a rule takes exactly one action',
       expect.stringMatching(/^app-config\.yaml:27:23: rule "bad-options": resolver "emailLocalPartMatchingUserEntityName": Invalid sign-in resolver options.*allowedDomains/),
-      'app-config.yaml:29:19: rule "bad-options": unknown property "whenn"',
+      'app-config.yaml:29:19: rule "bad-options": unknown property "whenn" (did you mean "when"?)',
     ]));
     // Every mistake in one run, not one kind at a time.
     expect(lines.at(-1)).toBe('7 problems found');

@@ -140,14 +140,21 @@ describe('signin-rules validate: a property one level off', () => {
     });
   });
 
-  it('still calls a property no level has unknown', async () => {
+  it('still calls a property no level has unknown, with the one of its level it is near', async () => {
     const file = config('unknown.yaml', `
               rules:
                 - name: staff
                   deny: no
                   whenn: {}
+                - name: other
+                  deny: no
+                  frobnicate: {}
 `);
-    expect((await validate(file)).lines[0]).toBe('f.yaml:11:19: rule "staff": unknown property "whenn"');
+    expect((await validate(file)).lines).toEqual([
+      'f.yaml:11:19: rule "staff": unknown property "whenn" (did you mean "when"?)',
+      'f.yaml:14:19: rule "other": unknown property "frobnicate"',
+      '2 problems found',
+    ]);
   });
 });
 

@@ -115,11 +115,11 @@ describe('compileRules: what an admin gets told at start-up', () => {
     });
     expect(problems.map(({ path, rule, message }) => ({ path, rule, message }))).toEqual(
       expect.arrayContaining([
-        { path: ['rules', 0, 'whn'], rule: 'staff', message: 'unknown property "whn"' },
+        { path: ['rules', 0, 'whn'], rule: 'staff', message: 'unknown property "whn" (did you mean "when"?)' },
         { path: ['rules', 0, 'deny'], rule: 'staff', message: 'must NOT have fewer than 1 characters' },
         { path: ['rules', 1], rule: '#2', message: 'missing required property "name"' },
         { path: ['rules', 2, 'match'], rule: 'm', message: 'a match needs exactly one of "entityRef", "annotations" or "filter"' },
-        { path: ['defualt'], rule: undefined, message: 'unknown property "defualt"' },
+        { path: ['defualt'], rule: undefined, message: 'unknown property "defualt" (did you mean "default"?)' },
       ]),
     );
   });

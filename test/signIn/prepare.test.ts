@@ -128,7 +128,7 @@ ${ttls.map(entry).join('')}`);
       `app-config.yaml:${line(1)}:22: must be string,object`,
       `app-config.yaml:${line(2)}:22: "soon" is not a duration; write e.g. "5m", "90 seconds", "PT5M" or { minutes: 5 }`,
       `app-config.yaml:${line(3)}:22: must be at least 1 millisecond`,
-      `app-config.yaml:${line(4)}:36: unknown property "sconds"`,
+      `app-config.yaml:${line(4)}:36: unknown property "sconds" (did you mean "seconds"?)`,
       `app-config.yaml:${line(5)}:33: must be >= 0`,
     ]);
     // Each names its block.
