@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import { join, relative, resolve, sep } from 'node:path';
 import { parse } from 'yaml';
 import { formatProblem, type Problem } from '../engine/problems';
-import { displayPath, loadPreset, type ParameterDeclaration, type Preset } from '../presets';
+import { displayPath, loadPreset, MAX_PRESET_BYTES, type ParameterDeclaration, type Preset } from '../presets';
 import type { Command } from './args';
 import { InputError, UsageError } from './context';
 import { problemJson } from './report';
@@ -42,6 +42,8 @@ function packageDir(name: string, cwd: string): string | undefined {
 
 /** A YAML file that means to be a preset: a mapping with `rules` (an app-config or catalog file has none at the top). */
 function looksLikePreset(file: string): boolean {
+  // Larger than any preset may be: some other YAML (a catalog, say), not read.
+  if (statSync(file).size > MAX_PRESET_BYTES) return false;
   try {
     const value = parse(readFileSync(file, 'utf8'), { maxAliasCount: 100 });
     return value !== null && typeof value === 'object' && !Array.isArray(value) && 'rules' in value;

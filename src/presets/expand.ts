@@ -13,7 +13,7 @@ import type { ConfigPath, Problem, SourcePlace } from '../engine/problems';
 import { plainDataProblems } from '../engine/plainData';
 import { oneLevelUp } from '../engine/schema';
 import { loadPreset, parameterRead, paramsReads, paramsVar, type Preset } from './load';
-import { dirOf, displayPath, resolvePreset } from './resolve';
+import { dirOf, displayPath, packageRootOf, resolvePreset } from './resolve';
 
 /** A problem with the preset uses that led to it, outermost first. */
 
@@ -23,6 +23,12 @@ export const MAX_PRESET_DEPTH = 16;
 export const MAX_EXPANDED_RULES = 1000;
 /** Bound on preset uses visited in one block, every use in every preset counted, whether it yields rules or only errors. */
 export const MAX_PRESET_USES = 5000;
+/**
+ * Time one rules block's expansion may take, reading its presets included.
+ * The shipped presets expand in milliseconds; each step is bounded on its own
+ * (file size, linear-time patterns), and this bounds them together.
+ */
+export const PRESET_EXPANSION_BUDGET_MS = 2000;
 /** Expansion stops after this many problems: enough to fix, never a flood. */
 export const MAX_PRESET_PROBLEMS = 100;
 
@@ -58,6 +64,10 @@ export interface ExpandOptions {
   sources: SourceFile[];
   /** Where relative preset paths resolve from when the config is not from a file (given as data). Default process.cwd(). */
   cwd?: string;
+  /** Milliseconds the expansion may take (default PRESET_EXPANSION_BUDGET_MS). */
+  budgetMs?: number;
+  /** The clock the budget is measured on, in milliseconds (tests give their own). */
+  clock?: () => number;
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
@@ -72,6 +82,8 @@ interface Holder {
   /** Path of the list in its file. */
   base: ConfigPath;
   dirFor(path: ConfigPath): string;
+  /** A preset's package (real path): its path references must stay inside. Absent for the config itself. */
+  within?: string;
   via: SourcePlace[];
   /** Preset files being expanded, outermost first. */
   stack: string[];
@@ -102,6 +114,17 @@ export function expandPresets(block: unknown, options: ExpandOptions): Expansion
   let count = 0;
   let uses = 0;
   let stopped = false;
+  const clock = options.clock ?? (() => performance.now());
+  const budget = options.budgetMs ?? PRESET_EXPANSION_BUDGET_MS;
+  const deadline = clock() + budget;
+  /** Out of time: one located problem, then nothing more is expanded (the block has a problem, so it is not used). */
+  const outOfTime = (h: Holder, path: ConfigPath): boolean => {
+    if (stopped) return true;
+    if (clock() <= deadline) return false;
+    stopped = true;
+    report(h, path, `expanding presets took longer than ${budget} ms, the limit for one rules block: stopped here, and this block is refused`);
+    return true;
+  };
 
   const report = (h: Holder, path: ConfigPath, message: string, extra: Partial<Problem> = {}) => {
     if (stopped && problems.length >= MAX_PRESET_PROBLEMS) return;
@@ -165,6 +188,7 @@ export function expandPresets(block: unknown, options: ExpandOptions): Expansion
   };
 
   const expandUse = (entry: Record<string, unknown>, path: ConfigPath, h: Holder): Segment | undefined => {
+    if (outOfTime(h, path)) return undefined;
     // Uses that end in errors yield no rules: counted apart, so that two uses
     // per level, 16 levels deep, cannot make 65,536 problems (or hang start-up).
     if (++uses > MAX_PRESET_USES) {
@@ -185,7 +209,7 @@ export function expandPresets(block: unknown, options: ExpandOptions): Expansion
     if (problems.length > before) return undefined;
     const ref = entry.preset as string;
 
-    const resolved = resolvePreset(ref, h.dirFor(path));
+    const resolved = resolvePreset(ref, h.dirFor(path), h.within);
     if ('error' in resolved) return void report(h, [...path, 'preset'], resolved.error);
     const file = resolved.file;
     const inCycle = h.stack.indexOf(file);
@@ -205,6 +229,8 @@ export function expandPresets(block: unknown, options: ExpandOptions): Expansion
     }
     const got = loaded.get(file)!;
     if ('error' in got) return void report(h, [...path, 'preset'], got.error);
+    // Reading it may have taken the rest of the budget.
+    if (outOfTime(h, [...path, 'preset'])) return undefined;
     const place = locate(h.sources, path);
     const via = place ? [...h.via, place] : h.via;
     if (!got.preset) {
@@ -226,6 +252,7 @@ export function expandPresets(block: unknown, options: ExpandOptions): Expansion
       sources: [preset.source],
       base: ['rules'],
       dirFor: () => dirname(preset.file),
+      within: packageRootOf(preset.file),
       via,
       stack: [...h.stack, file],
       configPath: h.configPath.length ? h.configPath : path,
@@ -238,8 +265,8 @@ export function expandPresets(block: unknown, options: ExpandOptions): Expansion
   const expandList = (list: unknown[], h: Holder): Item[] => {
     const segments: Segment[] = [];
     list.forEach((entry, i) => {
-      if (stopped) return;
       const path = [...h.base, i];
+      if (stopped || outOfTime(h, path)) return;
       if (isObject(entry) && entry.preset !== undefined) {
         const seg = expandUse(entry, path, h);
         if (seg) segments.push(seg);

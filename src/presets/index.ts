@@ -2,9 +2,9 @@ import { compileRules, type CompiledRules, type ResolverRegistry } from '../engi
 import { expandPresets, type ExpandOptions, type Expansion } from './expand';
 import type { Problem } from '../engine/problems';
 
-export { expandPresets, MAX_EXPANDED_RULES, MAX_PRESET_DEPTH, MAX_PRESET_PROBLEMS, MAX_PRESET_USES } from './expand';
+export { expandPresets, MAX_EXPANDED_RULES, MAX_PRESET_DEPTH, MAX_PRESET_PROBLEMS, MAX_PRESET_USES, PRESET_EXPANSION_BUDGET_MS } from './expand';
 export type { ExpandOptions, Expansion, RuleOrigin } from './expand';
-export { loadPreset, type Preset, type ParameterDeclaration } from './load';
+export { loadPreset, MAX_PATTERN_PROGRAM, MAX_PRESET_BYTES, type Preset, type ParameterDeclaration } from './load';
 export { resolvePreset, displayPath } from './resolve';
 
 /**

@@ -1,5 +1,6 @@
 import Ajv, { type ValidateFunction } from 'ajv';
-import { readFileSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { RE2JS } from 're2js';
 import { forbiddenKeyProblems, locate, type SourceFile } from '../config/locate';
 import type { ConfigPath, Problem, SourcePlace } from '../engine/problems';
 import { schemaProblems } from '../engine/schema';
@@ -16,7 +17,52 @@ export const presetSchema: { properties: { version: { pattern: string } } } = re
 // useDefaults so that a use gets the preset's defaults.
 const ajv = new Ajv({ allErrors: true, strict: false });
 const validatePreset = ajv.compile(presetSchema);
-const paramsAjv = new Ajv({ allErrors: true, strict: false, useDefaults: true });
+
+/** A preset file is a few kilobytes; a larger one is refused unread, which bounds every check below. */
+export const MAX_PRESET_BYTES = 64 * 1024;
+/**
+ * RE2's own measure of a pattern's size. Matching is linear in the input
+ * whatever the pattern, but its factor grows with this; the shipped presets'
+ * patterns are below 20.
+ */
+export const MAX_PATTERN_PROGRAM = 1000;
+
+/**
+ * A preset's `pattern` runs on RE2 (a pure-JS port): linear time in the input,
+ * never backtracking. A pattern written for backtracking (backreferences,
+ * lookaround) does not compile, so the preset is refused, located, instead
+ * of hanging start-up on its own default. Compiled once per pattern.
+ */
+const linearPatterns = new Map<string, RE2JS>();
+function linearPattern(pattern: string): RE2JS {
+  let re = linearPatterns.get(pattern);
+  if (!re) {
+    re = RE2JS.compile(pattern);
+    if (re.programSize() > MAX_PATTERN_PROGRAM) throw new Error(`is too large for a parameter pattern (RE2 program size ${re.programSize()}, at most ${MAX_PATTERN_PROGRAM})`);
+    linearPatterns.set(pattern, re);
+  }
+  return re;
+}
+/** ajv's regular expression engine for preset parameters (ajv passes the "u" flag: RE2 is Unicode-aware anyway). */
+export const presetRegExp = Object.assign((pattern: string) => {
+  const re = linearPattern(pattern);
+  // ajv keys the compiled patterns of a schema by toString(): the pattern's own text keeps them apart.
+  return { test: (s: string) => re.test(s), toString: () => `/${pattern}/re2` };
+}, { code: 'presetRegExp' });
+const paramsAjv = new Ajv({ allErrors: true, strict: false, useDefaults: true, code: { regExp: presetRegExp } });
+
+/** What is wrong with a parameter's pattern for the linear engine, if anything. */
+export function patternProblem(pattern: string): string | undefined {
+  try {
+    linearPattern(pattern);
+    return undefined;
+  } catch (e) {
+    const message = (e as Error).message;
+    return message.startsWith('error parsing regexp: ')
+      ? `pattern is refused: ${message.slice(22)}. Patterns run on a linear-time engine (RE2 syntax): backreferences and lookaround are not available`
+      : `pattern ${message}`;
+  }
+}
 
 const PRESET_PATTERNS = {
   [presetSchema.properties.version.pattern]: 'must be a semantic version, such as 1.0.0',
@@ -93,8 +139,11 @@ export function parameterRead(read: string, args: unknown): { name: string } | {
  */
 export function loadPreset(file: string): { preset?: Preset; problems: Problem[] } {
   const display = displayPath(file);
-  const parsed = parseYaml(display, readFileSync(file, 'utf8'));
-  if (parsed.problems.length) return { problems: parsed.problems };
+  const text = readBounded(file);
+  if (text === undefined) return { problems: [{ path: [], message: `is larger than ${MAX_PRESET_BYTES / 1024} KiB, too large for a preset; not read`, place: { file: display, line: 1, column: 1 } }] };
+  const parsed = parseYaml(display, text);
+  // Until it parses as a preset, this may be any file: say where and what, never quote its text.
+  if (parsed.problems.length) return { problems: unquotedYamlProblems(parsed) };
   const source: SourceFile = parsed;
   const place = (path: ConfigPath, key?: boolean) => locate([source], path, key);
   const at = (path: ConfigPath, message: string, key?: boolean): Problem => ({ path, message, ...(key ? { key } : {}), place: place(path, key) });
@@ -115,15 +164,25 @@ export function loadPreset(file: string): { preset?: Preset; problems: Problem[]
   required.forEach((name, i) => {
     if (!Object.hasOwn(parameters, name)) problems.push(at(['parameters', 'required', i], `"${name}" is required but not declared under parameters.properties`));
   });
+  for (const [name, decl] of Object.entries(parameters)) {
+    for (const at_ of [[], ['items']] as ConfigPath[]) {
+      const holder = at_.length ? decl.items : decl;
+      const pattern = (holder as { pattern?: unknown } | undefined)?.pattern;
+      const problem = typeof pattern === 'string' ? patternProblem(pattern) : undefined;
+      if (problem) problems.push(at(['parameters', 'properties', name, ...at_, 'pattern'], problem));
+    }
+  }
   let checkParameters: ValidateFunction | undefined;
-  try {
-    checkParameters = paramsAjv.compile({ type: 'object', properties: parameters, required, additionalProperties: false });
-  } catch (e) {
-    // A pattern that is not a regular expression, for one.
-    problems.push(at(['parameters'], `the parameters schema cannot be compiled: ${(e as Error).message}`));
+  // A refused pattern is located above; ajv would only repeat it, unlocated.
+  if (!problems.length) {
+    try {
+      checkParameters = paramsAjv.compile({ type: 'object', properties: parameters, required, additionalProperties: false });
+    } catch (e) {
+      problems.push(at(['parameters'], `the parameters schema cannot be compiled: ${(e as Error).message}`));
+    }
   }
   for (const [name, decl] of Object.entries(parameters)) {
-    if (decl.default === undefined) continue;
+    if (decl.default === undefined || !checkParameters) continue;
     try {
       const check = paramsAjv.compile(decl);
       if (!check(decl.default)) {
@@ -166,4 +225,39 @@ export function loadPreset(file: string): { preset?: Preset; problems: Problem[]
     },
     problems,
   };
+}
+
+/** The file's text, or undefined when it is larger than a preset may be (checked before reading). */
+function readBounded(file: string): string | undefined {
+  const fd = openSync(file, 'r');
+  try {
+    const size = fstatSync(fd).size;
+    if (size > MAX_PRESET_BYTES) return undefined;
+    const buffer = Buffer.alloc(size);
+    let read = 0;
+    while (read < size) {
+      const n = readSync(fd, buffer, read, size - read, read);
+      if (n === 0) break;
+      read += n;
+    }
+    return buffer.subarray(0, read).toString('utf8');
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * The YAML problems of a file read as a preset, without its text: yaml's own
+ * syntax messages quote the offending line, and a followed reference could be
+ * any YAML file (a secrets file, say). The place and yaml's error code say
+ * what to fix. Our alias messages name only the anchor and stay.
+ */
+function unquotedYamlProblems(parsed: ReturnType<typeof parseYaml>): Problem[] {
+  let syntax = 0;
+  return parsed.problems.map(p => {
+    if (p.kind !== 'syntax' && p.kind !== 'unconvertible') return p;
+    const code = p.kind === 'syntax' ? parsed.doc.errors[syntax++]?.code : undefined;
+    const what = `not valid YAML${code ? ` (${code.toLowerCase().replaceAll('_', ' ')})` : ''}`;
+    return { path: p.path, message: `${what}; its text is not shown, as this file is not known to be a preset`, place: p.place };
+  });
 }

@@ -2,32 +2,21 @@
  * Preset expansion: each mistake a user can make gives one located problem,
  * in the preset and at the use that led there; correct uses expand in place.
  */
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, symlinkSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { registryFor } from '../../src/signIn/prepare';
 import { findRulesBlocks, loadConfigFiles } from '../../src/config/load';
 import { compileWithPresets, MAX_EXPANDED_RULES, MAX_PRESET_PROBLEMS } from '../../src/presets';
 import type { Problem } from '../../src/engine/problems';
+import { appConfig, tempDir } from './tempFiles';
 
 const examples = join(__dirname, '../../examples/presets');
+const temp = tempDir('presets-');
+const files = temp.files;
 let dir: string;
 beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), 'presets-'));
+  dir = temp.dir();
 });
-afterEach(() => rmSync(dir, { recursive: true, force: true }));
-
-/** Writes files into the test's directory; `app-config.yaml` gets the rules block around its `rules` text. */
-function files(map: Record<string, string>) {
-  for (const [name, text] of Object.entries(map)) {
-    mkdirSync(dirname(join(dir, name)), { recursive: true });
-    writeFileSync(join(dir, name), text);
-  }
-}
-const appConfig = (rules: string) =>
-  'auth:\n  providers:\n    bitbucket:\n      development:\n        signIn:\n          resolvers:\n            - resolver: rules\n              rules:\n' +
-  rules.split('\n').map(l => (l ? `                ${l}` : l)).join('\n') +
-  '\n              default: { deny: no }\n';
 /** The rules text starts on line 9 of the app-config, indented by 16 columns. */
 const RULES_LINE = 9;
 const C = 16;
