@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import { join, relative, resolve, sep } from 'node:path';
 import { parse } from 'yaml';
 import { formatProblem, type Problem } from '../engine/problems';
-import { displayPath, loadPreset, MAX_PRESET_BYTES, type ParameterDeclaration, type Preset } from '../presets';
+import { DANGEROUS_OPTION, displayPath, loadPreset, MAX_PRESET_BYTES, type ParameterDeclaration, type Preset } from '../presets';
 import type { Command } from './args';
 import { InputError, UsageError } from './context';
 import { problemJson } from './report';
@@ -17,8 +17,12 @@ export interface PresetListing {
   version: string;
   description: string;
   parameters: Array<{ name: string; required: boolean; type: string; description: string; default?: unknown; enum?: unknown[] }>;
-  /** Its own rules, and the presets it uses (as `preset: <reference>`). */
-  rules: string[];
+  /**
+   * Its rules as written (name, condition, action with its options; parameters
+   * still as `{"var": "params.<name>"}`), and the presets it uses (`preset`,
+   * `with`, `as`, `when`), in order: what the preset does, not only its names.
+   */
+  rules: Array<Record<string, unknown>>;
 }
 
 /** Deep enough for a package's folders; node_modules and dot folders are never entered. */
@@ -103,11 +107,32 @@ function listing(preset: Preset, reference: string): PresetListing {
       ...(p.default !== undefined ? { default: p.default } : {}),
       ...(Array.isArray(p.enum) ? { enum: p.enum } : {}),
     })),
-    rules: preset.rules.map(r => {
-      const rule = r as { name?: string; preset?: string };
-      return rule.preset !== undefined ? `preset: ${rule.preset}` : String(rule.name);
-    }),
+    rules: preset.rules as Array<Record<string, unknown>>,
   };
+}
+
+const json = (v: unknown) => JSON.stringify(v);
+
+/** One rule (or preset use) of a listing, as lines: condition, action and its options, and a warning where one is due. */
+function ruleLines(rule: Record<string, unknown>): string[] {
+  if (rule.preset !== undefined) {
+    return [`    preset: ${json(rule.preset)}${rule.as !== undefined ? ` as ${json(rule.as)}` : ''}`,
+      ...(rule.with !== undefined ? [`      with: ${json(rule.with)}`] : []),
+      ...(rule.when !== undefined ? [`      when: ${json(rule.when)}`] : [])];
+  }
+  const lines = [`    ${String(rule.name)}${typeof rule.description === 'string' ? `: ${rule.description.trim()}` : ''}`];
+  lines.push(`      when: ${rule.when === undefined ? 'always (no condition)' : json(rule.when)}`);
+  if (rule.deny !== undefined) lines.push(`      deny: ${json(rule.deny)}`);
+  if (rule.match !== undefined) lines.push(`      match: ${json(rule.match)}`);
+  if (Array.isArray(rule.resolvers)) lines.push('      resolvers, the first that finds a User:');
+  for (const entry of Array.isArray(rule.resolvers) ? rule.resolvers : []) {
+    const { resolver, ...options } = entry as Record<string, unknown>;
+    lines.push(`        - ${String(resolver)}${Object.keys(options).length ? ` ${json(options)}` : ''}`);
+    if (options[DANGEROUS_OPTION] === true) {
+      lines.push(`          DANGER: ${rule.when === undefined ? 'anyone at all' : 'whoever the condition admits'} signs in even without a User in the catalog (${DANGEROUS_OPTION})`);
+    }
+  }
+  return lines;
 }
 
 /** The readable listing. */
@@ -125,7 +150,7 @@ export function renderPresets(presets: PresetListing[]): string {
       } else {
         lines.push('  parameters: none');
       }
-      lines.push(`  rules: ${p.rules.join(', ')}`);
+      lines.push('  rules:', ...p.rules.flatMap(ruleLines));
       const example = p.parameters.filter(q => q.required).map(q => `${q.name}: …`).join(', ');
       lines.push('  use:', `    - preset: ${JSON.stringify(p.reference)}`);
       if (example) lines.push(`      with: { ${example} }`);

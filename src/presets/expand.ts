@@ -40,6 +40,8 @@ export interface RuleOrigin {
   via: SourcePlace[];
   /** The config path of the outermost use that brought it in; empty for a rule written in the config. */
   configPath: ConfigPath;
+  /** The preset whose file holds the rule; absent for a rule written in the config. */
+  preset?: { name: string; version: string; file: string };
 }
 
 export interface Expansion {
@@ -277,7 +279,9 @@ export function expandPresets(block: unknown, options: ExpandOptions): Expansion
         stopped = true;
         return void report(h, path, `presets bring more than ${MAX_EXPANDED_RULES} rules into this rules block here`);
       }
-      segments.push({ items: [{ rule: handWritten(entry, path, h), origin: { sources: h.sources, path, via: h.via, configPath: h.configPath } }] });
+      const preset = h.preset && { name: h.preset.preset.name, version: h.preset.preset.version, file: displayPath(h.preset.preset.file, cwd) };
+      const origin: RuleOrigin = { sources: h.sources, path, via: h.via, configPath: h.configPath, ...(preset ? { preset } : {}) };
+      segments.push({ items: [{ rule: handWritten(entry, path, h), origin }] });
     });
 
     // Each use names its rules <prefix>/<rule>. The same preset used again

@@ -1,11 +1,13 @@
 import { compileRules, type CompiledRules, type ResolverRegistry } from '../engine/compile';
 import { expandPresets, type ExpandOptions, type Expansion } from './expand';
 import type { Problem } from '../engine/problems';
+import { dangerousRuleWarnings } from './dangerous';
 
 export { expandPresets, MAX_EXPANDED_RULES, MAX_PRESET_DEPTH, MAX_PRESET_PROBLEMS, MAX_PRESET_USES, PRESET_EXPANSION_BUDGET_MS } from './expand';
 export type { ExpandOptions, Expansion, RuleOrigin } from './expand';
 export { loadPreset, MAX_PATTERN_PROGRAM, MAX_PRESET_BYTES, type Preset, type ParameterDeclaration } from './load';
 export { resolvePreset, displayPath } from './resolve';
+export { dangerousOptionWarning, DANGEROUS_OPTION } from './dangerous';
 
 /**
  * Expands a rules block's presets, then compiles it as any block: every
@@ -22,6 +24,9 @@ export function compileWithPresets(
   // A list whose only uses failed is empty now; that is not a mistake of its own.
   const engineProblems = expansion.problems.length ? result.problems.filter(p => p.path.join('.') !== 'rules') : result.problems;
   const problems = [...expansion.problems, ...engineProblems.map(p => expansion.relocate(p))];
-  const warnings = result.warnings.map(p => ({ ...expansion.relocate(p), severity: 'warning' as const }));
+  const warnings = [
+    ...result.warnings.map(p => ({ ...expansion.relocate(p), severity: 'warning' as const })),
+    ...(problems.length ? [] : dangerousRuleWarnings(expansion)),
+  ];
   return { compiled: problems.length ? undefined : result.compiled, problems, warnings, expansion };
 }

@@ -9,7 +9,7 @@ import type { CompiledRules, ResolverRegistry } from '../engine/compile';
 import type { ConfigPath, Problem } from '../engine/problems';
 import { optionProblems } from '../engine/resolverOptions';
 import { didYouMean } from '../engine/suggest';
-import { compileWithPresets } from '../presets';
+import { compileWithPresets, dangerousOptionWarning, DANGEROUS_OPTION } from '../presets';
 import { providers } from '../providers';
 import { resolverRegistry } from '../resolvers/builtin';
 import { rulesSignInResolver, type DecisionHooks } from '../resolvers/rules';
@@ -105,6 +105,8 @@ export function prepareSignIn(options: PrepareOptions): PreparedSignIn {
           }
           return;
         }
+        // Beside rules, an entry runs for everyone who reaches it: as unconditional as a rule can be.
+        if (block[DANGEROUS_OPTION] === true) warnings.push(place(dangerousOptionWarning({ path: at }, name, { conditional: false })));
         if (!knowsAll) return;
         if (!Object.hasOwn(registry, name)) {
           const known = ['rules', ...Object.keys(registry)].sort().join(', ');

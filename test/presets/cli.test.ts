@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { main } from '../../src/cli/main';
 import { listPresets } from '../../src/cli/presets';
+import { tempDir } from './tempFiles';
 
 const root = join(__dirname, '../..');
 const app = join(__dirname, 'fixtures/app');
@@ -29,10 +30,12 @@ describe('signin-rules presets', () => {
   it('lists an installed package found from the working directory, with the module paths to use', () => {
     const { presets, problems } = listPresets('@acme/signin-presets', app);
     expect(problems).toEqual([]);
-    expect(presets.map(p => [p.reference, p.version, p.rules])).toEqual([
+    expect(presets.map(p => [p.reference, p.version, p.rules.map(r => r.name ?? `preset: ${r.preset}`)])).toEqual([
       ['@acme/signin-presets/bitbucket-staff.yaml', '2.1.0', ['preset: ./lib/deny-bots.yaml', 'members']],
       ['@acme/signin-presets/lib/deny-bots.yaml', '2.1.0', ['bots']],
     ]);
+    // What each rule does, as written: the condition, the action and its options.
+    expect(presets[1].rules).toEqual([{ name: 'bots', when: { in: [{ var: 'bitbucket.username' }, { var: 'params.usernames' }] }, deny: 'Bots do not sign in' }]);
     expect(presets[0].parameters).toEqual([
       { name: 'workspace', required: true, type: 'string', description: 'The workspace slug.' },
       { name: 'emailDomains', required: true, type: 'list of string', description: 'Email domains the members must have, lower case.' },
@@ -83,5 +86,65 @@ describe('validate with presets', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('what a preset does is visible', () => {
+  /** A partner preset with an unconditional rule that signs in whoever registers a username the catalog lacks. */
+  const partners =
+    'name: partners\nversion: 1.2.0\ndescription: Partner sign-in\nrules:\n' +
+    '  - name: by-domain\n    when: { "==": [{ var: email.domain }, "partner.io"] }\n    match: { filter: { spec.profile.email: { var: email.address } } }\n' +
+    '  - name: anyone\n    resolvers:\n      - resolver: usernameMatchingUserEntityAnnotation\n        dangerouslyAllowSignInWithoutUserInCatalog: true\n';
+  const temp = tempDir('presets-visible-');
+  let dir: string;
+  beforeEach(() => {
+    dir = temp.dir();
+    temp.files({ 'partners.yaml': partners });
+  });
+
+  it('signin-rules presets shows each rule\'s condition and action with its options, and the danger', async () => {
+    const r = await run('presets', join(dir, 'partners.yaml'));
+    expect(r.code).toBe(0);
+    expect(r.out).toContain([
+      '  rules:',
+      '    by-domain',
+      '      when: {"==":[{"var":"email.domain"},"partner.io"]}',
+      '      match: {"filter":{"spec.profile.email":{"var":"email.address"}}}',
+      '    anyone',
+      '      when: always (no condition)',
+      '      resolvers, the first that finds a User:',
+      '        - usernameMatchingUserEntityAnnotation {"dangerouslyAllowSignInWithoutUserInCatalog":true}',
+      '          DANGER: anyone at all signs in even without a User in the catalog (dangerouslyAllowSignInWithoutUserInCatalog)',
+    ].join('\n'));
+    const json = JSON.parse((await run('presets', join(dir, 'partners.yaml'), '--json')).out);
+    expect(json.presets[0].rules[1]).toEqual({ name: 'anyone', resolvers: [{ resolver: 'usernameMatchingUserEntityAnnotation', dangerouslyAllowSignInWithoutUserInCatalog: true }] });
+  });
+
+  it('validate warns on dangerouslyAllowSignInWithoutUserInCatalog wherever it is, louder from a preset or without a condition, naming where it came from', async () => {
+    writeFileSync(join(dir, 'app-config.yaml'), [
+      'auth:', '  providers:', '    bitbucket:', '      development:', '        signIn:', '          resolvers:', '            - resolver: rules', '              rules:',
+      '                - name: staff',
+      '                  when: { "==": [{ var: email.domain }, "acme.com"] }',
+      '                  resolvers: [{ resolver: usernameMatchingUserEntityAnnotation, dangerouslyAllowSignInWithoutUserInCatalog: true }]',
+      '                - preset: ./partners.yaml',
+      '              default: { resolvers: [{ resolver: userIdMatchingUserEntityAnnotation, dangerouslyAllowSignInWithoutUserInCatalog: true }] }',
+      '            - resolver: usernameMatchingUserEntityAnnotation',
+      '              dangerouslyAllowSignInWithoutUserInCatalog: true',
+      '',
+    ].join('\n'));
+    const config = join(dir, 'app-config.yaml');
+    const r = await run('validate', config);
+    // Valid config: it warns, and still passes.
+    expect(r.code).toBe(0);
+    const tail = 'signs in even when the catalog has no such User, under a name taken from their profile (a Bitbucket username anyone can register)';
+    expect(r.out.split('\n')).toEqual([
+      `${config}:11:81: warning: rule "staff": resolver "usernameMatchingUserEntityAnnotation" has dangerouslyAllowSignInWithoutUserInCatalog: whoever its condition admits ${tail}`,
+      `${config}:13:86: warning: rule "default": DANGER: resolver "userIdMatchingUserEntityAnnotation" has dangerouslyAllowSignInWithoutUserInCatalog: anyone at all (it has no condition) ${tail}`,
+      `${config}:15:15: warning: DANGER: resolver "usernameMatchingUserEntityAnnotation" has dangerouslyAllowSignInWithoutUserInCatalog: anyone at all (it has no condition) ${tail}`,
+      `${join(dir, 'partners.yaml')}:11:9: warning: rule "partners/anyone": DANGER: resolver "usernameMatchingUserEntityAnnotation", written in preset "partners" 1.2.0 (${join(dir, 'partners.yaml')}), ` +
+        `has dangerouslyAllowSignInWithoutUserInCatalog: anyone at all (it has no condition) ${tail}`,
+      `    used at ${config}:12:19`,
+      'ok: 1 rules block valid (bitbucket/development)',
+    ]);
   });
 });
