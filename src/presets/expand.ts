@@ -42,6 +42,21 @@ export interface RuleOrigin {
   configPath: ConfigPath;
   /** The preset whose file holds the rule; absent for a rule written in the config. */
   preset?: { name: string; version: string; file: string };
+  /**
+   * The `when` of each use that brought the rule in, outermost first: the
+   * rule's condition is `{"and": [<use's when>, <what it was>]}` for each,
+   * or the use's when alone where the rule had none (`own` false).
+   */
+  useConditions?: UseCondition[];
+}
+
+/** Where a use's own `when`, and-ed into the rules it brings, was written. */
+export interface UseCondition {
+  sources: SourceFile[];
+  path: ConfigPath;
+  via: SourcePlace[];
+  configPath: ConfigPath;
+  own: boolean;
 }
 
 export interface Expansion {
@@ -74,7 +89,7 @@ export interface ExpandOptions {
 
 const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 const isScalar = (v: unknown) => v === null || ['string', 'number', 'boolean'].includes(typeof v);
-const USE_KEYS = ['preset', 'with', 'as'];
+const USE_KEYS = ['preset', 'with', 'as', 'when'];
 const AS_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 const where = (p: SourcePlace | undefined) => (p ? `${p.file}:${p.line}:${p.column}` : 'the config');
 
@@ -199,7 +214,7 @@ export function expandPresets(block: unknown, options: ExpandOptions): Expansion
     }
     const before = problems.length;
     for (const k of Object.keys(entry).filter(k => !USE_KEYS.includes(k))) {
-      const message = oneLevelUp(k, 'a preset use') ?? `unknown property "${k}" in a preset use (it takes preset, with and as)`;
+      const message = oneLevelUp(k, 'a preset use') ?? `unknown property "${k}" in a preset use (it takes preset, with, as and when)`;
       report(h, [...path, k], message, { key: true });
     }
     if (typeof entry.preset !== 'string' || !entry.preset) report(h, [...path, 'preset'], 'must be a file path or a module path (a string)');
@@ -207,7 +222,13 @@ export function expandPresets(block: unknown, options: ExpandOptions): Expansion
     if (entry.as !== undefined && (typeof entry.as !== 'string' || !AS_NAME.test(entry.as) || entry.as.length > 60)) {
       report(h, [...path, 'as'], 'must start with a letter or digit and use only letters, digits, "_", "." and "-" (at most 60)');
     }
+    // As a rule's own: a string or a list would always be true.
+    if (entry.when !== undefined && !isObject(entry.when) && typeof entry.when !== 'boolean') {
+      report(h, [...path, 'when'], 'must be a JSON Logic condition (an object such as {"==": [...]}) or a boolean');
+    }
     for (const p of plainDataProblems(entry.with, [...path, 'with'])) report(h, p.path, p.message, { key: p.key });
+    for (const p of plainDataProblems(entry.when, [...path, 'when'])) report(h, p.path, p.message, { key: p.key });
+    if (!h.preset) for (const r of paramsReads(entry.when, [...path, 'when'])) report(h, r.path, `reads "${r.read}": parameters exist only inside a preset`);
     if (problems.length > before) return undefined;
     const ref = entry.preset as string;
 
@@ -261,7 +282,22 @@ export function expandPresets(block: unknown, options: ExpandOptions): Expansion
       preset: { preset, values },
     });
     const explicit = typeof entry.as === 'string';
-    return { items, use: { prefix: explicit ? (entry.as as string) : preset.name, explicit, path, place } };
+    const use = { prefix: explicit ? (entry.as as string) : preset.name, explicit, path, place };
+    if (entry.when === undefined) return { items, use };
+    // The use's own condition narrows every rule it brings: and-ed in front, so traces show both.
+    const when = h.preset ? substitute(entry.when, [...path, 'when'], { ...h, preset: h.preset }) : entry.when;
+    const where_ = { sources: h.sources, path: [...path, 'when'], via: h.via, configPath: h.configPath };
+    return {
+      use,
+      items: items.map(({ rule, origin }) => {
+        if (!isObject(rule)) return { rule, origin };
+        const own = rule.when !== undefined;
+        return {
+          rule: { ...rule, when: own ? { and: [when, rule.when] } : when },
+          origin: { ...origin, useConditions: [{ ...where_, own }, ...(origin.useConditions ?? [])] },
+        };
+      }),
+    };
   };
 
   const expandList = (list: unknown[], h: Holder): Item[] => {
@@ -339,6 +375,16 @@ export function expandPresets(block: unknown, options: ExpandOptions): Expansion
       const [head, index, ...rest] = p.path;
       const origin = head === 'rules' && typeof index === 'number' ? origins[index] : undefined;
       if (!origin) return relocateIn(p);
+      // Inside a condition a use and-ed in: at that use's when, or on into the rule's own.
+      for (const c of origin.useConditions ?? []) {
+        if (rest[0] !== 'when') break;
+        const inUse = !c.own || rest.length < 3 || rest[1] !== 'and' || rest[2] === 0;
+        if (inUse) {
+          const path = [...c.path, ...(c.own ? rest.slice(3) : rest.slice(1))];
+          return { ...p, path: [...c.configPath, ...path], place: locate(c.sources, path, p.key), ...(c.via.length ? { via: c.via } : {}) };
+        }
+        rest.splice(0, 3, 'when');
+      }
       const path = [...origin.path, ...rest];
       const place = locate(origin.sources, path, p.key);
       return { ...p, path: [...origin.configPath, ...path], place, ...(origin.via.length ? { via: origin.via } : {}) };

@@ -20,7 +20,7 @@ describe('signin-rules presets', () => {
     const r = await run('presets', join(root, 'examples/presets'));
     expect(r.code).toBe(0);
     expect(r.out.match(/^\S+ \d+\.\d+\.\d+ {2}\(/gm)).toEqual([
-      'bitbucket-workspace-members 1.0.0  (', 'deny-domains 1.0.0  (', 'email-domain-staff 1.0.0  (', 'service-accounts 1.0.0  (', 'stock-bitbucket-chain 1.0.0  (',
+      'bitbucket-user-id-then-username 1.0.0  (', 'bitbucket-workspace-members 1.0.0  (', 'deny-domains 1.0.0  (', 'email-domain-staff 1.0.0  (', 'service-accounts 1.0.0  (', 'stock-bitbucket-chain 1.0.0  (',
     ]);
     expect(r.out).toContain('    domains: list of string (required): Email domains to refuse, lower case (e.g. [contractors.example]).');
     expect(r.out).toContain('    refuseMissingEmail: boolean (default true): Refuse people without a confirmed email first');
@@ -146,5 +146,31 @@ describe('what a preset does is visible', () => {
       `    used at ${config}:12:19`,
       'ok: 1 rules block valid (bitbucket/development)',
     ]);
+  });
+});
+
+describe('a use with its own when', () => {
+  const temp = tempDir('presets-when-');
+  it('limits a shipped preset to one email domain without copying it; explain\'s trace shows both conditions', async () => {
+    temp.files({
+      'app-config.yaml': [
+        'auth:', '  providers:', '    bitbucket:', '      development:', '        signIn:', '          resolvers:', '            - resolver: rules', '              rules:',
+        `                - preset: ${join(root, 'examples/presets/bitbucket-workspace-members.yaml')}`,
+        '                  with: { workspaces: [acme], emailDomains: [freelance.example, partner.io] }',
+        '                  when: { "==": [{ var: email.domain }, "freelance.example"] }',
+        '              default: { deny: Nobody else }', '',
+      ].join('\n'),
+    });
+    const explain = (email: string, username: string) => run('explain', '--config', join(temp.dir(), 'app-config.yaml'), '--catalog', join(root, 'examples/catalog.yaml'),
+      '--email', email, '--username', username, '--workspace', 'acme');
+    const erin = await explain('erin@freelance.example', 'erin-dev');
+    expect(erin.code).toBe(0);
+    expect(erin.out).toContain(
+      'rule "bitbucket-workspace-members/members": {"and":[{"==":[{"var":"email.domain"},"freelance.example"]},{"and":[{"some":[{"var":"bitbucket.workspaces"},' +
+        '{"in":[{"var":""},["acme"]]}]},{"in":[{"var":"email.domain"},["freelance.example","partner.io"]]}]}]} is true -> applies');
+    // partner.io is in the preset's own list, but not in the use's when.
+    const carol = await explain('carol@partner.io', 'carol');
+    expect(carol.code).toBe(3);
+    expect(carol.out).toContain('rule "bitbucket-workspace-members/members": skipped, email.domain is "partner.io", not "freelance.example"');
   });
 });

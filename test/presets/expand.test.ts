@@ -109,6 +109,54 @@ describe('a preset use expands in place', () => {
   });
 });
 
+describe('a use may carry its own when, and-ed into each rule it brings', () => {
+  const domain = '{ "==": [{ var: email.domain }, "acme.com"] }';
+  it('narrows every rule of the preset: and-ed in front of a rule\'s own condition, alone where it had none', async () => {
+    files({ 'p.yaml': 'name: p\nversion: 1.0.0\ndescription: d\nrules:\n  - { name: own, deny: x, when: { "==": [{ var: bitbucket.username }, "ci"] } }\n  - { name: none, deny: y }\n' });
+    const r = await compile(`- preset: ./p.yaml\n  when: ${domain}`);
+    expect(r.problems).toEqual([]);
+    const acme = { '==': [{ var: 'email.domain' }, 'acme.com'] };
+    expect(r.compiled!.rules.map(x => [x.name, x.when])).toEqual([
+      ['p/own', { and: [acme, { '==': [{ var: 'bitbucket.username' }, 'ci'] }] }],
+      ['p/none', acme],
+    ]);
+  });
+
+  it('nests: a preset\'s use with its own when (reading a parameter) inside a use with a when', async () => {
+    files({
+      'inner.yaml': 'name: inner\nversion: 1.0.0\ndescription: d\nrules:\n  - { name: r, deny: x, when: { "==": [{ var: bitbucket.username }, "ci"] } }\n',
+      'outer.yaml': 'name: outer\nversion: 1.0.0\ndescription: d\nparameters:\n  type: object\n  properties:\n    ws: { type: string, description: d }\nrules:\n  - preset: ./inner.yaml\n    when: { in: [{ var: params.ws }, { var: bitbucket.workspaces }] }\n',
+    });
+    const r = await compile(`- preset: ./outer.yaml\n  with: { ws: acme }\n  when: ${domain}`);
+    expect(r.problems).toEqual([]);
+    expect(r.compiled!.rules[0].when).toEqual({
+      and: [{ '==': [{ var: 'email.domain' }, 'acme.com'] }, { and: [{ in: ['acme', { var: 'bitbucket.workspaces' }] }, { '==': [{ var: 'bitbucket.username' }, 'ci'] }] }],
+    });
+  });
+
+  it('a mistake in a use\'s when is located there; one in the rule\'s own condition, in the preset', async () => {
+    files({
+      'inner.yaml': 'name: inner\nversion: 1.0.0\ndescription: d\nrules:\n  - name: r\n    when: { "==": [] }\n    deny: x\n',
+      'outer.yaml': 'name: outer\nversion: 1.0.0\ndescription: d\nrules:\n  - preset: ./inner.yaml\n    when: { nope: [1] }\n',
+    });
+    const r = await compile('- preset: ./outer.yaml\n  when: { "==": [{ var: email.domian }] }');
+    expect(r.problems.map(p => [p.place?.file.split('/').pop(), p.place?.line, p.message.split(':')[0], p.via?.length ?? 0])).toEqual([
+      ['app-config.yaml', RULES_LINE + 1, expect.stringMatching(/"=="/), 0],
+      ['outer.yaml', 6, expect.stringMatching(/unknown JSON Logic operator "nope"/), 1],
+      ['inner.yaml', 6, expect.stringMatching(/"=="/), 2],
+    ]);
+  });
+
+  it('a when that is not a condition, and a parameter read in the config, are refused at the use', async () => {
+    files({ 'p.yaml': 'name: p\nversion: 1.0.0\ndescription: d\nrules: [{ name: r, deny: x }]\n' });
+    const r = await compile('- preset: ./p.yaml\n  when: email.domain\n- preset: ./p.yaml\n  as: q\n  when: { var: params.x }');
+    expect(r.problems.map(p => [p.place?.line, p.message])).toEqual([
+      [RULES_LINE + 1, 'must be a JSON Logic condition (an object such as {"==": [...]}) or a boolean'],
+      [RULES_LINE + 4, 'reads "params.x": parameters exist only inside a preset'],
+    ]);
+  });
+});
+
 describe('each mistake is one located problem, in the preset and at the use', () => {
   it('a missing required parameter: at the use, naming where the preset declares it', async () => {
     files({ 'presets/staff.yaml': staff });

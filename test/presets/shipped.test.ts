@@ -154,3 +154,25 @@ describe('stock-bitbucket-chain, the migration preset', () => {
     expect(bitbucketNeeds(e.factPaths, e.resolverNames)).toEqual({ email: false, workspaces: false });
   });
 });
+
+describe('bitbucket-user-id-then-username, the chain Atlassian advises', () => {
+  const env = (when?: object) => prepared([{ resolver: 'rules', rules: [{ preset: preset('bitbucket-user-id-then-username.yaml'), ...(when ? { when } : {}) }], default: { deny: NOBODY } }]);
+  const rule = 'bitbucket-user-id-then-username/user-id-then-username';
+
+  it('asks for the user id first: a username that names someone else does not decide', async () => {
+    // Alice's account id, with a username a stranger registered after dave-c's owner gave it up.
+    const info = person('alice@acme.com', 'dave-c', [], '{a1a1a1a1-0000-4000-8000-000000000001}');
+    expect(await decide(env(), info)).toEqual(signedIn(rule, 'alice'));
+    expect(await decide(env(), profiles['2-bob'])).toEqual(signedIn(rule, 'bob'));
+    // Without a user id annotation, the username still finds the User.
+    expect(await decide(env(), person('dave@contractors.example', 'dave-c'))).toEqual(signedIn(rule, 'dave'));
+  });
+
+  it('takes an optional condition through the use\'s when, and asks Bitbucket for the email only then', async () => {
+    const acme = env({ '==': [{ var: 'email.domain' }, 'acme.com'] });
+    expect(await decide(acme, person('dave@contractors.example', 'dave-c'))).toEqual(refused('default', NOBODY));
+    expect(await decide(acme, profiles['1-alice'])).toEqual(signedIn(rule, 'alice'));
+    expect(bitbucketNeeds(env().factPaths, env().resolverNames)).toEqual({ email: false, workspaces: false });
+    expect(bitbucketNeeds(acme.factPaths, acme.resolverNames)).toEqual({ email: true, workspaces: false });
+  });
+});
