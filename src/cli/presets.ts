@@ -163,7 +163,7 @@ export function renderPresets(presets: PresetListing[]): string {
 export const presetsCommand: Command = {
   spec: {
     name: 'presets',
-    summary: 'list the rule presets in a file, a folder or an installed package, with their parameters',
+    summary: 'list the rule presets in a file, a folder or an installed package, with their parameters and what each rule does',
     example: 'signin-rules presets @acme/signin-presets',
     usage: ['<preset.yaml | folder | package>... [--json]'],
     positionals:
