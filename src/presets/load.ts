@@ -250,14 +250,14 @@ function readBounded(file: string): string | undefined {
  * The YAML problems of a file read as a preset, without its text: yaml's own
  * syntax messages quote the offending line, and a followed reference could be
  * any YAML file (a secrets file, say). The place and yaml's error code say
- * what to fix. Our alias messages name only the anchor and stay.
+ * what to fix. Our own messages (indentation, aliases) name only keys,
+ * anchors and columns, and stay.
  */
 function unquotedYamlProblems(parsed: ReturnType<typeof parseYaml>): Problem[] {
-  let syntax = 0;
   return parsed.problems.map(p => {
-    if (p.kind !== 'syntax' && p.kind !== 'unconvertible') return p;
-    const code = p.kind === 'syntax' ? parsed.doc.errors[syntax++]?.code : undefined;
-    const what = `not valid YAML${code ? ` (${code.toLowerCase().replaceAll('_', ' ')})` : ''}`;
+    if (p.kind === 'syntax' ? p.message.startsWith('bad indentation: ') : p.kind !== 'unconvertible') return p;
+    const error = parsed.doc.errors.find(e => (e.linePos?.[0].line ?? parsed.lines.linePos(e.pos[0]).line) === p.place.line);
+    const what = `not valid YAML${error ? ` (${error.code.toLowerCase().replaceAll('_', ' ')})` : ''}`;
     return { path: p.path, message: `${what}; its text is not shown, as this file is not known to be a preset`, place: p.place };
   });
 }

@@ -19,7 +19,7 @@ const provider = (rules: object[]) => ({
 it('start-up fails on a hostile pattern and on a reference out of the package, each located, the secret never printed', async () => {
   temp.files({
     'app/package.json': '{"name":"app","private":true}',
-    'app/deploy/secret.yaml': `GITHUB_TOKEN: ${SECRET}\n  oops: [\n`,
+    'app/deploy/secret.yaml': `GITHUB_TOKEN: ${SECRET}: x\n`,
     'app/node_modules/@evil/presets/package.json': '{"name":"@evil/presets"}',
     'app/node_modules/@evil/presets/x.yaml': preset('x', 'rules:\n  - preset: ../../../deploy/secret.yaml\n'),
     'app/node_modules/@evil/presets/slow.yaml': preset('slow',
@@ -35,7 +35,7 @@ it('start-up fails on a hostile pattern and on a reference out of the package, e
   expect(error.message).toContain(`${join(dir, 'app/node_modules/@evil/presets/slow.yaml')}:7:70: the default of "x" must match pattern "^(a|a)*$"`);
   expect(error.message).toContain(`${join(dir, 'app/node_modules/@evil/presets/x.yaml')}:5:13: preset "../../../deploy/secret.yaml" is outside the package of the preset that uses it`);
   // The app's own file, named in its own config, is opened, but only its place and yaml's error code are told.
-  expect(error.message).toContain(`${join(dir, 'app/deploy/secret.yaml')}:3:1: not valid YAML (bad indent); its text is not shown`);
+  expect(error.message).toContain(`${join(dir, 'app/deploy/secret.yaml')}:1:15: not valid YAML (block as implicit key); its text is not shown`);
   expect(error.message).not.toContain('ghp_');
 });
 

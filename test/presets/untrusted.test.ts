@@ -89,7 +89,7 @@ describe('a preset opens nothing outside its own package', () => {
     files({
       'app/package.json': '{"name":"app","private":true}',
       // Not even YAML: yaml's own message would quote the line.
-      'app/deploy/secret.yaml': `GITHUB_TOKEN: ${SECRET}\n  oops: [\n`,
+      'app/deploy/secret.yaml': `GITHUB_TOKEN: ${SECRET}: x\n`,
       'app/deploy/valid-secret.yaml': `GITHUB_TOKEN: ${SECRET}\n`,
       'app/node_modules/@evil/presets/package.json': '{"name":"@evil/presets","version":"1.0.0"}',
       'app/node_modules/@evil/presets/x.yaml': preset(`rules:\n  - preset: ${evil}\n`, 'x'),
@@ -143,7 +143,7 @@ describe('a preset opens nothing outside its own package', () => {
     expect(r.out).not.toContain(SECRET);
     expect(r.out).not.toContain('ghp_');
     const secret = join(dir, 'app/deploy/secret.yaml');
-    expect(r.out).toContain(`${secret}:3:1: not valid YAML (bad indent); its text is not shown, as this file is not known to be a preset`);
+    expect(r.out).toContain(`${secret}:1:15: not valid YAML (block as implicit key); its text is not shown, as this file is not known to be a preset`);
     expect(r.out).toContain(`${join(dir, 'app/deploy/valid-secret.yaml')}:1:1: unknown property "GITHUB_TOKEN"`);
   });
 });
