@@ -5,7 +5,7 @@ import { FORBIDDEN_KEYS } from '../engine/plainData';
 import type { Problem } from '../engine/problems';
 import type { ResolverRegistry } from '../engine/compile';
 import { prepareSignIn, type PreparedEnvironment } from '../signIn/prepare';
-import { readConfig } from './readConfig';
+import { appConfigPath, readConfig } from './readConfig';
 
 /** Wrong usage: exit code 2, with the usage text. */
 export class UsageError extends Error {}
@@ -55,8 +55,19 @@ export async function readAndCheck(files: string[], custom: ResolverRegistry): P
   const problems = [
     ...forbidden,
     ...prepared.problems.filter(p => !at.has(p.path.join('\0')) && !at.has([...p.path, '__proto__'].join('\0'))),
-  ];
-  return { loaded, environments: prepared.environments, problems, warnings: prepared.warnings };
+  ].map(p => fromVariable(p, loaded.fromEnvironment ?? []));
+  return { loaded, environments: prepared.environments, problems, warnings: prepared.warnings.map(p => fromVariable(p, loaded.fromEnvironment ?? [])) };
+}
+
+/** A problem inside a value an APP_CONFIG_* variable set: named by the variable, not by a file line it replaced. */
+function fromVariable(p: Problem, variables: string[]): Problem {
+  const name = variables.find(v => {
+    const path = appConfigPath(v);
+    return path.length <= p.path.length && path.every((seg, i) => String(p.path[i]) === seg);
+  });
+  if (!name) return p;
+  const { place: _replaced, ...rest } = p;
+  return { ...rest, message: `${p.message} (in the value of ${name})` };
 }
 
 /** The prepared provider environment explain runs: exactly what the backend runs. */

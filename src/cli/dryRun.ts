@@ -12,6 +12,7 @@ import type { Decision } from '../engine/decide';
 import type { TraceEvent } from '../engine/trace';
 import { environmentFor, InputError, readAndCheck, UsageError, type CheckedConfig } from './context';
 import type { ResolverRegistry } from '../engine/compile';
+import type { PreparedEnvironment } from '../signIn/prepare';
 import { DEFAULT_CATALOG_TIMEOUT_MS, liveCatalog, redactUrl } from './liveCatalog';
 
 export interface ExplainResult {
@@ -21,9 +22,24 @@ export interface ExplainResult {
   userEntityRef: string | null;
   ownershipEntityRefs: string[];
   message: string | null;
+  /** Why a refusal: a rule's deny, an error (fail closed), or nobody found in the catalog; null when signed in. */
+  refusal: Refusal | null;
   /** Round trips to the catalog this sign-in made. */
   catalogRequests: number;
   trace: TraceEvent[];
+}
+
+export type Refusal = 'deny' | 'error' | 'nobody';
+
+/** Backstage's own words when no resolver of the list found anyone (readDeclarativeSignInResolver). */
+const NOBODY_FOUND = 'Failed to sign-in, unable to resolve user identity';
+
+/** The kind of a refusal: the rules' decision when the refusal is theirs; otherwise an error, or nobody found. */
+export function refusalOf(error: Error, decision: Decision | undefined): Refusal {
+  if (decision?.outcome === 'refused' && decision.message === error.message) {
+    return decision.reason === 'deny' ? 'deny' : decision.reason === 'not-found' ? 'nobody' : 'error';
+  }
+  return error.message.startsWith(NOBODY_FOUND) ? 'nobody' : 'error';
 }
 
 export interface CatalogArgs {
@@ -93,6 +109,9 @@ export interface Target {
   env?: string;
 }
 
+/** How the environment was picked, for the note explain and test print. */
+export type EnvChoice = 'given' | 'auth.environment' | 'the only one';
+
 /** Picks the provider and environment as the docs promise: the only provider with rules, auth.environment. */
 function pickTarget(config: Record<string, any>, environments: Array<{ providerId: string; blocks: unknown[] }>, target: Target) {
   const withRules = [...new Set(environments.filter(e => e.blocks.length).map(e => e.providerId))];
@@ -102,21 +121,32 @@ function pickTarget(config: Record<string, any>, environments: Array<{ providerI
       withRules.length ? `several providers have rules (${withRules.join(', ')}): pick one with --provider` : 'no provider has a "rules" resolver: pick one with --provider',
     );
   }
-  const envs = Object.keys(config.auth?.providers?.[providerId] ?? {});
-  const env = target.env ?? config.auth?.environment ?? (envs.length === 1 ? envs[0] : undefined);
+  const providerConfig = config.auth?.providers?.[providerId];
+  const envs = providerConfig && typeof providerConfig === 'object' ? Object.keys(providerConfig) : [];
+  const configured = config.auth?.environment;
+  const env = target.env ?? configured ?? (envs.length === 1 ? envs[0] : undefined);
   if (!env) throw new UsageError(`provider "${providerId}" has several environments (${envs.join(', ')}): pick one with --env`);
-  return { providerId, env: String(env) };
+  const choice: EnvChoice = target.env !== undefined ? 'given' : configured !== undefined ? 'auth.environment' : 'the only one';
+  return { providerId, env: String(env), envs, choice };
 }
 
 export interface PreparedConfig {
   providerId: string;
   env: string;
+  /** How `env` was picked. */
+  envChoice: EnvChoice;
+  /** Every environment of the provider in the config: the backend serves each (a client picks one with `?env=`). */
+  environments: string[];
   /** The rules of the environment's rules blocks, in order, `default` included when there is one. */
   ruleNames: string[];
   warnings: Problem[];
+  /** The config as read and checked, every environment prepared. */
+  checked: CheckedConfig;
   /** Decides one sign-in against a catalog. */
-  decide(info: SignInInfo<unknown>, label: string, catalog: CatalogHandle): Promise<ExplainResult>;
+  decide: Decider;
 }
+
+export type Decider = (info: SignInInfo<unknown>, label: string, catalog: CatalogHandle) => Promise<ExplainResult>;
 
 /** Reads and checks a config; its problems, or a decider for the chosen provider environment. */
 export async function prepareConfig(
@@ -127,10 +157,16 @@ export async function prepareConfig(
 ): Promise<{ problems: Problem[]; warnings: Problem[] } | PreparedConfig> {
   const checked = await check(files, custom);
   if (checked.problems.length) return { problems: checked.problems, warnings: checked.warnings };
-  const { providerId, env } = pickTarget(checked.loaded.data, checked.environments, target);
+  const { providerId, env, envs, choice } = pickTarget(checked.loaded.data, checked.environments, target);
   const environment = environmentFor(checked, providerId, env);
   const ruleNames = environment.blocks.flatMap(b => [...b.rules.map(r => r.name), ...(b.default ? [b.default.name] : [])]);
+  const decide = deciderFor(environment);
+  if (!decide) throw new UsageError(`provider "${providerId}" has no signIn.resolvers in environment "${env}"`);
+  return { providerId, env, envChoice: choice, environments: envs, ruleNames, warnings: checked.warnings, checked, decide };
+}
 
+/** One environment's sign-in, run as the backend runs it; undefined when it has no signIn.resolvers (nobody signs in there). */
+export function deciderFor(environment: PreparedEnvironment): Decider | undefined {
   // Built once, as the backend builds it; each sign-in's trace and decision
   // go to the sinks set for it.
   let events: TraceEvent[] = [];
@@ -141,44 +177,39 @@ export async function prepareConfig(
     onDecision: d => { decision = d; },
     batch: (queries, ctx) => batch!(queries, ctx),
   });
-  if (!resolver) throw new UsageError(`provider "${providerId}" has no signIn.resolvers in environment "${env}"`);
+  if (!resolver) return undefined;
 
-  return {
-    providerId,
-    env,
-    ruleNames,
-    warnings: checked.warnings,
-    async decide(info, label, handle) {
-      events = [];
-      decision = undefined;
-      const catalogContext = createCatalogResolverContext(handle.catalog, { token: handle.token });
-      const { context, catalogRequests, malformedResponse } = catalogContext;
-      batch = catalogContext.batch;
-      let signedIn: Awaited<ReturnType<typeof resolver>> | undefined;
-      let error: Error | undefined;
-      try {
-        signedIn = await resolver(info, context);
-      } catch (e) {
-        error = e as Error;
-      }
-      // Not a decision about this person: the catalog could not be read (exit 2).
-      await handle.settled();
-      const unreadable = handle.failure();
-      if (unreadable) throw unreadable;
-      const malformed = malformedResponse();
-      if (malformed) throw new InputError(`cannot read the catalog${handle.shown}: ${malformed.message}`);
-      const identity = signedIn?.identity;
-      const decided = decision as Decision | undefined;
-      return {
-        profile: label,
-        outcome: signedIn ? 'signed-in' : 'refused',
-        rule: decided?.rule ?? null,
-        userEntityRef: identity?.userEntityRef ?? null,
-        ownershipEntityRefs: identity?.ownershipEntityRefs ?? [],
-        message: error ? error.message : null,
-        catalogRequests: catalogRequests(),
-        trace: events,
-      };
-    },
+  return async (info, label, handle) => {
+    events = [];
+    decision = undefined;
+    const catalogContext = createCatalogResolverContext(handle.catalog, { token: handle.token });
+    const { context, catalogRequests, malformedResponse } = catalogContext;
+    batch = catalogContext.batch;
+    let signedIn: Awaited<ReturnType<typeof resolver>> | undefined;
+    let error: Error | undefined;
+    try {
+      signedIn = await resolver(info, context);
+    } catch (e) {
+      error = e as Error;
+    }
+    // Not a decision about this person: the catalog could not be read (exit 2).
+    await handle.settled();
+    const unreadable = handle.failure();
+    if (unreadable) throw unreadable;
+    const malformed = malformedResponse();
+    if (malformed) throw new InputError(`cannot read the catalog${handle.shown}: ${malformed.message}`);
+    const identity = signedIn?.identity;
+    const decided = decision as Decision | undefined;
+    return {
+      profile: label,
+      outcome: signedIn ? 'signed-in' : 'refused',
+      rule: decided?.rule ?? null,
+      userEntityRef: identity?.userEntityRef ?? null,
+      ownershipEntityRefs: identity?.ownershipEntityRefs ?? [],
+      message: error ? error.message : null,
+      refusal: signedIn ? null : refusalOf(error ?? new Error('no identity'), decided),
+      catalogRequests: catalogRequests(),
+      trace: events,
+    };
   };
 }

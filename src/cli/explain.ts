@@ -1,12 +1,12 @@
 import type { SignInInfo } from '@backstage/plugin-auth-node';
 import { string, strings, type Command, type FlagSpec, type Parsed } from './args';
 import { loadCustomResolvers, UsageError } from './context';
-import { openCatalog, prepareConfig, type ExplainResult } from './dryRun';
+import { openCatalog, prepareConfig, type ExplainResult, type PreparedConfig } from './dryRun';
 import { DEFAULT_CATALOG_TIMEOUT_MS } from './liveCatalog';
 import { palette } from './output';
 import { expandFiles, fromShortForm, readProfile } from './profiles';
 import { renderResult } from './render';
-import { problemJson, problemLines, sortProblems } from './report';
+import { appConfigNote, problemJson, problemLines, sortProblems } from './report';
 
 export type { ExplainResult } from './dryRun';
 
@@ -57,6 +57,13 @@ export function catalogFlags(line: string): Record<string, FlagSpec> {
   };
 }
 
+/** Which environment decided, how it was picked, and the others the backend serves too. */
+function environmentLine(prepared: PreparedConfig, others: string[]): string {
+  const how = prepared.envChoice === 'given' ? '--env' : prepared.envChoice === 'auth.environment' ? 'auth.environment' : 'its only environment';
+  const line = `environment: ${prepared.providerId}/${prepared.env} (${how})`;
+  return others.length ? `${line}; the backend also serves ${others.join(', ')} (a client picks one with ?env=): explain it with --env ${others[0]}` : line;
+}
+
 export const NO_CATALOG_NOTE = 'no catalog given (--catalog <entities.yaml> or --catalog-url <url>): every catalog lookup finds nobody';
 
 /** The profiles to explain: files (`-` is standard input), then one from the short-form flags. */
@@ -103,7 +110,11 @@ export const explainCommand: Command = {
       ...catalogFlags('signin-rules explain --config app-config.yaml --email alice@acme.com'),
     },
     exits: ['0  every profile signed in', '3  at least one profile refused', '1  invalid config', '2  wrong usage, or unreadable input (a profile, the catalog)'],
-    notes: ['--json prints { profile, outcome, rule, userEntityRef, ownershipEntityRefs, message, catalogRequests, trace } (an array for several profiles).'],
+    notes: [
+      'The environment decided is named first (--env, else auth.environment), with the others the backend serves too.',
+      '--json prints { profile, outcome, rule, userEntityRef, ownershipEntityRefs, message, refusal, catalogRequests, trace, provider, env,\n' +
+        'otherEnvironments } (an array for several profiles); refusal is deny, error or nobody (null when signed in).',
+    ],
   },
   async run({ values }, io) {
     const config = strings(values.config);
@@ -119,14 +130,22 @@ export const explainCommand: Command = {
     }
     const profiles = await profilesOf(values, io.stdin, prepared.providerId);
     const catalog = await openCatalog({ catalog: strings(values.catalog), catalogUrl: string(values['catalog-url']), catalogTimeoutMs: parseTimeout(string(values['catalog-timeout'])) });
-    const results: Array<ExplainResult & { notes?: string[] }> = [];
-    for (const { label, info } of profiles) results.push(await prepared.decide(info, label, catalog));
+    const results: Array<ExplainResult & { provider: string; env: string; otherEnvironments: string[]; notes?: string[] }> = [];
+    const otherEnvironments = prepared.environments.filter(e => e !== prepared.env);
+    for (const { label, info } of profiles) {
+      results.push({ ...(await prepared.decide(info, label, catalog)), provider: prepared.providerId, env: prepared.env, otherEnvironments });
+    }
+    const notes = [
+      ...(catalog.given ? [] : [NO_CATALOG_NOTE]),
+      ...(prepared.checked.loaded.fromEnvironment?.length ? [appConfigNote(prepared.checked.loaded.fromEnvironment)] : []),
+    ];
     if (values.json) {
-      if (!catalog.given) results.forEach(r => (r.notes = [NO_CATALOG_NOTE]));
+      if (notes.length) results.forEach(r => (r.notes = notes));
       io.out(JSON.stringify(results.length === 1 ? results[0] : results, null, 2));
     } else {
       const p = palette(io.colour);
-      if (!catalog.given) io.out(p.warn(`note: ${NO_CATALOG_NOTE}`));
+      notes.forEach(n => io.out(p.warn(`note: ${n}`)));
+      io.out(environmentLine(prepared, otherEnvironments));
       io.out(results.map(r => renderResult(r, p)).join('\n\n'));
     }
     return results.some(r => r.outcome === 'refused') ? 3 : 0;

@@ -5,8 +5,10 @@
  * what the module will see. The loader keeps no positions, so every file, and
  * every file it `$include`s, is also read by our located YAML reader: a
  * problem inside included content is located in the file that holds it.
+ * `APP_CONFIG_*` environment variables apply over the files, as the backend's
+ * config (ConfigSources.default) applies them: last, so they win.
  */
-import { FileConfigSource } from '@backstage/config-loader';
+import { EnvConfigSource, FileConfigSource } from '@backstage/config-loader';
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { includedSources } from '../config/includes';
@@ -32,8 +34,21 @@ async function loaderValue(file: string): Promise<{ data: Record<string, unknown
   }
 }
 
-/** Reads app-config files: the loader's value, located sources (included files too), and every problem found on the way. */
-export async function readConfig(files: string[]): Promise<LoadedConfig> {
+const ENV_PREFIX = 'APP_CONFIG_';
+
+/** The `APP_CONFIG_*` variables the backend would apply (set and non-empty), by name, sorted. */
+export function appConfigVariables(env: NodeJS.ProcessEnv): string[] {
+  return Object.keys(env).filter(k => k.startsWith(ENV_PREFIX) && env[k]).sort();
+}
+
+/** The config path an `APP_CONFIG_*` variable sets (`APP_CONFIG_auth_environment` sets auth.environment). */
+export const appConfigPath = (name: string): string[] => name.slice(ENV_PREFIX.length).split('_');
+
+/**
+ * Reads app-config files: the loader's value, located sources (included files
+ * too), and every problem found on the way. `env` supplies `APP_CONFIG_*`.
+ */
+export async function readConfig(files: string[], env: NodeJS.ProcessEnv = process.env): Promise<LoadedConfig> {
   const loaded = await loadConfigFiles(files);
   if (loaded.problems.length) return loaded;
   const sources = [...loaded.sources];
@@ -58,5 +73,17 @@ export async function readConfig(files: string[]): Promise<LoadedConfig> {
     const path = m ? parseLoaderPath(m[1]) : [];
     problems.push({ path, message: m ? m[2] : value.error, place: locate(sources, path) ?? { file, line: 1, column: 1 } });
   }
-  return { sources, data: isObject(data) ? data : {}, problems };
+  const fromEnvironment = appConfigVariables(env);
+  if (fromEnvironment.length && !problems.length) {
+    const layers: Array<{ data: unknown }> = [];
+    try {
+      // Backstage's own reading of the variables: JSON values parsed, the same refusals.
+      for await (const { configs } of EnvConfigSource.create({ env }).readConfigData()) layers.push(...configs);
+    } catch (e) {
+      // Its messages name the variable (the key), never the value.
+      return { sources, data: {}, problems: [{ path: [], message: `the ${ENV_PREFIX}* environment variables cannot be applied: ${(e as Error).message}` }], fromEnvironment };
+    }
+    for (const layer of layers) data = mergeConfig(data, layer.data);
+  }
+  return { sources, data: isObject(data) ? data : {}, problems, fromEnvironment };
 }

@@ -44,3 +44,8 @@ export function problemLines(problems: readonly Problem[], files: readonly strin
   const sorted = sortProblems(problems, files);
   return [...sorted.map(formatProblem), `${plural(sorted.length, 'problem')} found`];
 }
+
+/** The note a command prints when APP_CONFIG_* variables apply (names only: their values may be secrets). */
+export function appConfigNote(names: readonly string[]): string {
+  return `${names.join(', ')} from the environment ${names.length === 1 ? 'applies' : 'apply'} over the config files, as in the backend`;
+}

@@ -14,22 +14,29 @@ import { parseYaml, yamlProblemLines } from '../config/yamlFile';
 import type { ResolverRegistry } from '../engine/compile';
 import { didYouMean } from '../engine/suggest';
 import { InputError, loadCustomResolvers, UsageError, type CheckedConfig } from './context';
-import { openCatalog, prepareConfig, type CatalogHandle, type ExplainResult, type PreparedConfig } from './dryRun';
+import { openCatalog, prepareConfig, type CatalogHandle, type ExplainResult, type PreparedConfig, type Refusal } from './dryRun';
 import { readProfile, toSignInInfo } from './profiles';
 import { renderTrace, verdict } from './render';
 import { palette, type Io } from './output';
-import { sortProblems } from './report';
+import { appConfigNote, sortProblems } from './report';
+import { appConfigVariables } from './readConfig';
 import type { Command } from './args';
 
 export interface Expectation {
   signedIn?: string;
   refused?: string;
+  /** The kind of refusal: a rule's deny, an error (fail closed), or nobody found. */
+  kind?: Refusal;
   rule?: string;
   ownership?: string[];
 }
 
+const KINDS: readonly Refusal[] = ['deny', 'error', 'nobody'];
+
 export interface CaseResult {
   file: string;
+  /** The line of the case in its test file. */
+  line: number | null;
   name: string;
   passed: boolean;
   expected: Expectation;
@@ -44,6 +51,8 @@ export interface Coverage {
   config: string;
   provider: string;
   env: string;
+  /** The provider's other environments, which the backend serves too and these cases did not decide. */
+  otherEnvironments: string[];
   rules: string[];
   /** Rules whose condition no case evaluated. */
   unreached: string[];
@@ -58,6 +67,8 @@ export interface TestReport {
   invalid: Array<{ file: string; problems: string[] }>;
   /** Unreadable inputs (exit 2). */
   errors: string[];
+  /** Said once before the cases: APP_CONFIG_* variables that apply over config files. */
+  notes: string[];
   passed: number;
   failed: number;
 }
@@ -91,10 +102,11 @@ export function findTestFiles(paths: string[]): string[] {
 
 const TOP_KEYS = ['config', 'catalog', 'provider', 'env', 'resolvers', 'cases'];
 const CASE_KEYS = ['name', 'profile', 'expect'];
-const EXPECT_KEYS = ['signedIn', 'refused', 'rule', 'ownership'];
+const EXPECT_KEYS = ['signedIn', 'refused', 'kind', 'rule', 'ownership'];
 
 interface TestCase {
   name: string;
+  line: number | null;
   profile: SignInInfo<unknown>;
   expect: Expectation;
 }
@@ -190,9 +202,18 @@ async function readTestFile(file: string, io: Io): Promise<TestFile> {
     }
     keys(e, EXPECT_KEYS, [...at, 'expect']);
     if ((e.signedIn === undefined) === (e.refused === undefined)) problem([...at, 'expect'], '"expect" takes exactly one of "signedIn" and "refused"');
-    for (const k of ['signedIn', 'refused', 'rule'] as const) if (e[k] !== undefined && typeof e[k] !== 'string') problem([...at, 'expect', k], `"${k}" must be a string`);
+    // A blank expectation would hold for anything: "refused: ''" is in every message, errors' too.
+    for (const k of ['signedIn', 'refused', 'rule'] as const) {
+      if (e[k] !== undefined && typeof e[k] !== 'string') problem([...at, 'expect', k], `"${k}" must be a string`);
+      else if (typeof e[k] === 'string' && !(e[k] as string).trim()) problem([...at, 'expect', k], `"${k}" is blank: it would hold for ${k === 'refused' ? 'every refusal' : 'nothing useful'}; write ${EXAMPLES[k]}`);
+    }
     if (e.ownership !== undefined && !stringList(e.ownership)) problem([...at, 'expect', 'ownership'], '"ownership" must be a list of entity refs');
-    if (profile && typeof c.name === 'string') cases.push({ name: c.name, profile, expect: e as Expectation });
+    else if (Array.isArray(e.ownership)) e.ownership.forEach((r, j) => { if (!r.trim()) problem([...at, 'expect', 'ownership', j], 'an ownership ref is blank: write one such as group:default/platform'); });
+    if (e.kind !== undefined) {
+      if (!KINDS.includes(e.kind as Refusal)) problem([...at, 'expect', 'kind'], `"kind" is the kind of refusal: one of ${KINDS.join(', ')}${typeof e.kind === 'string' ? didYouMean(e.kind, KINDS) : ''}`);
+      else if (e.refused === undefined) problem([...at, 'expect', 'kind'], '"kind" goes with "refused": it says which kind of refusal is expected');
+    }
+    if (profile && typeof c.name === 'string') cases.push({ name: c.name, line: locate([src], at)?.line ?? null, profile, expect: e as Expectation });
   }
   if (problems.length) throw new InputError(`invalid test file ${file}:\n${sortProblems(problems, [file]).map(p => `  ${formatProblem(p)}`).join('\n')}`);
   return {
@@ -205,6 +226,9 @@ async function readTestFile(file: string, io: Io): Promise<TestFile> {
     cases,
   };
 }
+
+/** What a blank expectation should have said instead. */
+const EXAMPLES = { signedIn: 'the user ref, such as user:default/alice', refused: 'text the refusal message contains', rule: 'the deciding rule\'s name' };
 
 /** Checks an inline app-config, problems located in the test file. */
 function checkInline(inline: Record<string, unknown>, source: SourceFile) {
@@ -224,6 +248,9 @@ export function compare(expect: Expectation, actual: ExplainResult): string[] {
   if (expect.refused !== undefined && !(actual.outcome === 'refused' && (actual.message ?? '').includes(expect.refused))) {
     out.push(`expected refused with a message containing ${JSON.stringify(expect.refused)}`);
   }
+  if (expect.kind !== undefined && actual.refusal !== expect.kind) {
+    out.push(`expected a refusal of kind ${expect.kind}, not ${actual.refusal === null ? 'a sign-in' : actual.refusal}`);
+  }
   if (expect.rule !== undefined && actual.rule !== expect.rule) out.push(`expected decided by rule "${expect.rule}", not ${actual.rule === null ? 'by no rule' : `"${actual.rule}"`}`);
   for (const ref of expect.ownership ?? []) {
     if (!actual.ownershipEntityRefs.some(r => sameRef(r, ref))) out.push(`expected ownership to include ${ref}`);
@@ -233,13 +260,14 @@ export function compare(expect: Expectation, actual: ExplainResult): string[] {
 
 function describeExpectation(e: Expectation): string {
   const rule = e.rule ? ` by rule "${e.rule}"` : '';
-  const main = e.signedIn !== undefined ? `SIGNED IN as ${e.signedIn}${rule}` : `REFUSED${rule}: message containing ${JSON.stringify(e.refused)}`;
+  const main = e.signedIn !== undefined ? `SIGNED IN as ${e.signedIn}${rule}` : `REFUSED${rule}: message containing ${JSON.stringify(e.refused)}${e.kind ? ` (${e.kind})` : ''}`;
   return `${main}${e.ownership?.length ? `; ownership including ${e.ownership.join(', ')}` : ''}`;
 }
 
 /** Runs every case of every file; never throws for one broken file. */
 export async function runTests(paths: string[], io: Io, cwd = process.cwd()): Promise<TestReport> {
-  const report: TestReport = { cases: [], coverage: [], invalid: [], errors: [], passed: 0, failed: 0 };
+  const report: TestReport = { cases: [], coverage: [], invalid: [], errors: [], notes: [], passed: 0, failed: 0 };
+  const fromEnvironment = new Set<string>();
   const coverage = new Map<string, { cov: Coverage; reached: Set<string>; decided: Set<string> }>();
   const shown = (p: string) => relative(cwd, p) || p;
   for (const path of findTestFiles(paths)) {
@@ -249,13 +277,15 @@ export async function runTests(paths: string[], io: Io, cwd = process.cwd()): Pr
     let catalog: CatalogHandle;
     try {
       t = await readTestFile(file, io);
+      // Config files are read as the backend reads them, APP_CONFIG_* included (inline configs are not).
+      if ('files' in t.config) appConfigVariables(process.env).forEach(v => fromEnvironment.add(v));
       const custom = loadCustomResolvers(t.resolvers);
       const p = 'files' in t.config
         ? await prepareConfig(t.config.files, custom, t)
         : await prepareConfig([], custom, t, checkInline(t.config.inline, t.config.source));
       if ('problems' in p) {
         report.invalid.push({ file, problems: sortProblems(p.problems, 'files' in t.config ? t.config.files : [path]).map(formatProblem) });
-        for (const c of t.cases) report.cases.push({ file, name: c.name, passed: false, expected: c.expect, failures: ['the config is invalid'] });
+        for (const c of t.cases) report.cases.push({ file, line: c.line, name: c.name, passed: false, expected: c.expect, failures: ['the config is invalid'] });
         continue;
       }
       prepared = p;
@@ -269,7 +299,8 @@ export async function runTests(paths: string[], io: Io, cwd = process.cwd()): Pr
     const configLabel = 'files' in t.config ? t.config.files.map(shown).join(' + ') : `the inline config of ${file}`;
     const key = `${configLabel}\u0000${prepared.providerId}\u0000${prepared.env}`;
     if (!coverage.has(key)) {
-      coverage.set(key, { cov: { config: configLabel, provider: prepared.providerId, env: prepared.env, rules: prepared.ruleNames, unreached: [], undecided: [] }, reached: new Set(), decided: new Set() });
+      const otherEnvironments = prepared.environments.filter(e => e !== prepared.env);
+      coverage.set(key, { cov: { config: configLabel, provider: prepared.providerId, env: prepared.env, otherEnvironments, rules: prepared.ruleNames, unreached: [], undecided: [] }, reached: new Set(), decided: new Set() });
     }
     const cov = coverage.get(key)!;
     for (const c of t.cases) {
@@ -284,7 +315,7 @@ export async function runTests(paths: string[], io: Io, cwd = process.cwd()): Pr
       if (actual.rule) cov.decided.add(actual.rule);
       const failures = compare(c.expect, actual);
       const { trace, profile: _p, catalogRequests: _c, ...decision } = actual;
-      report.cases.push({ file, name: c.name, passed: !failures.length, expected: c.expect, actual: decision, failures, ...(failures.length ? { trace } : {}) });
+      report.cases.push({ file, line: c.line, name: c.name, passed: !failures.length, expected: c.expect, actual: decision, failures, ...(failures.length ? { trace } : {}) });
     }
   }
   for (const { cov, reached, decided } of coverage.values()) {
@@ -292,6 +323,7 @@ export async function runTests(paths: string[], io: Io, cwd = process.cwd()): Pr
     cov.undecided = cov.rules.filter(r => !decided.has(r));
     report.coverage.push(cov);
   }
+  if (fromEnvironment.size) report.notes.push(appConfigNote([...fromEnvironment].sort()));
   report.passed = report.cases.filter(c => c.passed).length;
   report.failed = report.cases.length - report.passed;
   return report;
@@ -301,6 +333,7 @@ export async function runTests(paths: string[], io: Io, cwd = process.cwd()): Pr
 export function renderTestReport(report: TestReport, colour: boolean): string[] {
   const p = palette(colour);
   const lines: string[] = [];
+  for (const note of report.notes) lines.push(p.warn(`note: ${note}`));
   for (const err of report.errors) lines.push(p.bad(`error: ${err}`));
   for (const inv of report.invalid) {
     lines.push(p.bad(`invalid config in ${inv.file}, ${inv.problems.length} problem${inv.problems.length === 1 ? '' : 's'}:`));
@@ -311,15 +344,19 @@ export function renderTestReport(report: TestReport, colour: boolean): string[] 
       lines.push(`${p.good('ok  ')} ${c.file}: ${c.name}`);
       continue;
     }
-    lines.push(`${p.bad('FAIL')} ${c.file}: ${c.name}`);
+    lines.push(`${p.bad('FAIL')} ${c.file}${c.line ? `:${c.line}` : ''}: ${c.name}`);
     if (!c.actual) continue;
     lines.push(`  expected: ${describeExpectation(c.expected)}`);
-    lines.push(`  actual:   ${verdict(c.actual)}${c.actual.outcome === 'signed-in' ? `; ownership: ${c.actual.ownershipEntityRefs.join(', ')}` : ''}`);
+    lines.push(`  actual:   ${verdict(c.actual)}${c.actual.outcome === 'signed-in' ? `; ownership: ${c.actual.ownershipEntityRefs.join(', ')}` : ` (${c.actual.refusal})`}`);
     c.failures.forEach(f => lines.push(`  ${f}`));
     lines.push('  trace:');
     lines.push(...renderTrace({ ...c.actual, profile: c.name, catalogRequests: 0, trace: c.trace ?? [] }, p, '    '));
   }
   for (const cov of report.coverage) {
+    if (cov.otherEnvironments.length) {
+      const others = cov.otherEnvironments.join(', ');
+      lines.push(p.warn(`note: ${cov.config} was tested in environment ${cov.env}; the backend also serves ${others} (?env=): add a test file with "env: ${cov.otherEnvironments[0]}"`));
+    }
     const head = `coverage of ${cov.config} (${cov.provider}/${cov.env}):`;
     if (!cov.unreached.length && !cov.undecided.length) {
       lines.push(`${head} every rule was reached and decided a case`);
@@ -343,7 +380,8 @@ export const testCommand: Command = {
       'A directory stands for the *.test.yaml files under it. A test file has "config" (app-config files relative to it, or\n' +
       'inline), "catalog" (entity files or inline entities), optional "provider" and "env", and "cases", each with a "name",\n' +
       'a "profile" (a SignInInfo, a short form {email, username, userId, workspaces}, or a profile file) and "expect":\n' +
-      '"signedIn: user:default/alice" or "refused: <text of the message>", optionally "rule:" and "ownership: [refs]".',
+      '"signedIn: user:default/alice" or "refused: <text of the message>" (with "kind: deny | error | nobody" to require the kind\n' +
+      'of refusal), optionally "rule:" and "ownership: [refs]". A failing case is shown with its file:line.',
     flags: {},
     exits: ['0  every case passed', '1  a case failed, or a config is invalid', '2  wrong usage, or unreadable input (a test file, a profile, a catalog)'],
     notes: ['After the cases: coverage per config, the rules no case reached and the rules that never decided a case.'],

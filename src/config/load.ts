@@ -21,6 +21,8 @@ export interface LoadedConfig {
   data: Record<string, unknown>;
   /** YAML problems (syntax errors, alias cycles, alias bombs), located. */
   problems: Problem[];
+  /** The `APP_CONFIG_*` environment variables applied over the files, by name (values are never kept apart). */
+  fromEnvironment?: string[];
 }
 
 /** Reads app-config files with positions kept. Throws only when a file cannot be read. */

@@ -53,7 +53,9 @@ describe('signin-rules explain, grown up', () => {
 
   it('tells why each skipped rule did not apply, with the values it saw', async () => {
     const r = await run(['explain', ...config, ...catalog, '--profile', ex('profiles/6-mallory.yaml')]);
-    expect(r.out.split('\n').slice(2, 9)).toEqual([
+    // The environment decided comes first.
+    expect(r.out.split('\n')[0]).toBe('environment: bitbucket/development (auth.environment)');
+    expect(r.out.split('\n').slice(3, 10)).toEqual([
       // An "or": every part, none holds.
       '  rule "service-accounts/block": skipped, none holds: bitbucket.username ("mallory") is not in ["ci-bot","deploy-bot"]; email.address ("mallory@evil.example") is not in []; email.withTag ("mallory@evil.example") is not in []',
       '  rule "contractors/missing-email": skipped, email is present (mallory@evil.example)',

@@ -37,9 +37,10 @@ describe('signin-rules test on the bundled examples', () => {
     const out = hide(r.out, dir);
     const fail = out.split('\n').findIndex(l => l.startsWith('FAIL '));
     expect(out.split('\n').slice(fail, fail + 9)).toEqual([
-      expect.stringMatching(/^FAIL .*app-config\.test\.yaml: bob changed his username; his user id still finds him$/),
+      // The case's file:line, to jump to.
+      expect.stringMatching(/^FAIL .*app-config\.test\.yaml:10: bob changed his username; his user id still finds him$/),
       '  expected: SIGNED IN as user:default/bob by rule "staff"',
-      '  actual:   REFUSED by rule "default": You are not allowed to sign in to this Backstage',
+      '  actual:   REFUSED by rule "default": You are not allowed to sign in to this Backstage (deny)',
       '  expected signed in as user:default/bob',
       '  expected decided by rule "staff", not "default"',
       '  trace:',
@@ -72,9 +73,9 @@ describe('signin-rules test: test files', () => {
     const r = await run(['test', tests('failing.test.yaml')]);
     expect(r.code).toBe(1);
     expect(r.out).toContain([
-      'FAIL test/cli/fixtures/tests/failing.test.yaml: dave is wrongly expected in',
+      'FAIL test/cli/fixtures/tests/failing.test.yaml:7: dave is wrongly expected in',
       '  expected: SIGNED IN as user:default/dave by rule "staff"; ownership including group:default/platform',
-      '  actual:   REFUSED by rule "contractors/listed": Contractors sign in through the partner portal',
+      '  actual:   REFUSED by rule "contractors/listed": Contractors sign in through the partner portal (deny)',
       '  expected signed in as user:default/dave',
       '  expected decided by rule "staff", not "contractors/listed"',
       '  expected ownership to include group:default/platform',
@@ -104,7 +105,7 @@ describe('signin-rules test: test files', () => {
     const lines = r.out.split('\n');
     expect(lines[0]).toBe('invalid config in test/cli/fixtures/tests/invalid-config.test.yaml, 7 problems:');
     expect(lines[1]).toMatch(/^ {2}test\/cli\/fixtures\/broken-app-config\.yaml:14:33: rule "staff": unknown resolver "usernameMatchingUser"/);
-    expect(lines.slice(-2)).toEqual(['FAIL test/cli/fixtures/tests/invalid-config.test.yaml: anyone', '0 passed, 1 failed']);
+    expect(lines.slice(-2)).toEqual(['FAIL test/cli/fixtures/tests/invalid-config.test.yaml:3: anyone', '0 passed, 1 failed']);
   });
 
   it('a misspelt test file is unreadable input: every mistake located, with did-you-mean, exit 2', async () => {
@@ -114,7 +115,7 @@ describe('signin-rules test: test files', () => {
     expect(r.out.split('\n')).toEqual([
       `error: invalid test file ${f}:`,
       `  ${f}:6:13: "expect" takes exactly one of "signedIn" and "refused"`,
-      `  ${f}:6:15: unknown key "signedin" (did you mean "signedIn"?) (expected: signedIn, refused, rule, ownership)`,
+      `  ${f}:6:15: unknown key "signedin" (did you mean "signedIn"?) (expected: signedIn, refused, kind, rule, ownership)`,
       `  ${f}:8:14: the profile has no key "emial" (did you mean "email"?): give a SignInInfo ({ profile, result }) or a short form (email, username, userId, workspaces, displayName)`,
       `  ${f}:10:5: a case needs a "profile": a SignInInfo, a short form (email, username, userId, workspaces) or a profile file`,
       `  ${f}:11:5: unknown key "profil" (did you mean "profile"?) (expected: name, profile, expect)`,
@@ -177,5 +178,75 @@ describe('signin-rules test: test files', () => {
       '',
     ]);
     expect(r.out).toContain('^');
+  });
+});
+
+describe('signin-rules test: expectations that can fail', () => {
+  it('refuses a blank expectation, which would hold for any refusal (errors too), located', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'signin-rules-test-'));
+    writeFileSync(join(dir, 'blank.test.yaml'), [
+      `config: ${JSON.stringify(ex('app-config.yaml'))}`,
+      'cases:',
+      '  - name: empty',
+      '    profile: { email: dave@contractors.example }',
+      '    expect: { refused: "" }',
+      '  - name: spaces',
+      '    profile: { email: dave@contractors.example }',
+      '    expect: { refused: "   ", rule: " " }',
+      '  - name: no user',
+      '    profile: { email: alice@acme.com }',
+      '    expect: { signedIn: "", ownership: [group:default/platform, ""] }',
+      '',
+    ].join('\n'));
+    const r = await run(['test', dir]);
+    expect(r.code).toBe(2);
+    expect(hide(r.out, dir).split('\n').slice(1, -1)).toEqual([
+      expect.stringMatching(/DIR\/blank\.test\.yaml:5:24: "refused" is blank: it would hold for every refusal; write text the refusal message contains$/),
+      expect.stringMatching(/DIR\/blank\.test\.yaml:8:24: "refused" is blank: it would hold for every refusal; write text the refusal message contains$/),
+      expect.stringMatching(/DIR\/blank\.test\.yaml:8:37: "rule" is blank/),
+      expect.stringMatching(/DIR\/blank\.test\.yaml:11:25: "signedIn" is blank/),
+      expect.stringMatching(/DIR\/blank\.test\.yaml:11:65: an ownership ref is blank/),
+    ]);
+  });
+
+  it('a case can require the kind of refusal: deny, error or nobody; a failing case names its file:line', async () => {
+    const r = await run(['test', tests('kinds')]);
+    expect(r.code).toBe(1);
+    const file = 'test/cli/fixtures/tests/kinds/kinds.test.yaml';
+    const lines = r.out.split('\n');
+    expect(lines.slice(0, 7)).toEqual([
+      `ok   ${file}: a deny`,
+      `ok   ${file}: an error is not a deny`,
+      `ok   ${file}: nobody found`,
+      `FAIL ${file}:40: expects a deny where an error refuses`,
+      '  expected: REFUSED: message containing "Username" (deny)',
+      expect.stringMatching(/^ {2}actual: {3}REFUSED by rule "staff": .* does not contain a Username \(error\)$/),
+      '  expected a refusal of kind deny, not error',
+    ]);
+    // The environment the cases decided, and the one they did not.
+    expect(lines).toContain(`note: the inline config of ${file} was tested in environment development; the backend also serves production (?env=): add a test file with "env: production"`);
+    expect(lines).toContain(`coverage of the inline config of ${file} (bitbucket/development): every rule was reached and decided a case`);
+    const json = JSON.parse((await run(['test', tests('kinds'), '--json'])).out);
+    expect(json.cases.map((c: any) => [c.line, c.actual.refusal, c.passed])).toEqual([[31, 'deny', true], [34, 'error', true], [37, 'nobody', true], [40, 'error', false]]);
+    expect(json.coverage[0]).toMatchObject({ env: 'development', otherEnvironments: ['production'] });
+  });
+
+  it('"kind" is one of deny, error, nobody, and goes with "refused"', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'signin-rules-test-'));
+    writeFileSync(join(dir, 'kind.test.yaml'), [
+      `config: ${JSON.stringify(ex('app-config.yaml'))}`,
+      'cases:',
+      '  - name: misspelt',
+      '    profile: { email: dave@contractors.example }',
+      '    expect: { refused: Contractors, kind: denied }',
+      '  - name: alone',
+      '    profile: { email: alice@acme.com }',
+      '    expect: { signedIn: user:default/alice, kind: deny }',
+      '',
+    ].join('\n'));
+    const r = await run(['test', dir]);
+    expect(r.code).toBe(2);
+    expect(hide(r.out, dir)).toMatch(/DIR\/kind\.test\.yaml:5:43: "kind" is the kind of refusal: one of deny, error, nobody$/m);
+    expect(hide(r.out, dir)).toMatch(/DIR\/kind\.test\.yaml:8:51: "kind" goes with "refused"/);
   });
 });
