@@ -28,7 +28,8 @@ Flags:
   --version      print the version (signin-rules --version)
 
 Exit codes: 0 valid / signed in / passed, 1 invalid config or failed tests, 2 wrong usage or unreadable input,
-            3 explain: a profile was refused; diff: someone signs in differently.`;
+            3 explain: a profile was refused; diff: someone signs in differently (or a setting changed),
+            4 diff: cannot tell (a changed rule reads facts none of the people compared has).`;
 
 function shortUsage(c: Command): string {
   return [...usageLines(c.spec), '', `Run "signin-rules ${c.spec.name} --help" for every flag with an example.`].join('\n');

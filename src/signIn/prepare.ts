@@ -20,6 +20,8 @@ export interface PreparedEnvironment {
   env: string;
   /** Its rules blocks, compiled, in the order of its `signIn.resolvers` list. */
   blocks: CompiledRules[];
+  /** The same blocks as written, presets expanded: what `signin-rules diff` compares rule by rule. */
+  expandedBlocks: unknown[];
   /** Every fact path its rules read: the provider fetches only what is read. */
   factPaths: string[];
   /** Every resolver it may run, inside rules and beside them. */
@@ -81,7 +83,7 @@ export function prepareSignIn(options: PrepareOptions): PreparedSignIn {
       const listPath: ConfigPath = ['auth', 'providers', providerId, env, 'signIn', 'resolvers'];
       const list = isObject(envConfig.signIn) ? envConfig.signIn.resolvers : undefined;
       const found: Problem[] = [];
-      const blocks: Array<{ entry: Record<string, unknown>; compiled: CompiledRules }> = [];
+      const blocks: Array<{ entry: Record<string, unknown>; compiled: CompiledRules; expanded: unknown }> = [];
       const factPaths = new Set<string>();
       const resolverNames = new Set<string>();
       (Array.isArray(list) ? list : []).forEach((entry: unknown, i) => {
@@ -99,7 +101,7 @@ export function prepareSignIn(options: PrepareOptions): PreparedSignIn {
           found.push(...result.problems);
           warnings.push(...result.warnings.map(place));
           if (result.compiled) {
-            blocks.push({ entry: block, compiled: result.compiled });
+            blocks.push({ entry: block, compiled: result.compiled, expanded: result.expansion.block });
             result.compiled.factPaths.forEach(p => factPaths.add(p));
             result.compiled.resolverNames.forEach(n => resolverNames.add(n));
           }
@@ -129,6 +131,7 @@ export function prepareSignIn(options: PrepareOptions): PreparedSignIn {
         providerId,
         env,
         blocks: blocks.map(b => b.compiled),
+        expandedBlocks: blocks.map(b => b.expanded),
         factPaths: [...factPaths],
         resolverNames: [...resolverNames],
         signInResolver(hooks = {}) {
