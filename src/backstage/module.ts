@@ -15,7 +15,7 @@ import { FORBIDDEN_KEYS, plainDataProblems } from '../engine/plainData';
 import type { CompiledRules } from '../engine/compile';
 import { bitbucketNeeds } from '../providers';
 import { prepareSignIn } from '../signIn/prepare';
-import { createBitbucketAuthenticator } from './bitbucketAuthenticator';
+import { createBitbucketAuthenticator, type BitbucketFailure } from './bitbucketAuthenticator';
 import { catalogBatchLookup } from './catalogBatch';
 import { configFilePaths, readConfigSourcesWithIncludes } from './configFiles';
 
@@ -153,6 +153,13 @@ export const authModuleBitbucketSigninRules = createBackendModule({
         const onDecision = (d: Decision, rules: CompiledRules) =>
           logger.info('signin-rules decision', auditFields('bitbucket', d, rules.auditEmail));
         const onCacheError = (message: string) => logger.warn(`signin-rules: ${message}`);
+        // A sign-in refused because Bitbucket failed: a warning saying which call and status (the message
+        // holds no token), and the same audit line as any decision, with no rule and no action.
+        const onFailure = (f: BitbucketFailure) => {
+          logger.warn(`signin-rules: ${f.message}`, { provider: 'bitbucket', call: f.call, ...(f.status !== undefined ? { status: f.status } : {}) });
+          const d: Decision = { outcome: 'refused', rule: null, action: null, reason: 'error', message: f.message, catalogLookups: 0, durationMs: f.durationMs, email: null };
+          logger.info('signin-rules decision', auditFields('bitbucket', d, false));
+        };
         providers.registerProvider({
           providerId: 'bitbucket',
           // What createOAuthProviderFactory does, with each environment's
@@ -168,7 +175,7 @@ export const authModuleBitbucketSigninRules = createBackendModule({
               handlers.set(
                 env,
                 createOAuthRouteHandlers({
-                  authenticator: createBitbucketAuthenticator(bitbucketNeeds(prepared.factPaths, prepared.resolverNames)),
+                  authenticator: createBitbucketAuthenticator(bitbucketNeeds(prepared.factPaths, prepared.resolverNames), { onFailure }),
                   appUrl: ctx.appUrl,
                   baseUrl: ctx.baseUrl,
                   config: ctx.config.getConfig(env),

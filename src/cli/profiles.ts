@@ -9,14 +9,18 @@ import { didYouMean } from '../engine/suggest';
 import { InputError } from './context';
 
 /** The keys of a short-form profile, for quick questions and test cases. */
-export const SHORT_FORM_KEYS = ['email', 'username', 'userId', 'workspaces', 'displayName'] as const;
+export const SHORT_FORM_KEYS = ['email', 'username', 'userId', 'accountId', 'workspaces', 'adminWorkspaces', 'displayName'] as const;
 export interface ShortForm {
   email?: string;
   username?: string;
   userId?: string;
+  accountId?: string;
   workspaces?: string[];
+  adminWorkspaces?: string[];
   displayName?: string;
 }
+
+const LISTS: readonly string[] = ['workspaces', 'adminWorkspaces'];
 
 /**
  * A SignInInfo as the Bitbucket authenticator delivers it (the shape of
@@ -27,7 +31,9 @@ export function fromShortForm(s: ShortForm, providerId = 'bitbucket'): SignInInf
   if (s.userId !== undefined) fullProfile.id = s.userId;
   if (s.username !== undefined) fullProfile.username = s.username;
   if (s.displayName !== undefined) fullProfile.displayName = s.displayName;
+  if (s.accountId !== undefined) fullProfile.accountId = s.accountId;
   if (s.workspaces !== undefined) fullProfile.workspaces = s.workspaces;
+  if (s.adminWorkspaces !== undefined) fullProfile.adminWorkspaces = s.adminWorkspaces;
   const profile: Record<string, unknown> = {};
   if (s.email !== undefined) profile.email = s.email;
   if (s.displayName !== undefined) profile.displayName = s.displayName;
@@ -51,8 +57,8 @@ export function toSignInInfo(data: unknown, providerId?: string): SignInInfo<unk
     if (!(SHORT_FORM_KEYS as readonly string[]).includes(k)) {
       return `has no key "${k}"${didYouMean(k, [...SHORT_FORM_KEYS, 'profile', 'result'])}: give a SignInInfo ({ profile, result }) or a short form (${SHORT_FORM_KEYS.join(', ')})`;
     }
-    if (k === 'workspaces' ? !Array.isArray(v) || v.some(w => typeof w !== 'string') : typeof v !== 'string') {
-      return `"${k}" must be ${k === 'workspaces' ? 'a list of strings' : 'a string'}`;
+    if (LISTS.includes(k) ? !Array.isArray(v) || v.some(w => typeof w !== 'string') : typeof v !== 'string') {
+      return `"${k}" must be ${LISTS.includes(k) ? 'a list of strings' : 'a string'}`;
     }
   }
   return fromShortForm(d as ShortForm, providerId);

@@ -4,7 +4,7 @@ import { DEFAULT_LIMITS, type GuardLimits } from './catalogGuard';
 import { DEFAULT_EVALUATION_LIMITS, evaluate, truthy, type EvaluationLimits } from './evaluate';
 import { LogicProgram, type Scan } from './compileLogic';
 import { isLookupResolver, plannable } from './prefetch';
-import { factNeeds, type FactNeeds } from './facts';
+import { factNeeds, factPathProblem, type FactNeeds, type KnownFacts } from './facts';
 import { inspectExpression } from './logic';
 import { readCacheTtl } from './lookupCache';
 import { plainDataProblems } from './plainData';
@@ -101,6 +101,7 @@ const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typ
 export function compileRules(
   block: unknown,
   registry: ResolverRegistry,
+  options: { /** The facts rules may read (see knownFactPaths); without it, fact paths are not checked. */ facts?: KnownFacts } = {},
 ): { compiled?: CompiledRules; problems: Problem[]; warnings: Problem[] } {
   const b = block as { rules?: unknown; default?: unknown; limits?: Partial<Limits>; audit?: { email?: boolean }; cache?: { ttl?: unknown } };
   const ruleNameAt = (path: ConfigPath): string | undefined => {
@@ -138,9 +139,15 @@ export function compileRules(
   const seen = new Map<string, number>();
 
   const expr = (value: unknown, path: Array<string | number>, rule: string) => {
-    const { issues, factPaths: read } = inspectExpression(value, evalLimits);
+    const { issues, factPaths: read, factReads } = inspectExpression(value, evalLimits);
     readsOf.set(value, read);
     issues.forEach(i => problems.push({ path: [...path, ...i.path], rule, message: i.message, ...(i.key ? { key: true } : {}) }));
+    if (options.facts) {
+      for (const r of factReads) {
+        const unknown = factPathProblem(r.path, options.facts);
+        if (unknown) problems.push({ path: [...path, ...r.at], rule, message: unknown });
+      }
+    }
     read.forEach(p => factPaths.add(p));
     return value;
   };

@@ -1,6 +1,7 @@
 import type { SignInInfo } from '@backstage/plugin-auth-node';
 import { FACT_BOUNDS } from './cost';
 import { canonicalEmail, withoutTag } from './identity';
+import { didYouMean } from './suggest';
 
 /**
  * The facts a rule reads, built once per sign-in. They are made from an
@@ -34,6 +35,11 @@ export interface ProviderFacts {
   profileFields: readonly string[];
   /** The facts it adds under `facts[providerId]`: strings, lists of strings or null. */
   facts(info: SignInInfo<unknown>): Record<string, unknown>;
+  /**
+   * The names of the facts `facts()` adds (e.g. `workspaces` for `bitbucket.workspaces`): a rule that reads
+   * any other path under `providerId` is a start-up error. Without it, paths under `providerId` are not checked.
+   */
+  factNames?: readonly string[];
 }
 
 /** The sign-in cannot be decided from this profile: refused before any rule runs. */
@@ -123,4 +129,47 @@ export function buildFacts(providerId: string, info: SignInInfo<unknown>, adapte
     if (keep) facts[providerId] = own;
   }
   return facts;
+}
+
+/**
+ * Every fact path a rule may read for `providerId`: the common facts, plus the
+ * profile fields and facts its adapter declares.
+ */
+/** The fact paths rules may read for one provider (see knownFactPaths). */
+export interface KnownFacts {
+  paths: ReadonlySet<string>;
+  /** Facts whose paths below are not listed (a provider that does not declare its facts). */
+  open: readonly string[];
+}
+
+export function knownFactPaths(providerId: string, adapter?: ProviderFacts): KnownFacts {
+  // The email's parts as buildFacts makes them, so that a part added there is known here too.
+  const sample = buildFacts(providerId, { profile: { email: 'someone+tag@example.com' }, result: {} } as SignInInfo<unknown>);
+  const emailParts = Object.keys(sample.email ?? {});
+  const paths = new Set(['provider', 'profile', 'profile.email', 'profile.displayName', 'email', ...emailParts.map(k => `email.${k}`), 'fullProfile']);
+  // Under a provider whose adapter does not list its facts, any path may be one.
+  const open: string[] = [];
+  if (adapter && adapter.providerId === providerId) {
+    adapter.profileFields.forEach(f => paths.add(`fullProfile.${f}`));
+    paths.add(providerId);
+    if (adapter.factNames) adapter.factNames.forEach(f => paths.add(`${providerId}.${f}`));
+    else open.push(providerId);
+  }
+  return { paths, open };
+}
+
+/**
+ * Why `path` is not a fact, or undefined when it is one (or an item of one:
+ * `bitbucket.workspaces.0`). JSON Logic reads an unknown path as null, so a
+ * misspelt fact in a deny would never fire: it is refused at start-up instead.
+ */
+export function factPathProblem(path: string, known: KnownFacts): string | undefined {
+  if (path === '' || known.paths.has(path)) return undefined;
+  if (known.open.some(o => path.startsWith(`${o}.`))) return undefined;
+  const segments = path.split('.');
+  // A list index after a known fact: the item.
+  let end = segments.length;
+  while (end > 1 && /^\d+$/.test(segments[end - 1])) end--;
+  if (end < segments.length && known.paths.has(segments.slice(0, end).join('.'))) return undefined;
+  return `unknown fact "${path}"${didYouMean(path, known.paths)}; the facts are ${[...known.paths].sort().join(', ')}`;
 }

@@ -40,6 +40,8 @@ export interface ExpressionInfo {
   issues: Problem[];
   /** Fact paths read from the sign-in facts (not from array items inside map/filter/...). */
   factPaths: string[];
+  /** Each fact read with where it is written (relative to the expression), to check the path against the known facts. */
+  factReads: Array<{ path: string; at: Array<string | number> }>;
 }
 
 /**
@@ -55,6 +57,7 @@ export function inspectExpression(
 ): ExpressionInfo {
   const issues: Problem[] = [];
   const factPaths: string[] = [];
+  const factReads: ExpressionInfo['factReads'] = [];
 
   const checkPath = (p: unknown, at: Array<string | number>, scoped: boolean, what: string) => {
     if (typeof p === 'number' && Number.isInteger(p) && p >= 0) return;
@@ -68,7 +71,10 @@ export function inspectExpression(
       issues.push({ path: at, message: `the ${what} "${p}" may not go through "${bad}"` });
       return;
     }
-    if (!scoped) factPaths.push(p);
+    if (!scoped) {
+      factPaths.push(p);
+      factReads.push({ path: p, at });
+    }
   };
 
   const visit = (node: unknown, at: Array<string | number>, depth: number, scoped: boolean) => {
@@ -167,7 +173,7 @@ export function inspectExpression(
       });
     }
   }
-  return { issues, factPaths };
+  return { issues, factPaths, factReads };
 }
 
 const formatCost = (n: number) => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : 'unboundedly many');

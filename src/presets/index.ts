@@ -18,9 +18,10 @@ export function compileWithPresets(
   block: unknown,
   registry: ResolverRegistry,
   at: ExpandOptions,
+  options: Parameters<typeof compileRules>[2] = {},
 ): { compiled?: CompiledRules; problems: Problem[]; warnings: Problem[]; expansion: Expansion } {
   const expansion = expandPresets(block, at);
-  const result = compileRules(expansion.block, registry);
+  const result = compileRules(expansion.block, registry, options);
   // A list whose only uses failed is empty now; that is not a mistake of its own.
   const engineProblems = expansion.problems.length ? result.problems.filter(p => p.path.join('.') !== 'rules') : result.problems;
   const problems = [...expansion.problems, ...engineProblems.map(p => expansion.relocate(p))];

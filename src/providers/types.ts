@@ -5,4 +5,6 @@ import type { ProviderFacts } from '../engine/facts';
 export interface Provider extends ProviderFacts {
   /** The provider's own named resolvers (e.g. Bitbucket's annotation resolvers). */
   resolvers: ResolverRegistry;
+  /** Problems of one environment's own settings (`auth.providers.<id>.<env>.<key>`), checked by `validate` and at start-up. */
+  settingsProblems?(env: Readonly<Record<string, unknown>>): Array<{ key: string; message: string }>;
 }

@@ -3,7 +3,7 @@ import { createSignInResolverFactory, type SignInResolver, type SignInResolverFa
 import { z } from 'zod/v3';
 import { compileRules, type CompiledRules, type ResolverRegistry } from '../engine/compile';
 import { decide, type Decision } from '../engine/decide';
-import type { ProviderFacts } from '../engine/facts';
+import { knownFactPaths, type ProviderFacts } from '../engine/facts';
 import { RulesConfigError } from '../engine/problems';
 import { cachedBatchLookup, type LookupCache } from '../engine/lookupCache';
 import type { BatchLookup } from '../engine/prefetch';
@@ -90,7 +90,7 @@ export function createRulesResolverFactory(options: RulesResolverOptions): SignI
     // The shape is checked by our own JSON Schema with located messages; zod only passes it through.
     optionsSchema: z.record(z.unknown()),
     create(block) {
-      const { compiled, problems } = compileRules(block, options.registry);
+      const { compiled, problems } = compileRules(block, options.registry, { facts: knownFactPaths(options.providerId, options.adapter) });
       if (!compiled) throw new RulesConfigError(problems);
       return rulesSignInResolver(compiled, { ...options, cacheScope: `${options.providerId}/${blocks++}` });
     },

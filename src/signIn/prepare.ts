@@ -9,6 +9,7 @@ import type { CompiledRules, ResolverRegistry } from '../engine/compile';
 import type { ConfigPath, Problem } from '../engine/problems';
 import { optionProblems } from '../engine/resolverOptions';
 import { didYouMean } from '../engine/suggest';
+import { knownFactPaths } from '../engine/facts';
 import { compileWithPresets, dangerousOptionWarning, DANGEROUS_OPTION } from '../presets';
 import { providers } from '../providers';
 import { resolverRegistry } from '../resolvers/builtin';
@@ -83,6 +84,10 @@ export function prepareSignIn(options: PrepareOptions): PreparedSignIn {
       const listPath: ConfigPath = ['auth', 'providers', providerId, env, 'signIn', 'resolvers'];
       const list = isObject(envConfig.signIn) ? envConfig.signIn.resolvers : undefined;
       const found: Problem[] = [];
+      // The provider's own settings (apiTimeoutMs, ...): a bad one would stop start-up unlocated, or after `validate` said ok.
+      for (const p of providers[providerId]?.settingsProblems?.(envConfig) ?? []) {
+        found.push({ path: ['auth', 'providers', providerId, env, p.key], message: p.message });
+      }
       const blocks: Array<{ entry: Record<string, unknown>; compiled: CompiledRules; expanded: unknown }> = [];
       const factPaths = new Set<string>();
       const resolverNames = new Set<string>();
@@ -97,7 +102,7 @@ export function prepareSignIn(options: PrepareOptions): PreparedSignIn {
         if (name === 'rules') {
           // Presets expand here, from the file that holds the block (or the
           // working directory for config given as data), then compile as any block.
-          const result = compileWithPresets(block, registry, { path: at, sources });
+          const result = compileWithPresets(block, registry, { path: at, sources }, { facts: knownFactPaths(providerId, providers[providerId]) });
           found.push(...result.problems);
           warnings.push(...result.warnings.map(place));
           if (result.compiled) {

@@ -9,7 +9,9 @@ import { http, HttpResponse } from 'msw';
 import { setupServer } from 'msw/node';
 import { join } from 'node:path';
 import {
+  exchangeToken,
   fetchPrimaryEmail,
+  fetchUser,
   fetchWorkspaces,
   MAX_PAGE_BYTES,
   readApiOptions,
@@ -17,7 +19,8 @@ import {
 
 const API = 'https://api.bitbucket.org/2.0';
 const EMAILS = `${API}/user/emails`;
-const WORKSPACES = `${API}/user/permissions/workspaces`;
+const WORKSPACES = `${API}/user/workspaces`;
+const USER = `${API}/user`;
 const TOKEN = 'bbat.unit.0123456789abcdef';
 const fast = { timeoutMs: 200 };
 
@@ -27,7 +30,12 @@ afterEach(() => server.resetHandlers());
 afterAll(() => server.close());
 
 const never = () => new Promise<never>(() => undefined);
-const membership = (slug: string) => ({ type: 'workspace_membership', workspace: { type: 'workspace', slug } });
+/** A value of GET /2.0/user/workspaces, as Bitbucket answers it since CHANGE-3022. */
+const membership = (slug: string, administrator = false) => ({
+  type: 'workspace_access',
+  administrator,
+  workspace: { type: 'workspace', uuid: `{${slug}}`, slug, name: slug },
+});
 
 /** Rejects with exactly `message`, and the token is nowhere in the error. */
 async function expectRefusal(call: Promise<unknown>, message: string) {
@@ -57,18 +65,30 @@ describe('Bitbucket API calls', () => {
       http.get(WORKSPACES, ({ request }) => {
         const page = Number(new URL(request.url).searchParams.get('page') ?? 1);
         expect(new URL(request.url).searchParams.get('pagelen')).toBe('100');
-        if (page === 1) return HttpResponse.json({ values: slugs.slice(0, 100).map(membership), next: `${WORKSPACES}?pagelen=100&page=2` });
-        return HttpResponse.json({ values: slugs.slice(100).map(membership), next: null });
+        if (page === 1) return HttpResponse.json({ values: slugs.slice(0, 100).map(s => membership(s)), next: `${WORKSPACES}?pagelen=100&page=2` });
+        return HttpResponse.json({ values: slugs.slice(100).map(s => membership(s)), next: null });
       }),
     );
     expect(await fetchPrimaryEmail(TOKEN, fast)).toBe('me@example.com');
-    expect(await fetchWorkspaces(TOKEN, fast)).toEqual(slugs);
+    expect(await fetchWorkspaces(TOKEN, fast)).toEqual({ workspaces: slugs, adminWorkspaces: [] });
+  });
+
+  it('tell the workspaces a person administers from those they only belong to, across pages', async () => {
+    server.use(
+      http.get(WORKSPACES, ({ request }) =>
+        new URL(request.url).searchParams.get('page') === '2'
+          ? HttpResponse.json({ values: [membership('ops', true), { type: 'workspace_access', administrator: 'yes', workspace: { slug: 'odd' } }], next: null })
+          : HttpResponse.json({ values: [membership('acme'), null, membership('zeta', true)], next: `${WORKSPACES}?pagelen=100&page=2` }),
+      ),
+    );
+    // Only a boolean true is an administrator: "yes" is not.
+    expect(await fetchWorkspaces(TOKEN, fast)).toEqual({ workspaces: ['acme', 'odd', 'ops', 'zeta'], adminWorkspaces: ['ops', 'zeta'] });
   });
 
   it('refuse a `next` leading away from Bitbucket: not followed (it would receive the token), nor taken as the end of the list', async () => {
     let evil = 0;
     server.use(
-      http.get(WORKSPACES, () => HttpResponse.json({ values: [membership('acme')], next: 'https://evil.example/2.0/user/permissions/workspaces?page=2' })),
+      http.get(WORKSPACES, () => HttpResponse.json({ values: [membership('acme')], next: 'https://evil.example/2.0/user/workspaces?page=2' })),
       http.get('https://evil.example/*', () => {
         evil++;
         return HttpResponse.json({ values: [] });
@@ -76,7 +96,7 @@ describe('Bitbucket API calls', () => {
     );
     await expectRefusal(
       fetchWorkspaces(TOKEN, fast),
-      'Bitbucket sent a "next" link that does not lead back to https://api.bitbucket.org/2.0 for GET /user/permissions/workspaces',
+      'Bitbucket sent a "next" link that does not lead back to https://api.bitbucket.org/2.0 for GET /user/workspaces',
     );
     expect(evil).toBe(0);
   });
@@ -99,16 +119,16 @@ describe('Bitbucket API calls', () => {
     const slow = { timeoutMs: 10_000 };
 
     it('reads 1,000 workspaces, ten full pages', async () => {
-      const asked = serve(WORKSPACES, filler(1000).map(membership));
-      expect(await fetchWorkspaces(TOKEN, slow)).toEqual(filler(1000));
+      const asked = serve(WORKSPACES, filler(1000).map(s => membership(s)));
+      expect((await fetchWorkspaces(TOKEN, slow)).workspaces).toEqual(filler(1000));
       expect(asked).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
     });
 
     it('refuses a 1,001st workspace instead of dropping it (a deny on it would be skipped), without asking for page 11', async () => {
-      const asked = serve(WORKSPACES, [...filler(1000), 'contractors'].map(membership));
+      const asked = serve(WORKSPACES, [...filler(1000), 'contractors'].map(s => membership(s)));
       await expectRefusal(
         fetchWorkspaces(TOKEN, slow),
-        'Bitbucket lists more than 10 pages for GET /user/permissions/workspaces; a sign-in reads at most 10 pages of 100',
+        'Bitbucket lists more than 10 pages for GET /user/workspaces; a sign-in reads at most 10 pages of 100',
       );
       expect(asked).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
     });
@@ -136,7 +156,7 @@ describe('Bitbucket API calls', () => {
         return new HttpResponse(stalled, { headers: { 'content-type': 'application/json' } });
       }),
     );
-    await expectRefusal(fetchWorkspaces(TOKEN, fast), 'Bitbucket did not answer GET /user/permissions/workspaces within 200 ms');
+    await expectRefusal(fetchWorkspaces(TOKEN, fast), 'Bitbucket did not answer GET /user/workspaces within 200 ms');
   });
 
   it('give up when a later page never answers: the time limit covers the whole call', async () => {
@@ -147,7 +167,7 @@ describe('Bitbucket API calls', () => {
           : HttpResponse.json({ values: [membership('a')], next: `${WORKSPACES}?page=2` }),
       ),
     );
-    await expectRefusal(fetchWorkspaces(TOKEN, fast), 'Bitbucket did not answer GET /user/permissions/workspaces within 200 ms');
+    await expectRefusal(fetchWorkspaces(TOKEN, fast), 'Bitbucket did not answer GET /user/workspaces within 200 ms');
   });
 
   it('refuse malformed JSON without quoting it', async () => {
@@ -162,7 +182,7 @@ describe('Bitbucket API calls', () => {
     server.use(http.get(WORKSPACES, () => new HttpResponse(body, { headers: { 'content-type': 'application/json' } })));
     await expectRefusal(
       fetchWorkspaces(TOKEN, fast),
-      'Bitbucket sent 200000 values in one page for GET /user/permissions/workspaces, more than the 100 asked for',
+      'Bitbucket sent 200000 values in one page for GET /user/workspaces, more than the 100 asked for',
     );
   });
 
@@ -219,14 +239,96 @@ describe('Bitbucket API calls', () => {
     );
     await expectRefusal(
       fetchWorkspaces(TOKEN, fast),
-      'Bitbucket answered 403 to GET /user/permissions/workspaces; does the OAuth consumer have the "Workspace membership: Read" permission?',
+      'Bitbucket answered 403 to GET /user/workspaces; does the OAuth consumer have the "Workspace membership: Read" permission?',
     );
+  });
+
+  it('say that Bitbucket retired an API on 410, and never call it a missing permission', async () => {
+    const gone = { type: 'error', error: { message: 'CHANGE-2770 - Functionality has been deprecated', detail: 'Please read the changelog entry for more details.' } };
+    server.use(http.get(WORKSPACES, () => HttpResponse.json(gone, { status: 410 })), http.get(EMAILS, () => HttpResponse.json(gone, { status: 410 })));
+    await expectRefusal(
+      fetchWorkspaces(TOKEN, fast),
+      'Bitbucket has retired GET /user/workspaces (410 Gone); this version of signin-rules still calls it: upgrade signin-rules',
+    );
+    await expectRefusal(
+      fetchPrimaryEmail(TOKEN, fast),
+      'Bitbucket has retired GET /user/emails (410 Gone); this version of signin-rules still calls it: upgrade signin-rules',
+    );
+  });
+
+  it('name no permission for a server error', async () => {
+    server.use(http.get(EMAILS, () => HttpResponse.json({ type: 'error', error: { message: 'Something went wrong' } }, { status: 500 })));
+    await expectRefusal(fetchPrimaryEmail(TOKEN, fast), 'Bitbucket answered 500 to GET /user/emails');
   });
 
   it('keep the token out of the message when fetch itself fails (it quotes invalid header values)', async () => {
     server.use(http.get(EMAILS, () => HttpResponse.json({ values: [] })));
     // A line break inside the value: fetch refuses it before sending anything.
     await expectRefusal(fetchPrimaryEmail(TOKEN.replace('.unit.', '.unit\n'), fast), 'Bitbucket could not be reached for GET /user/emails');
+  });
+});
+
+describe('the calls the passport strategy made on its own: GET /2.0/user and the token exchange', () => {
+  const user = {
+    type: 'user',
+    uuid: '{11111111-2222-3333-4444-555555555555}',
+    username: 'alice-acme',
+    display_name: 'Alice',
+    account_id: '557058:ba8948b2-49da-43a9-9e8b-e7249b8e324a',
+    links: { avatar: { href: 'https://avatar.example/a.png' }, html: { href: 'https://bitbucket.org/%7B1111%7D/' } },
+  };
+
+  it('read /2.0/user into the profile, with the account ID', async () => {
+    server.use(http.get(USER, () => HttpResponse.json(user)));
+    expect(await fetchUser(TOKEN, fast)).toMatchObject({
+      provider: 'bitbucket',
+      id: user.uuid,
+      username: 'alice-acme',
+      displayName: 'Alice',
+      accountId: user.account_id,
+      profileUrl: 'https://bitbucket.org/%7B1111%7D/',
+    });
+  });
+
+  it('refuse a /2.0/user answer without `links` or `uuid` (the strategy own parser threw where nothing caught it)', async () => {
+    const { links: _l, ...noLinks } = user;
+    server.use(http.get(USER, () => HttpResponse.json(noLinks)));
+    await expectRefusal(fetchUser(TOKEN, fast), 'Bitbucket sent no "links" object for GET /user');
+    const { uuid: _u, ...noUuid } = user;
+    server.use(http.get(USER, () => HttpResponse.json(noUuid)));
+    await expectRefusal(fetchUser(TOKEN, fast), 'Bitbucket sent no "uuid" for GET /user');
+    server.use(http.get(USER, () => HttpResponse.json({ ...user, username: ['x'] })));
+    await expectRefusal(fetchUser(TOKEN, fast), 'Bitbucket sent a "username" that is not a string for GET /user');
+  });
+
+  it('give up on a silent /2.0/user, and name Account: Read on 403', async () => {
+    server.use(http.get(USER, never));
+    await expectRefusal(fetchUser(TOKEN, fast), 'Bitbucket did not answer GET /user within 200 ms');
+    server.use(http.get(USER, () => HttpResponse.json({ type: 'error', error: { message: 'no' } }, { status: 403 })));
+    await expectRefusal(fetchUser(TOKEN, fast), 'Bitbucket answered 403 to GET /user; does the OAuth consumer have the "Account: Read" permission?');
+  });
+
+  const TOKEN_URL = 'https://bitbucket.org/site/oauth2/access_token';
+  const form = () => new URLSearchParams({ grant_type: 'authorization_code', code: 'code-0123456789abcdef', client_id: 'id', client_secret: 'secret-0123456789abcdef' });
+
+  it('exchange the code for tokens', async () => {
+    server.use(
+      http.post(TOKEN_URL, async ({ request }) => {
+        expect(new URLSearchParams(await request.text()).get('code')).toBe('code-0123456789abcdef');
+        return HttpResponse.json({ access_token: 'a', refresh_token: 'r', token_type: 'bearer', expires_in: 7200 });
+      }),
+    );
+    expect(await exchangeToken(TOKEN_URL, form(), {}, fast)).toMatchObject({ access_token: 'a', refresh_token: 'r' });
+  });
+
+  it('give up on a silent token endpoint, and tell a refused exchange without the code or the secret', async () => {
+    server.use(http.post(TOKEN_URL, never));
+    await expectRefusal(exchangeToken(TOKEN_URL, form(), {}, fast), 'Bitbucket did not answer POST /site/oauth2/access_token within 200 ms');
+    server.use(http.post(TOKEN_URL, () => HttpResponse.json({ error: 'invalid_grant', error_description: 'Invalid authorization code' }, { status: 400 })));
+    await expectRefusal(
+      exchangeToken(TOKEN_URL, form(), {}, fast),
+      'Bitbucket refused the token exchange (POST /site/oauth2/access_token answered 400: Invalid authorization code)',
+    );
   });
 });
 
@@ -244,6 +346,10 @@ describe('apiTimeoutMs', () => {
 
   it('refuses a value that is not a number', () => {
     expect(() => readApiOptions(env({ apiTimeoutMs: 'soon' }))).toThrow(/apiTimeoutMs/);
+  });
+
+  it('takes a number written as a string, as Backstage reads ${VAR}', () => {
+    expect(readApiOptions(env({ apiTimeoutMs: '1500' }))).toEqual({ timeoutMs: 1500 });
   });
 
   it("is declared in the config schema Backstage reads, so config:check accepts it and rejects bad values", async () => {

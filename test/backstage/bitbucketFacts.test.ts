@@ -29,7 +29,7 @@ const users: FakeBitbucketUser[] = [
   // Confirmed but not primary: not used either.
   { uuid: '{c2}', username: 'carol-2', displayName: 'Carol', emails: [{ email: 'x@elsewhere.example', is_primary: true, is_confirmed: true }, { email: 'carol@partner.io', is_primary: false, is_confirmed: true }], workspaces: [] },
   // The OAuth consumer may not read Erin's workspaces.
-  { uuid: '{e}', username: 'erin-dev', displayName: 'Erin', emails: [], workspaces: ['acme'], forbidden: ['/2.0/user/permissions/workspaces'] },
+  { uuid: '{e}', username: 'erin-dev', displayName: 'Erin', emails: [], workspaces: ['acme'], forbidden: ['/2.0/user/workspaces'] },
   { uuid: '{a}', username: 'alice-acme', displayName: 'Alice', emails: [], workspaces: ['oss', 'acme'] },
 ];
 
@@ -50,7 +50,7 @@ describe('Bitbucket facts in a real backend', () => {
   it('refuses the sign-in when Bitbucket will not list the workspaces, naming the missing permission and not the token', async () => {
     const outcome = await backstage.signIn('erin-dev');
     expect(outcome.ok).toBe(false);
-    expect(!outcome.ok && outcome.message).toMatch(/Bitbucket answered 403 to GET \/user\/permissions\/workspaces; does the OAuth consumer have the "Workspace membership: Read" permission\?/);
+    expect(!outcome.ok && outcome.message).toMatch(/Bitbucket answered 403 to GET \/user\/workspaces; does the OAuth consumer have the "Workspace membership: Read" permission\?/);
     expect(JSON.stringify(outcome)).not.toMatch(/token-|Bearer/i);
   });
 

@@ -13,6 +13,7 @@ const alice = {
     { email: 'alice@old.example', is_primary: false, is_confirmed: false },
   ],
   workspaces: Array.from({ length: 12 }, (_, i) => `ws-${i + 1}`),
+  adminWorkspaces: ['ws-2'],
 };
 
 describe('fake Bitbucket', () => {
@@ -70,25 +71,36 @@ describe('fake Bitbucket', () => {
     expect(body.next).toBeUndefined();
   });
 
-  it('paginates workspace memberships and follows `next`', async () => {
+  it('paginates workspace access (GET /2.0/user/workspaces) and follows `next`', async () => {
     const slugs: string[] = [];
-    let url: string | undefined = 'https://api.bitbucket.org/2.0/user/permissions/workspaces';
+    const admin: string[] = [];
+    let url: string | undefined = 'https://api.bitbucket.org/2.0/user/workspaces';
     while (url) {
       const page: any = await (await get(url)).json();
       for (const v of page.values) {
-        expect(v).toMatchObject({ type: 'workspace_membership', permission: 'member', workspace: { type: 'workspace' } });
+        expect(v).toMatchObject({ type: 'workspace_access', administrator: expect.any(Boolean), workspace: { type: 'workspace', uuid: expect.any(String), name: expect.any(String) } });
         slugs.push(v.workspace.slug);
+        if (v.administrator) admin.push(v.workspace.slug);
       }
       url = page.next;
     }
     expect(slugs).toEqual(alice.workspaces);
-    expect(bb.calls()).toEqual({ '/2.0/user/permissions/workspaces': 2 }); // pagelen defaults to 10
-    const filtered: any = await (await get('https://api.bitbucket.org/2.0/user/permissions/workspaces?q=workspace.slug%3D%22ws-3%22')).json();
-    expect(filtered.values.map((v: any) => v.workspace.slug)).toEqual(['ws-3']);
+    expect(admin).toEqual(['ws-2']);
+    expect(bb.calls()).toEqual({ '/2.0/user/workspaces': 2 }); // pagelen defaults to 10
+  });
+
+  it.each(['/2.0/user/permissions/workspaces', '/2.0/workspaces'])('answers %s 410 Gone with Bitbucket\'s body, as Bitbucket does since CHANGE-2770, and counts the call', async path => {
+    const res = await get(`https://api.bitbucket.org${path}`);
+    expect(res.status).toBe(410);
+    expect(await res.json()).toEqual({
+      type: 'error',
+      error: expect.objectContaining({ message: 'CHANGE-2770 - Functionality has been deprecated' }),
+    });
+    expect(bb.calls()).toEqual({ [path]: 1 });
   });
 
   it('counts calls to endpoints it does not know, and answers 404', async () => {
-    expect((await get('https://api.bitbucket.org/2.0/workspaces')).status).toBe(404);
-    expect(bb.calls()).toEqual({ '/2.0/workspaces': 1 });
+    expect((await get('https://api.bitbucket.org/2.0/snippets')).status).toBe(404);
+    expect(bb.calls()).toEqual({ '/2.0/snippets': 1 });
   });
 });

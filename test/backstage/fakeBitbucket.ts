@@ -18,13 +18,19 @@ export interface FakeBitbucketUser {
   displayName: string;
   /** Served at /2.0/user/emails. */
   emails?: { email: string; is_primary: boolean; is_confirmed: boolean }[];
-  /** Workspace slugs, served at /2.0/user/permissions/workspaces. */
+  /** Workspace slugs, served at /2.0/user/workspaces (Bitbucket's only list of them since CHANGE-2770). */
   workspaces?: string[];
+  /** Those of `workspaces` the person administers (`administrator: true`). */
+  adminWorkspaces?: string[];
+  /** /2.0/user account_id; derived from the uuid when not given. */
+  accountId?: string;
+  /** Keys left out of the /2.0/user answer, for answers of the wrong shape (e.g. ['links']). */
+  userWithout?: string[];
   /** /2.0/user links.avatar.href */
   avatarUrl?: string;
   /** API paths answered with 403, as when the OAuth consumer lacks a permission. */
   forbidden?: string[];
-  /** API paths that never answer, as when Bitbucket hangs (/2.0/user/emails, /2.0/user/permissions/workspaces). */
+  /** Paths that never answer, as when Bitbucket hangs (/2.0/user, /2.0/user/emails, /2.0/user/workspaces, /site/oauth2/access_token). */
   silent?: string[];
 }
 
@@ -75,6 +81,11 @@ export class FakeBitbucket {
     return this.#clients.size === 0 || this.#clients.has(basic);
   }
 
+  /** The person a code was issued to, without redeeming it. */
+  pendingUser(code: string): FakeBitbucketUser | undefined {
+    return this.#codes.get(code);
+  }
+
   redeemCode(code: string): FakeBitbucketUser | undefined {
     const user = this.#codes.get(code);
     this.#codes.delete(code); // codes are single-use, as on Bitbucket
@@ -110,6 +121,26 @@ function owners(credential: string | undefined): FakeBitbucket[] {
 
 function bitbucketError(status: number, message: string) {
   return HttpResponse.json({ type: 'error', error: { message } }, { status });
+}
+
+/**
+ * Endpoints Bitbucket removed (CHANGE-2770, 410 Gone for good since April
+ * 2026), answered as Bitbucket answers them: no test can pass by calling one.
+ */
+export const REMOVED_ENDPOINTS = ['/2.0/user/permissions/workspaces', '/2.0/workspaces', '/2.0/user/permissions/repositories', '/2.0/repositories'];
+
+function gone() {
+  return HttpResponse.json(
+    {
+      type: 'error',
+      error: {
+        message: 'CHANGE-2770 - Functionality has been deprecated',
+        detail: 'Please read the changelog entry for more details.',
+        data: { announcement_url: 'https://developer.atlassian.com/cloud/bitbucket/changelog#CHANGE-2770' },
+      },
+    },
+    { status: 410 },
+  );
 }
 
 function bearer(request: Request): string | undefined {
@@ -150,14 +181,19 @@ function paginate<T>(request: Request, all: T[]) {
   return HttpResponse.json(body);
 }
 
+/** An Atlassian account ID of the newer form (24 hex digits), stable per user. */
+function accountIdOf(u: FakeBitbucketUser): string {
+  return u.accountId ?? Buffer.from(u.uuid).toString('hex').padEnd(24, '0').slice(0, 24);
+}
+
 function userJson(u: FakeBitbucketUser) {
-  return {
+  const json: Record<string, unknown> = {
     type: 'user',
     uuid: u.uuid,
     username: u.username,
     display_name: u.displayName,
     nickname: u.username,
-    account_id: `acc-${u.username}`,
+    account_id: accountIdOf(u),
     account_status: 'active',
     created_on: '2020-01-01T00:00:00.000000+00:00',
     is_staff: false,
@@ -168,6 +204,8 @@ function userJson(u: FakeBitbucketUser) {
       html: { href: `https://bitbucket.org/${encodeURIComponent(u.uuid)}/` },
     },
   };
+  for (const key of u.userWithout ?? []) delete json[key];
+  return json;
 }
 
 function workspaceUuid(slug: string): string {
@@ -182,6 +220,8 @@ const handlers = [
     const credential = grant === 'refresh_token' ? form.get('refresh_token') : form.get('code');
     const candidates = owners(credential ?? undefined);
     candidates.forEach(bb => bb.count('/site/oauth2/access_token'));
+    const pending = grant === 'authorization_code' && credential ? candidates.map(bb => bb.pendingUser(credential)).find(Boolean) : undefined;
+    if (pending?.silent?.includes('/site/oauth2/access_token')) return never();
     const basic = request.headers.get('authorization')?.match(/^Basic\s+(\S+)$/i)?.[1];
     const client = basic ? Buffer.from(basic, 'base64').toString('utf8') : undefined;
     for (const bb of candidates) {
@@ -217,8 +257,7 @@ const handlers = [
 
   http.get(`${API}/2.0/user`, ({ request }) => {
     const auth = authenticate(request);
-    // passport fetches /2.0/user without a timeout: a silent one would hang the sign-in, not test it.
-    if (auth === 'silent') throw new Error('fake Bitbucket: /2.0/user cannot be silent');
+    if (auth === 'silent') return never();
     if (auth instanceof Response) return auth;
     return HttpResponse.json(userJson(auth.user));
   }),
@@ -237,37 +276,39 @@ const handlers = [
     return paginate(request, emails);
   }),
 
-  http.get(`${API}/2.0/user/permissions/workspaces`, ({ request }) => {
+  // GET /2.0/user/workspaces (CHANGE-3022): one `workspace_access` per workspace, `administrator` as a boolean.
+  http.get(`${API}/2.0/user/workspaces`, ({ request }) => {
     const auth = authenticate(request);
     if (auth === 'silent') return never();
     if (auth instanceof Response) return auth;
-    let slugs = auth.user.workspaces ?? [];
-    // Bitbucket's filter language; only `workspace.slug="x"` is understood here.
-    const q = new URL(request.url).searchParams.get('q');
-    if (q !== null) {
-      const m = q.match(/^\s*workspace\.slug\s*=\s*"([^"]*)"\s*$/);
-      if (!m) return bitbucketError(400, `fake Bitbucket: unsupported q filter: ${q}`);
-      slugs = slugs.filter(s => s === m[1]);
-    }
-    const user = userJson(auth.user);
+    const admin = new Set(auth.user.adminWorkspaces ?? []);
     return paginate(
       request,
-      slugs.map(slug => ({
-        type: 'workspace_membership',
-        permission: 'member',
-        last_accessed: null,
-        added_on: '2020-01-01T00:00:00.000000+00:00',
-        user: { type: 'user', uuid: user.uuid, display_name: user.display_name, links: user.links },
+      (auth.user.workspaces ?? []).map(slug => ({
+        type: 'workspace_access',
+        administrator: admin.has(slug),
         workspace: {
           type: 'workspace',
+          uuid: workspaceUuid(slug),
           slug,
           name: slug,
-          uuid: workspaceUuid(slug),
-          links: { self: { href: `${API}/2.0/workspaces/${slug}` } },
+          links: {
+            self: { href: `${API}/2.0/workspaces/${slug}` },
+            html: { href: `https://bitbucket.org/${slug}/` },
+            avatar: { href: `https://bitbucket.org/workspaces/${slug}/avatar/` },
+          },
         },
       })),
     );
   }),
+
+  // The endpoints Bitbucket removed: counted, and answered 410 with Bitbucket's body.
+  ...REMOVED_ENDPOINTS.map(path =>
+    http.get(`${API}${path}`, ({ request }) => {
+      owners(bearer(request)).forEach(bb => bb.count(path));
+      return gone();
+    }),
+  ),
 
   // Anything else on Bitbucket's hosts: counted, and answered like an unknown endpoint.
   http.all(`${API}/*`, ({ request }) => {

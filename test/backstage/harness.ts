@@ -120,6 +120,8 @@ export function bitbucketUserFromProfile(file: string): FakeBitbucketUser {
     displayName: profile.displayName ?? result.fullProfile.username,
     emails: profile.email ? [{ email: profile.email, is_primary: true, is_confirmed: true }] : [],
     workspaces: result.fullProfile.workspaces,
+    adminWorkspaces: result.fullProfile.adminWorkspaces,
+    accountId: result.fullProfile.accountId,
   };
 }
 

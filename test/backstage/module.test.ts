@@ -83,7 +83,7 @@ describe('the bundled example rules in a real backend', () => {
   it('fetches the email and the workspaces once per sign-in, in addition to /2.0/user, because the rules read them', async () => {
     await backstage.signIn('alice-acme');
     expect(backstage.bitbucketCalls()).toEqual({
-      '/site/oauth2/access_token': 1, '/2.0/user': 1, '/2.0/user/emails': 1, '/2.0/user/permissions/workspaces': 1,
+      '/site/oauth2/access_token': 1, '/2.0/user': 1, '/2.0/user/emails': 1, '/2.0/user/workspaces': 1,
     });
   });
 

@@ -28,7 +28,7 @@ describe('signin-rules explain, grown up', () => {
     expect(r.code).toBe(0);
     const result = JSON.parse(r.out);
     expect(result).toMatchObject({ profile: 'email=erin@freelance.example username=erin-dev workspaces=oss,acme', rule: 'acme-workspace/members', userEntityRef: 'user:default/erin' });
-    expect(result.trace[0].facts.bitbucket).toEqual({ username: 'erin-dev', userId: null, workspaces: ['oss', 'acme'] });
+    expect(result.trace[0].facts.bitbucket).toEqual({ username: 'erin-dev', userId: null, accountId: null, workspaces: ['oss', 'acme'], adminWorkspaces: null });
     const byId = await run(['explain', ...config, ...catalog, '--email', 'bob@acme.com', '--username', 'bob-new-name', '--user-id', '{b2b2b2b2-0000-4000-8000-000000000002}', '--json']);
     expect(JSON.parse(byId.out)).toMatchObject({ outcome: 'signed-in', userEntityRef: 'user:default/bob' });
   });
