@@ -55,7 +55,7 @@ const schema = {
                     default: 5000,
                     description:
                       'Time limit in milliseconds for each Bitbucket API call the authenticator makes during a sign-in or refresh ' +
-                      '(GET /2.0/user/emails, GET /2.0/user/permissions/workspaces, all pages included). ' +
+                      '(the token exchange, GET /2.0/user, GET /2.0/user/emails, GET /2.0/user/workspaces, all pages included). ' +
                       'A call that takes longer refuses the sign-in. Default 5000.',
                   },
                   signIn: {

@@ -64,9 +64,9 @@ describe('Bitbucket lists longer than a sign-in reads, in a real backend', () =>
     expect(await backstage.signIn('dave-c')).toEqual({
       ok: false,
       name: 'Error',
-      message: 'Bitbucket lists more than 10 pages for GET /user/permissions/workspaces; a sign-in reads at most 10 pages of 100',
+      message: 'Bitbucket lists more than 10 pages for GET /user/workspaces; a sign-in reads at most 10 pages of 100',
     });
-    expect(backstage.bitbucketCalls()['/2.0/user/permissions/workspaces']).toBe(10);
+    expect(backstage.bitbucketCalls()['/2.0/user/workspaces']).toBe(10);
   });
 
   it('refuses a person whose primary email is on page 11, instead of deciding as if they had none', async () => {

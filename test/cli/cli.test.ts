@@ -38,14 +38,15 @@ describe('signin-rules explain on the bundled examples', () => {
     const r = await run('explain', '--config', ex('app-config.yaml'), '--catalog', ex('catalog.yaml'), '--profile', ex('profiles'));
     expect(r.code).toBe(3);
     expect(r.out).toContain('=> SIGNED IN as user:default/bob by rule "staff"');
-    expect(r.out).toContain('resolver usernameMatchingUserEntityAnnotation: not-found');
+    // Staff are found by user id first (a username can change), as Atlassian advises.
+    expect(r.out).toContain('resolver userIdMatchingUserEntityAnnotation: signed-in as user:default/bob');
     expect(r.out).toContain('=> REFUSED by rule "contractors/listed": Contractors sign in through the partner portal');
     // One verdict per profile in the directory.
     expect(r.out.match(/^ {2}=> /gm)).toHaveLength(readdirSync(ex('profiles')).filter(f => f.endsWith('.yaml')).length);
   });
 
   it('counts catalog round trips: one for all of a sign-in\'s lookups, none for a deny', async () => {
-    // Bob is found by the second of two lookups; both go to the catalog as one request.
+    // Bob's lookups (user id, then username) go to the catalog as one request.
     expect((await explainJson('2-bob')).result.catalogRequests).toBe(1);
     expect((await explainJson('4-dave')).result.catalogRequests).toBe(0);
   });

@@ -19,16 +19,17 @@ describe('signin-rules explain, grown up', () => {
     const notAProfile = await run(['explain', ...config, ...catalog, '--profile', '-'], { stdin: 'profile: 5\n' });
     expect(notAProfile.err).toBe("signin-rules: profile standard input must look like Backstage's SignInInfo: { profile: {...}, result: { fullProfile: {...} } }");
     const misspelt = await run(['explain', ...config, ...catalog, '--profile', '-'], { stdin: 'emails: a@acme.com\n' });
-    expect(misspelt.err).toBe('signin-rules: profile standard input has no key "emails" (did you mean "email"?): give a SignInInfo ({ profile, result }) or a short form (email, username, userId, workspaces, displayName)');
+    expect(misspelt.err).toBe('signin-rules: profile standard input has no key "emails" (did you mean "email"?): give a SignInInfo ({ profile, result }) or a short form (email, username, userId, accountId, workspaces, adminWorkspaces, displayName)');
     expect((await run(['explain', ...config, '--profile', '-', '--profile', '-'])).err).toMatch(/^signin-rules: --profile - \(standard input\) can be given once/);
   });
 
   it('short-form flags make one profile', async () => {
-    const r = await run(['explain', ...config, ...catalog, '--email', 'erin@freelance.example', '--username', 'erin-dev', '--workspace', 'oss', '--workspace', 'acme', '--json']);
+    // With her user id, as Bitbucket always gives one: the workspace rule tries it before the username.
+    const r = await run(['explain', ...config, ...catalog, '--email', 'erin@freelance.example', '--username', 'erin-dev', '--user-id', '{e5e5e5e5-0000-4000-8000-000000000005}', '--workspace', 'oss', '--workspace', 'acme', '--json']);
     expect(r.code).toBe(0);
     const result = JSON.parse(r.out);
-    expect(result).toMatchObject({ profile: 'email=erin@freelance.example username=erin-dev workspaces=oss,acme', rule: 'acme-workspace/members', userEntityRef: 'user:default/erin' });
-    expect(result.trace[0].facts.bitbucket).toEqual({ username: 'erin-dev', userId: null, accountId: null, workspaces: ['oss', 'acme'], adminWorkspaces: null });
+    expect(result).toMatchObject({ profile: 'email=erin@freelance.example username=erin-dev userId={e5e5e5e5-0000-4000-8000-000000000005} workspaces=oss,acme', rule: 'acme-workspace/members', userEntityRef: 'user:default/erin' });
+    expect(result.trace[0].facts.bitbucket).toEqual({ username: 'erin-dev', userId: '{e5e5e5e5-0000-4000-8000-000000000005}', accountId: null, workspaces: ['oss', 'acme'], adminWorkspaces: null });
     const byId = await run(['explain', ...config, ...catalog, '--email', 'bob@acme.com', '--username', 'bob-new-name', '--user-id', '{b2b2b2b2-0000-4000-8000-000000000002}', '--json']);
     expect(JSON.parse(byId.out)).toMatchObject({ outcome: 'signed-in', userEntityRef: 'user:default/bob' });
   });

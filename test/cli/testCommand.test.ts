@@ -116,7 +116,7 @@ describe('signin-rules test: test files', () => {
       `error: invalid test file ${f}:`,
       `  ${f}:6:13: "expect" takes exactly one of "signedIn" and "refused"`,
       `  ${f}:6:15: unknown key "signedin" (did you mean "signedIn"?) (expected: signedIn, refused, kind, rule, ownership)`,
-      `  ${f}:8:14: the profile has no key "emial" (did you mean "email"?): give a SignInInfo ({ profile, result }) or a short form (email, username, userId, workspaces, displayName)`,
+      `  ${f}:8:14: the profile has no key "emial" (did you mean "email"?): give a SignInInfo ({ profile, result }) or a short form (email, username, userId, accountId, workspaces, adminWorkspaces, displayName)`,
       `  ${f}:10:5: a case needs a "profile": a SignInInfo, a short form (email, username, userId, workspaces) or a profile file`,
       `  ${f}:11:5: unknown key "profil" (did you mean "profile"?) (expected: name, profile, expect)`,
       `  ${f}:12:13: "expect" takes exactly one of "signedIn" and "refused"`,
