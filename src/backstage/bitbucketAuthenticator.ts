@@ -38,8 +38,8 @@ export class BitbucketApiError extends Error {
     readonly call: string,
     readonly status?: number,
   ) {
+    // Named Error, as the errors the sign-in popup showed before: only the message says more.
     super(message);
-    this.name = 'BitbucketApiError';
   }
 }
 
@@ -257,8 +257,11 @@ export async function fetchUser(accessToken: string, options: BitbucketApiOption
     if (typeof v !== 'string') throw new BitbucketApiError(`Bitbucket sent a "${key}" that is not a string for ${what}`, what);
     return v;
   };
+  // The identifiers must be strings (a deny on one must never read null); username and display_name
+  // go on as sent, as passport passed them: the facts refuse a value that is not plain, naming the rule.
   const uuid = text('uuid');
   if (!uuid) throw new BitbucketApiError(`Bitbucket sent no "uuid" for ${what}`, what);
+  const accountId = text('account_id');
   const links = json.links;
   if (typeof links !== 'object' || links === null || Array.isArray(links)) {
     throw new BitbucketApiError(`Bitbucket sent no "links" object for ${what}`, what);
@@ -267,9 +270,9 @@ export async function fetchUser(accessToken: string, options: BitbucketApiOption
   return {
     provider: 'bitbucket',
     id: uuid,
-    displayName: text('display_name') ?? '',
-    username: text('username'),
-    accountId: text('account_id'),
+    displayName: json.display_name as string,
+    username: json.username as string | undefined,
+    accountId,
     ...(typeof html === 'string' ? { profileUrl: html } : {}),
     _json: json,
   } as PassportProfile & { accountId?: string };

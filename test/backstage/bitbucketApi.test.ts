@@ -290,15 +290,15 @@ describe('the calls the passport strategy made on its own: GET /2.0/user and the
     });
   });
 
-  it('refuse a /2.0/user answer without `links` or `uuid` (the strategy own parser threw where nothing caught it)', async () => {
+  it('refuse a /2.0/user answer without `links` or `uuid`, or with an account ID that is not a string (the strategy\'s own parser threw where nothing caught it)', async () => {
     const { links: _l, ...noLinks } = user;
     server.use(http.get(USER, () => HttpResponse.json(noLinks)));
     await expectRefusal(fetchUser(TOKEN, fast), 'Bitbucket sent no "links" object for GET /user');
     const { uuid: _u, ...noUuid } = user;
     server.use(http.get(USER, () => HttpResponse.json(noUuid)));
     await expectRefusal(fetchUser(TOKEN, fast), 'Bitbucket sent no "uuid" for GET /user');
-    server.use(http.get(USER, () => HttpResponse.json({ ...user, username: ['x'] })));
-    await expectRefusal(fetchUser(TOKEN, fast), 'Bitbucket sent a "username" that is not a string for GET /user');
+    server.use(http.get(USER, () => HttpResponse.json({ ...user, account_id: 42 })));
+    await expectRefusal(fetchUser(TOKEN, fast), 'Bitbucket sent a "account_id" that is not a string for GET /user');
   });
 
   it('give up on a silent /2.0/user, and name Account: Read on 403', async () => {

@@ -179,7 +179,7 @@ describe('colour', () => {
   });
 
   it('is off when piped, in a real child process', async () => {
-    const r = await runShell(`signin-rules explain --config ${ex('app-config.yaml')} --catalog ${ex('catalog.yaml')} --email alice@acme.com --username alice-acme | cat`);
+    const r = await runShell(`signin-rules explain --config ${ex('app-config.yaml')} --catalog ${ex('catalog.yaml')} --email alice@acme.com --username alice-acme --user-id '{a1a1a1a1-0000-4000-8000-000000000001}' | cat`);
     expect(r.out).toContain('=> SIGNED IN as user:default/alice');
     expect(r.out).not.toContain('\u001b[');
   });
