@@ -162,7 +162,8 @@ describe('a use with its own when', () => {
       ].join('\n'),
     });
     const explain = (email: string, username: string) => run('explain', '--config', join(temp.dir(), 'app-config.yaml'), '--catalog', join(root, 'examples/catalog.yaml'),
-      '--email', email, '--username', username, '--workspace', 'acme');
+      // A user id, as Bitbucket always sends one (the preset tries it before the username); no User has this one.
+      '--email', email, '--username', username, '--user-id', '{00000000-0000-4000-8000-0000000000ff}', '--workspace', 'acme');
     const erin = await explain('erin@freelance.example', 'erin-dev');
     expect(erin.code).toBe(0);
     expect(erin.out).toContain(
