@@ -15,7 +15,7 @@ function after(edit: (text: string) => string): string {
   return file;
 }
 
-const PRESETS = 'service-accounts@1.0.0, deny-domains@1.0.0, email-domain-staff@1.0.0, bitbucket-workspace-members@1.0.0';
+const PRESETS = 'service-accounts@1.0.0, deny-domains@1.0.0, email-domain-staff@1.0.0, bitbucket-workspace-members@1.1.0';
 const PRESETS_BEFORE = `presets before: ${PRESETS}`;
 const PRESETS_AFTER = `presets after:  ${PRESETS}`;
 
@@ -134,7 +134,7 @@ describe('signin-rules diff: what it can and cannot see', () => {
       },
     };`);
     const file = after(t => t
-      .replace('- resolver: usernameMatchingUserEntityAnnotation\n                    - resolver: userIdMatchingUserEntityAnnotation', '- resolver: withAdmins')
+      .replace('- resolver: userIdMatchingUserEntityAnnotation\n                    - resolver: usernameMatchingUserEntityAnnotation', '- resolver: withAdmins')
       .replace('deny: You are not allowed to sign in to this Backstage', 'deny: "You are not allowed: sign in again at https://evil.example/login"'));
     const r = await run(['diff', before, file, ...catalog, '--resolvers', resolvers]);
     expect(r.code).toBe(3);
