@@ -143,6 +143,28 @@ describe('nothing from the profile changes the shape of a catalog query', () => 
     expect(d).toMatchObject({ outcome: 'refused', rule: 'custom', reason: 'error' });
   });
 
+  it('refuses a value or key with white space at either end, which the catalog would strip and match', async () => {
+    // Facts refuse such values themselves, so only code reaches the guard with one: a custom resolver.
+    const lookUp = (filter: Record<string, string>) => createSignInResolverFactory({
+      create: () => async (_info, ctx) => ctx.signInWithCatalogUser({ filter }),
+    });
+    for (const [, filter] of [
+      ['leading space', { 'spec.profile.email': ' alice@acme.com' }],
+      ['trailing tab', { 'spec.profile.email': 'alice@acme.com\t' }],
+      ['trailing newline in a key', { 'spec.profile.email\n': 'alice@acme.com' }],
+    ] as const) {
+      custom = { padded: lookUp(filter) };
+      const d = await signIn({ rules: [{ name: 'padded', resolvers: [{ resolver: 'padded' }] }] }, {});
+      expect(d).toMatchObject({ outcome: 'refused', rule: 'padded', reason: 'error' });
+      expect((d as any).message).toMatch(/unsafe catalog query refused: .*starts or ends with white space, which the catalog strips/);
+    }
+    // The same lookup unpadded finds alice: the padding is what is refused.
+    custom = { padded: lookUp({ 'spec.profile.email': 'alice@acme.com' }) };
+    expect(await signIn({ rules: [{ name: 'padded', resolvers: [{ resolver: 'padded' }] }] }, {})).toMatchObject({ outcome: 'signed-in' });
+    expect(queryValueProblem(' alice')).toMatch(/white space/);
+    expect(queryValueProblem('alice\u00A0')).toBeDefined();
+  });
+
   it('refuses a catalog answer that is not a User', async () => {
     const lying: AuthResolverContext = {
       ...createCatalogResolverContext(catalog).context,

@@ -1,6 +1,7 @@
 import { parseDocument } from 'yaml';
 import { compileRules, type CompiledRules } from '../../src/engine/compile';
 import { decide } from '../../src/engine/decide';
+import { Budget, evaluate } from '../../src/engine/evaluate';
 import { buildFacts } from '../../src/engine/facts';
 import { canonicalEmail } from '../../src/engine/identity';
 import { auditFields } from '../../src/backstage/module';
@@ -104,6 +105,21 @@ describe('one canonical identity', () => {
     expect((d as any).message).toMatch(/^Sign-in refused: the profile email is not a plain address: it /);
   });
 
+  it('takes an address of 254 characters, the most an address may have, and refuses one of 255', async () => {
+    // 64 (local part, its own limit) + "@" + labels of at most 63: every other check passes at both lengths.
+    const address = (length: number) => {
+      const domain = `${'b'.repeat(63)}.${'c'.repeat(63)}.${'d'.repeat(length - 64 - 1 - 63 - 63 - 2 - 4)}.com`;
+      return `${'a'.repeat(64)}@${domain}`;
+    };
+    expect(address(254)).toHaveLength(254);
+    expect(address(255)).toHaveLength(255);
+    const block = { rules: [{ name: 'anyone', match: { entityRef: 'user:default/alice' } }] };
+    expect(await run(block, address(254), ['alice'])).toMatchObject({ outcome: 'signed-in', email: address(254) });
+    const d = await run(block, address(255), ['alice']);
+    expect(d).toMatchObject({ outcome: 'refused', rule: null, reason: 'error' });
+    expect((d as any).message).toBe('Sign-in refused: the profile email is not a plain address: it is longer than 254 characters');
+  });
+
   it('a look-alike email no longer slips past a deny rule into a later rule', async () => {
     const block = {
       rules: [
@@ -152,6 +168,31 @@ describe('bounded cost', () => {
     const many = await run(block, 'a@acme.com', [], { workspaces });
     expect(many).toMatchObject({ outcome: 'refused', reason: 'error' });
     expect((many as any).message).toMatch(/its condition failed: evaluation took more than 30000 steps \(limits\.evaluationSteps\)/);
+  });
+
+  it('lets a sign-in spend exactly limits.evaluationSteps, and refuses it one step more', async () => {
+    // Literal expressions, so that each one's start-up estimate is no more than what it spends: the limit
+    // can then be set to what the whole sign-in spends. The conditions run in the compiled scan, the match
+    // value in a compiled expression: both paths meet the limit.
+    const when = { '==': [{ cat: ['a', 'b'] }, 'never'] };
+    const entityRef = { cat: ['user:default/', 'alice'] };
+    const rules = [{ name: 'n1', when, deny: 'x' }, { name: 'n2', when, deny: 'x' }, { name: 'by-name', match: { entityRef } }];
+    // What each costs, counted by the interpreter the compiled code is held to.
+    const stepsOf = (expr: unknown) => {
+      const counter = new Budget({ steps: 1_000_000, valueWeight: 100_000 });
+      evaluate(expr, {}, counter);
+      return counter.used;
+    };
+    const spent = 2 * stepsOf(when) + stepsOf(entityRef);
+    expect(stepsOf(when)).toBeGreaterThan(1);
+    const signIn = (evaluationSteps: number, upTo = rules.length) => run({ rules: rules.slice(0, upTo), limits: { evaluationSteps } }, 'alice@acme.com', ['alice']);
+    expect(await signIn(spent)).toMatchObject({ outcome: 'signed-in', rule: 'by-name' });
+    const over = await signIn(spent - 1);
+    expect(over).toMatchObject({ outcome: 'refused', rule: 'by-name', reason: 'error' });
+    expect((over as any).message).toMatch(new RegExp(`evaluation took more than ${spent - 1} steps \\(limits\\.evaluationSteps\\)`));
+    // The conditions alone spending it all.
+    expect(await signIn(2 * stepsOf(when), 2)).toMatchObject({ outcome: 'refused', rule: null, reason: 'not-found' });
+    expect(await signIn(2 * stepsOf(when) - 1, 2)).toMatchObject({ outcome: 'refused', rule: 'n2', reason: 'error' });
   });
 
   it('refuses facts beyond the stated bounds', async () => {

@@ -1,4 +1,9 @@
+import { NotFoundError } from '@backstage/errors';
+import { createSignInResolverFactory, type AuthResolverContext, type SignInResolverFactory } from '@backstage/plugin-auth-node';
 import { parseSourceFile } from '../../src/config/locate';
+import type { Decision } from '../../src/engine/decide';
+import type { BatchLookup } from '../../src/engine/prefetch';
+import type { DecisionHooks } from '../../src/resolvers/rules';
 import { formatProblem } from '../../src/engine/problems';
 import { prepareSignIn } from '../../src/signIn/prepare';
 import { contextWithUsers, signInInfo } from '../engine/fixtures';
@@ -137,5 +142,77 @@ ${ttls.map(entry).join('')}`);
     const good = withTtls(['"PT5M"', '{ minutes: 59, seconds: 60 }', '"90 seconds"']);
     expect(good.problems).toEqual([]);
     expect(good.environments[0].blocks.map(b => b.cache)).toEqual([{ ttlMs: 300_000 }, { ttlMs: 3_600_000 }, { ttlMs: 90_000 }]);
+  });
+});
+
+describe('custom resolvers, as a sign-in through prepareSignIn runs them', () => {
+  const config = (rules: unknown[]) => ({
+    auth: { providers: { bitbucket: { development: { signIn: { resolvers: [{ resolver: 'rules', rules }] } } } } },
+  });
+  const run = async (rules: unknown[], custom: Record<string, SignInResolverFactory>, hooks: DecisionHooks, ctx: AuthResolverContext) => {
+    const { environments, problems } = prepareSignIn({ config: config(rules), custom });
+    expect(problems).toEqual([]);
+    const decisions: Decision[] = [];
+    const resolver = environments[0].signInResolver({ ...hooks, onDecision: d => decisions.push(d) })!;
+    await resolver(signInInfo('alice@acme.example'), ctx).catch(() => undefined);
+    return decisions[0];
+  };
+  // A catalog that knows nobody, asked in one request (as the backend module asks it).
+  const batch: BatchLookup = async queries => queries.map(() => []);
+  const issuing = (ctx: AuthResolverContext): AuthResolverContext => ({
+    ...ctx,
+    issueToken: async params => ({ token: `token-for-${params.claims.sub}`, identity: { type: 'user', userEntityRef: params.claims.sub, ownershipEntityRefs: [] } }),
+  });
+
+  it('runs once per sign-in, against the real context, even when lookups are planned ahead', async () => {
+    // Planning answers every lookup "not found" and issues no token: custom code must never run there.
+    let calls = 0;
+    const direct = createSignInResolverFactory({
+      create: () => async (_info, ctx) => {
+        calls++;
+        return ctx.issueToken({ claims: { sub: 'user:default/alice', ent: ['user:default/alice'] } });
+      },
+    });
+    const ctx = issuing(contextWithUsers([]));
+    for (const rules of [
+      [{ name: 'mine', resolvers: [{ resolver: 'direct' }] }],
+      // After a rule whose lookup is planned (and found nobody) as well.
+      [{ name: 'by-name', match: { entityRef: 'user:default/nobody' } }, { name: 'mine', resolvers: [{ resolver: 'direct' }] }],
+    ]) {
+      calls = 0;
+      const d = await run(rules, { direct }, { batch }, ctx);
+      expect(d).toMatchObject({ outcome: 'signed-in', rule: 'mine' });
+      expect(calls).toBe(1);
+    }
+  });
+
+  it('cannot hide a refusal of the guard: neither by swallowing it nor by failing otherwise', async () => {
+    // Each catches the guard's refusal of a padded lookup, then: finds nobody, signs someone in, or fails its own way.
+    const after = {
+      nobody: async (): Promise<never> => {
+        throw new NotFoundError('nobody');
+      },
+      someone: async (ctx: AuthResolverContext) => ctx.signInWithCatalogUser({ entityRef: 'user:default/alice' }),
+      'its own error': async (): Promise<never> => {
+        throw new Error('the directory is down');
+      },
+    };
+    for (const [what, then] of Object.entries(after)) {
+      const sneaky = createSignInResolverFactory({
+        create: () => async (_info, ctx) => {
+          try {
+            return await ctx.signInWithCatalogUser({ filter: { 'spec.profile.email': 'alice@acme.example,spec.profile.email=x' } });
+          } catch {
+            return then(ctx);
+          }
+        },
+      });
+      const rules = [{ name: 'sneaky', resolvers: [{ resolver: 'sneaky' }] }, { name: 'later', match: { entityRef: 'user:default/alice' } }];
+      for (const hooks of [{}, { batch }]) {
+        const d = await run(rules, { sneaky }, hooks, contextWithUsers(['alice']));
+        expect({ what, d }).toMatchObject({ what, d: { outcome: 'refused', rule: 'sneaky', reason: 'error' } });
+        expect((d as { message: string }).message).toMatch(/^Sign-in refused: rule "sneaky": unsafe catalog query refused: filter\.spec\.profile\.email contains ","/);
+      }
+    }
   });
 });
