@@ -9,6 +9,7 @@ import { findRulesBlocks, loadConfigFiles } from '../../src/config/load';
 import { compileWithPresets, MAX_EXPANDED_RULES, MAX_PRESET_PROBLEMS } from '../../src/presets';
 import type { Problem } from '../../src/engine/problems';
 import { appConfig, tempDir } from './tempFiles';
+import fc from 'fast-check';
 
 const examples = join(__dirname, '../../examples/presets');
 const temp = tempDir('presets-');
@@ -245,6 +246,59 @@ describe('presets are data, never code', () => {
     expect(only(r.problems).message).toMatch(/^parameter "domains" item 0 must be string/);
     files({ 'obj.yaml': 'name: o\nversion: 1.0.0\ndescription: d\nparameters:\n  type: object\n  properties:\n    x: { type: object, description: x }\nrules: [{ name: r, deny: x }]\n' });
     expect(only((await compile('- preset: ./obj.yaml')).problems)).toMatchObject({ place: at('obj.yaml', 7, 16), message: 'must be one of "string", "number", "integer", "boolean", "array"' });
+  });
+
+  it('a list parameter declared without items still reaches a rule only as a list of plain values', async () => {
+    // The preset's schema lets any list through; expansion itself refuses what is not a plain value.
+    files({ 'loose.yaml': 'name: loose\nversion: 1.0.0\ndescription: d\nparameters:\n  type: object\n  properties:\n    xs: { type: array, description: any list }\nrules:\n  - { name: r, when: { in: [{ var: bitbucket.username }, { var: params.xs }] }, deny: x }\n' });
+    const r = await compile('- preset: ./loose.yaml\n  with: { xs: [{ var: fullProfile.id }] }');
+    expect(r.compiled).toBeUndefined();
+    expect(only(r.problems)).toMatchObject({
+      place: at('loose.yaml', 9, 58),
+      message: expect.stringMatching(/^parameter "xs" must be a string, number, boolean or a list of those to be put into a rule/),
+    });
+    // Whatever list a use gives: it compiles exactly when every item is a plain value, and then the rule holds that list.
+    const use = (xs: unknown[]) => compileWithPresets({ rules: [{ preset: './loose.yaml', with: { xs } }] }, registryFor('bitbucket'), { path: ['x'], sources: [], cwd: dir });
+    const plain = (v: unknown) => v === null || ['string', 'number', 'boolean'].includes(typeof v);
+    fc.assert(
+      fc.property(fc.array(fc.oneof(fc.jsonValue({ maxDepth: 2 }), fc.constant({ var: 'fullProfile.id' }), fc.constant([{ var: 'email.address' }]))), xs => {
+        const out = use(xs);
+        if (xs.every(plain)) {
+          expect(out.problems).toEqual([]);
+          expect(out.compiled!.rules[0].when).toEqual({ in: [{ var: 'bitbucket.username' }, xs] });
+        } else {
+          expect(out.compiled).toBeUndefined();
+          expect(out.problems.length).toBeGreaterThan(0);
+        }
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('an operator given as a list parameter\'s default is refused the same way', async () => {
+    files({ 'loose.yaml': 'name: loose\nversion: 1.0.0\ndescription: d\nparameters:\n  type: object\n  properties:\n    xs: { type: array, description: any list, default: [{ var: fullProfile.id }] }\nrules:\n  - { name: r, when: { in: [{ var: bitbucket.username }, { var: params.xs }] }, deny: x }\n' });
+    const r = await compile('- preset: ./loose.yaml');
+    expect(r.compiled).toBeUndefined();
+    expect(only(r.problems).message).toMatch(/^parameter "xs" must be a string, number, boolean or a list of those to be put into a rule/);
+  });
+
+  it('a default that breaks its own parameter\'s schema is refused in the preset, each at its default, used or not', async () => {
+    files({
+      'p.yaml': 'name: p\nversion: 1.0.0\ndescription: d\nparameters:\n  type: object\n  properties:\n' +
+        '    a: { type: string, description: a, default: 5 }\n' +
+        '    b: { type: string, enum: [x, y], description: b, default: z }\n' +
+        '    c: { type: array, items: { type: string }, description: c, default: [1] }\n' +
+        '    d: { type: integer, minimum: 1, description: d, default: 0 }\n' +
+        'rules: [{ name: r, deny: x }]\n',
+    });
+    const r = await compile('- preset: ./p.yaml\n  with: { a: given, b: x, c: [given], d: 2 }');
+    expect(r.compiled).toBeUndefined();
+    expect(r.problems.map(p => [p.place?.line, p.message])).toEqual([
+      [7, expect.stringMatching(/^the default of "a" must be string/)],
+      [8, expect.stringMatching(/^the default of "b" must be equal to one of the allowed values/)],
+      [9, expect.stringMatching(/^the default of "c" \/0 must be string/)],
+      [10, expect.stringMatching(/^the default of "d" must be >= 1/)],
+    ]);
   });
 
   it('parameters are read whole, only declared ones, only inside a preset', async () => {
