@@ -155,7 +155,8 @@ const preset = {
       type: 'object',
       properties: {
         ...scalarBounds,
-        description: { description: 'What the value means, for `signin-rules presets`.', type: 'string', minLength: 1 },
+        // Optional, as in any JSON Schema: a preset written elsewhere to that format must load.
+        description: { description: 'What the value means, shown by `signin-rules presets` (optional).', type: 'string' },
         type: { enum: ['string', 'number', 'integer', 'boolean', 'array'] },
         items: { $ref: '#/definitions/parameterItem' },
         minItems: { type: 'integer', minimum: 0 },
@@ -164,7 +165,7 @@ const preset = {
         default: { description: 'Used when a use does not give the parameter.' },
         examples: { type: 'array' },
       },
-      required: ['type', 'description'],
+      required: ['type'],
       additionalProperties: false,
     },
     parameterItem: {

@@ -16,7 +16,8 @@ export interface PresetListing {
   name: string;
   version: string;
   description: string;
-  parameters: Array<{ name: string; required: boolean; type: string; description: string; default?: unknown; enum?: unknown[] }>;
+  /** A parameter's description is absent when its declaration has none (it is optional, as in any JSON Schema). */
+  parameters: Array<{ name: string; required: boolean; type: string; description?: string; default?: unknown; enum?: unknown[] }>;
   /**
    * Its rules as written (name, condition, action with its options; parameters
    * still as `{"var": "params.<name>"}`), and the presets it uses (`preset`,
@@ -103,7 +104,7 @@ function listing(preset: Preset, reference: string): PresetListing {
       name,
       required: preset.required.includes(name),
       type: describeType(p),
-      description: p.description,
+      ...(typeof p.description === 'string' && p.description.trim() ? { description: p.description } : {}),
       ...(p.default !== undefined ? { default: p.default } : {}),
       ...(Array.isArray(p.enum) ? { enum: p.enum } : {}),
     })),
@@ -145,7 +146,7 @@ export function renderPresets(presets: PresetListing[]): string {
         for (const q of p.parameters) {
           const extra = [q.required ? 'required' : undefined, q.enum ? `one of ${q.enum.map(v => JSON.stringify(v)).join(', ')}` : undefined,
             q.default !== undefined ? `default ${JSON.stringify(q.default)}` : undefined].filter(Boolean).join(', ');
-          lines.push(`    ${q.name}: ${q.type}${extra ? ` (${extra})` : ''}: ${q.description.trim()}`);
+          lines.push(`    ${q.name}: ${q.type}${extra ? ` (${extra})` : ''}: ${q.description?.trim() ?? '(no description)'}`);
         }
       } else {
         lines.push('  parameters: none');

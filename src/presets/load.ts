@@ -72,7 +72,8 @@ const PRESET_PATTERNS = {
 /** One parameter as a preset declares it. */
 export interface ParameterDeclaration {
   type: 'string' | 'number' | 'integer' | 'boolean' | 'array';
-  description: string;
+  /** Optional, as in any JSON Schema. */
+  description?: string;
   default?: unknown;
   items?: { type: string };
   [keyword: string]: unknown;

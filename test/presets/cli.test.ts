@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { main } from '../../src/cli/main';
 import { listPresets } from '../../src/cli/presets';
-import { tempDir } from './tempFiles';
+import { appConfig, tempDir } from './tempFiles';
 
 const root = join(__dirname, '../..');
 const app = join(__dirname, 'fixtures/app');
@@ -41,6 +41,30 @@ describe('signin-rules presets', () => {
       { name: 'emailDomains', required: true, type: 'list of string', description: 'Email domains the members must have, lower case.' },
       { name: 'botUsernames', required: false, type: 'list of string', description: "Bitbucket usernames of the workspace's bots, refused.", default: [] },
     ]);
+  });
+
+  it('takes parameters declared without a description, as plain JSON Schema allows, and says they have none', async () => {
+    // Written elsewhere to the documented format: a type, bounds, a default, and no description.
+    const dir = mkdtempSync(join(tmpdir(), 'presets-cli-'));
+    try {
+      writeFileSync(join(dir, 'plain.yaml'), 'name: plain\nversion: 1.0.0\ndescription: d\nparameters:\n  type: object\n  properties:\n' +
+        '    domains: { type: array, items: { type: string }, minItems: 1 }\n    message: { type: string, default: No }\n  required: [domains]\n' +
+        'rules:\n  - { name: r, when: { in: [{ var: email.domain }, { var: params.domains }] }, deny: { var: params.message } }\n');
+      const r = await run('presets', dir);
+      expect(r.code).toBe(0);
+      expect(r.out).toContain('    domains: list of string (required): (no description)\n    message: string (default "No"): (no description)');
+      const { presets, problems } = listPresets(join(dir, 'plain.yaml'), dir);
+      expect(problems).toEqual([]);
+      expect(presets[0].parameters).toEqual([
+        { name: 'domains', required: true, type: 'list of string' },
+        { name: 'message', required: false, type: 'string', default: 'No' },
+      ]);
+      // And a config using it validates.
+      writeFileSync(join(dir, 'app-config.yaml'), appConfig('- preset: ./plain.yaml\n  with: { domains: [x.example] }'));
+      expect(await run('validate', join(dir, 'app-config.yaml'))).toMatchObject({ code: 0 });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('says so for something that is not there (exit 2), and shows a broken preset located (exit 1)', async () => {
