@@ -1,9 +1,9 @@
-import type { SignInResolver, SignInResolverFactory } from '@backstage/plugin-auth-node';
+import type { AuthResolverCatalogUserQuery, SignInInfo, SignInResolver, SignInResolverFactory } from '@backstage/plugin-auth-node';
 import { checkRulesSchema } from './schema';
 import { DEFAULT_LIMITS, type GuardLimits } from './catalogGuard';
 import { DEFAULT_EVALUATION_LIMITS, evaluate, truthy, type EvaluationLimits } from './evaluate';
 import { LogicProgram, type Scan } from './compileLogic';
-import { isLookupResolver, plannable } from './prefetch';
+import { declaredLookups } from './prefetch';
 import { factNeeds, factPathProblem, type FactNeeds, type KnownFacts } from './facts';
 import { inspectExpression } from './logic';
 import { readCacheTtl } from './lookupCache';
@@ -24,9 +24,23 @@ export type MatchQuery =
   | { filter: Record<string, unknown> };
 
 export type Action =
-  | { kind: 'resolvers'; resolvers: Array<{ name: string; resolve: SignInResolver<unknown> }> }
+  | {
+      kind: 'resolvers';
+      resolvers: Array<{
+        name: string;
+        resolve: SignInResolver<unknown>;
+        /**
+         * The lookups it makes for a sign-in, in order, as its definition declares them (built-in
+         * resolvers do); absent for a resolver whose code may do anything else (a custom one), which
+         * only ever runs when its rule acts.
+         */
+        lookups?: (info: SignInInfo<unknown>) => AuthResolverCatalogUserQuery[];
+      }>;
+    }
   | { kind: 'match'; query: MatchQuery }
   | { kind: 'deny'; message: string };
+
+type ResolverStep = Extract<Action, { kind: 'resolvers' }>['resolvers'][number];
 
 export interface CompiledRule {
   name: string;
@@ -183,7 +197,7 @@ export function compileRules(
       }
       return { kind: 'match', query: key === 'annotations' ? { annotations: values } : { filter: values } };
     }
-    const resolvers: Array<{ name: string; resolve: SignInResolver<unknown> }> = [];
+    const resolvers: ResolverStep[] = [];
     (Array.isArray(raw.resolvers) ? raw.resolvers : []).forEach((entry: unknown, i) => {
       if (!isObject(entry) || typeof entry.resolver !== 'string') return;
       const { resolver: name, ...options } = entry as { resolver: string };
@@ -205,10 +219,13 @@ export function compileRules(
         // The factory validates its own options, exactly as Backstage calls it.
         const resolve = registry[name](Object.keys(options).length > 0 ? options : undefined);
         // Its lookups can be planned ahead unless it may sign in someone the catalog does not know.
-        if (isLookupResolver(registry[name]) && (options as Record<string, unknown>).dangerouslyAllowSignInWithoutUserInCatalog !== true) {
-          plannable.add(resolve);
+        const declared = declaredLookups(registry[name]);
+        const opts = Object.keys(options).length > 0 ? (options as Record<string, unknown>) : undefined;
+        if (declared && opts?.dangerouslyAllowSignInWithoutUserInCatalog !== true) {
+          resolvers.push({ name, resolve, lookups: info => declared(info, opts) });
+        } else {
+          resolvers.push({ name, resolve });
         }
-        resolvers.push({ name, resolve });
       } catch (e) {
         problems.push({ path: [...path, 'resolvers', i], rule, message: `resolver "${name}": ${(e as Error).message}` });
       }

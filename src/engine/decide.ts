@@ -1,12 +1,12 @@
-import type { AuthResolverContext, BackstageSignInResult, SignInInfo } from '@backstage/plugin-auth-node';
+import type { AuthResolverCatalogUserQuery, AuthResolverContext, BackstageSignInResult, SignInInfo } from '@backstage/plugin-auth-node';
 import { buildCatalogQuery, MissingValueError } from './match';
-import { guardContext, type GuardedContext } from './catalogGuard';
-import { executable, type Action, type CompiledRules } from './compile';
+import { catalogQueryProblem, guardContext, type GuardedContext } from './catalogGuard';
+import { executable, type Action, type CompiledRules, type MatchQuery } from './compile';
 import type { Scan } from './compileLogic';
 import { Budget } from './evaluate';
 import { buildFacts, type ProviderFacts, type SignInFacts } from './facts';
-import { plannable, prefetchingContext, recordingContext, type BatchLookup } from './prefetch';
-import type { TraceEvent, Tracer } from './trace';
+import { prefetchingContext, type BatchLookup } from './prefetch';
+import type { Tracer } from './trace';
 
 /** What the deciding rule's action was; null when no rule decided. */
 export type DecidingAction = 'resolvers' | 'match' | 'deny' | null;
@@ -41,6 +41,17 @@ export const NOT_FOUND_MESSAGE =
 const isNotFound = (e: unknown) => (e as { name?: string } | undefined)?.name === 'NotFoundError';
 const messageOf = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
+/** A match rule's query, built once per sign-in, or what building it threw. */
+type Built = { query: AuthResolverCatalogUserQuery } | { thrown: unknown };
+
+function build(query: MatchQuery, facts: SignInFacts, budget: Budget): Built {
+  try {
+    return { query: buildCatalogQuery(query, facts, budget) };
+  } catch (e) {
+    return { thrown: e };
+  }
+}
+
 type ActionResult =
   | { kind: 'signed-in'; result: BackstageSignInResult }
   | { kind: 'not-found' }
@@ -50,9 +61,8 @@ async function act(
   rule: string,
   action: Exclude<Action, { kind: 'deny' }>,
   info: SignInInfo<unknown>,
-  facts: SignInFacts,
+  built: Built | undefined,
   context: () => AuthResolverContext,
-  budget: Budget,
   tracer?: Tracer,
 ): Promise<ActionResult> {
   // Made only now: a decision that ends in a deny needs no catalog.
@@ -61,7 +71,8 @@ async function act(
   if (action.kind === 'match') {
     let query;
     try {
-      query = buildCatalogQuery(action.query, facts, budget);
+      if (!built || 'thrown' in built) throw built ? built.thrown : new Error('its query was not built');
+      query = built.query;
       const result = await ctx.signInWithCatalogUser(query);
       tracer?.({ type: 'match', rule, query, outcome: 'signed-in', userEntityRef: result.identity?.userEntityRef });
       return { kind: 'signed-in', result };
@@ -94,54 +105,34 @@ async function act(
 }
 
 /**
+ * Where the walk over the rules got to: a rule that applies (`index`), a
+ * condition that failed, or the end; the rules from `from` up to it do not apply.
+ */
+type Step =
+  | { kind: 'applies'; from: number; index: number; built?: Built }
+  | { kind: 'failed'; from: number; index: number; message: string }
+  | { kind: 'end'; from: number };
+
+/**
  * Decides one sign-in. Rules are tried top to bottom; a rule acts when its
  * `when` holds; "no user found" moves on to the next rule, then the default.
  * A deny is final, and so is any error: it never falls through to a later,
  * possibly more permissive rule.
+ *
+ * Facts, every condition and every match query are computed once, within one
+ * budget. The rules that apply are walked first, without I/O, to learn the
+ * lookups they may make (see prefetch.ts), up to a deny, a failure, or a rule
+ * with a resolver that declares no lookups (custom code, which never runs
+ * before its rule acts); with `batch`, those lookups go to the catalog as one
+ * request. Then the rules act in order, and the first that finds a user signs in.
  */
-export function decide(
+export async function decide(
   compiled: CompiledRules,
   info: SignInInfo<unknown>,
   ctx: AuthResolverContext,
   options: DecideOptions,
 ): Promise<Decision> {
   const started = performance.now();
-  if (!options.batch) return decideOnce(compiled, info, ctx, options, started, false) as Promise<Decision>;
-  return decideBatched(compiled, info, ctx, options, started, options.batch);
-}
-
-async function decideBatched(
-  compiled: CompiledRules,
-  info: SignInInfo<unknown>,
-  ctx: AuthResolverContext,
-  options: DecideOptions,
-  started: number,
-  batch: BatchLookup,
-): Promise<Decision> {
-  // First without I/O, every lookup "not found", to learn which lookups the decision may make.
-  const planning = recordingContext();
-  const events: TraceEvent[] = [];
-  const planned = await decideOnce(compiled, info, planning.context, { ...options, tracer: options.tracer && (e => void events.push(e)) }, started, true);
-  if (planned !== BARRIER && planning.queries.length === 0) {
-    // It made none: that was the decision.
-    if (options.tracer) events.forEach(options.tracer);
-    return planned;
-  }
-  // Then for real, the planned lookups answered by one request.
-  return (await decideOnce(compiled, info, prefetchingContext(ctx, planning.queries, batch), options, started, false)) as Decision;
-}
-
-/** Planning stops before a rule whose resolvers are not all plannable (a custom one). */
-const BARRIER = Symbol('barrier');
-
-async function decideOnce(
-  compiled: CompiledRules,
-  info: SignInInfo<unknown>,
-  ctx: AuthResolverContext,
-  options: DecideOptions,
-  started: number,
-  plan: boolean,
-): Promise<Decision | typeof BARRIER> {
   const { tracer } = options;
   const run = executable(compiled);
   // Every resolver of this sign-in sees only the guarded context (made when a rule first acts).
@@ -177,39 +168,96 @@ async function decideOnce(
   email = facts.email?.withTag ?? null;
   tracer?.({ type: 'facts', facts });
   // Resolvers see the email the rules saw: one canonical spelling (KATE@ACME.com is kate@acme.com).
-  let seen: SignInInfo<unknown> | undefined;
+  const seen: SignInInfo<unknown> = email !== null && info.profile?.email !== email ? { ...info, profile: { ...info.profile, email } } : info;
 
   const candidates = run.sequence;
   // Every fact path the conditions read, read once for this decision; a trace also wants each value.
   const frame: Parameters<Scan>[0] = run.program.frame(facts, budget);
   if (tracer) frame.V = [];
-  const skipped = (from: number, to: number) => {
-    for (let i = from; i < to; i++) tracer?.({ type: 'rule', rule: candidates[i].name, applies: false, when: candidates[i].when, value: frame.V?.[i] });
-  };
-  for (let from = 0; from < candidates.length; ) {
+  // The walk over the rules, one condition at a time, each evaluated once (its match query built right after it).
+  let cursor = 0;
+  const walk = (): Step => {
+    const from = cursor;
+    if (from >= candidates.length) return { kind: 'end', from };
     let next: number;
     try {
       next = run.scan(frame, from);
     } catch (e) {
-      const at = frame.at ?? from;
-      const rule = candidates[at];
-      if (tracer) skipped(from, at);
-      tracer?.({ type: 'rule', rule: rule.name, applies: false, when: rule.when, value: `error: ${messageOf(e)}` });
-      action = null;
-      return finish({ outcome: 'refused', rule: rule.name, reason: 'error', message: `Sign-in refused: rule "${rule.name}": its condition failed: ${messageOf(e)}` });
+      cursor = candidates.length;
+      return { kind: 'failed', from, index: frame.at ?? from, message: messageOf(e) };
     }
-    if (tracer) skipped(from, next < 0 ? candidates.length : next);
-    if (next < 0) break;
-    from = next + 1;
-    const rule = candidates[next];
-    tracer?.(rule.when === undefined ? { type: 'rule', rule: rule.name, applies: true } : { type: 'rule', rule: rule.name, applies: true, when: rule.when, value: frame.V?.[next] });
+    if (next < 0) {
+      cursor = candidates.length;
+      return { kind: 'end', from };
+    }
+    cursor = next + 1;
+    const a = candidates[next].action;
+    return { kind: 'applies', from, index: next, ...(a.kind === 'match' ? { built: build(a.query, facts, budget) } : {}) };
+  };
 
-    if (plan && rule.action.kind === 'resolvers' && !rule.action.resolvers.every(r => plannable.has(r.resolve))) return BARRIER;
+  // Planning: the rules that apply and the lookups they may make, until one would end the decision
+  // or its resolvers declare no lookups: custom code never runs here.
+  const planned: Step[] = [];
+  const lookups: AuthResolverCatalogUserQuery[] = [];
+  // Planned lookups are sent ahead of the guard: only those it would let through, up to its count.
+  const plan = (queries: AuthResolverCatalogUserQuery[]) => {
+    for (const q of queries) {
+      if (catalogQueryProblem(q) !== undefined || lookups.length >= compiled.limits.catalogLookups) return false;
+      lookups.push(q);
+    }
+    return true;
+  };
+  for (;;) {
+    const step = walk();
+    planned.push(step);
+    if (step.kind !== 'applies') break;
+    const a = candidates[step.index].action;
+    if (a.kind === 'deny') break;
+    if (a.kind === 'match') {
+      const built = step.built!;
+      if ('query' in built ? !plan([built.query]) : !(built.thrown instanceof MissingValueError)) break;
+      continue;
+    }
+    const planAll = a.resolvers.every(r => {
+      // The barrier: a resolver that declares no lookups is custom code, which runs only when its
+      // rule acts; nothing past it is planned, since it may sign someone in.
+      if (!r.lookups) return false;
+      let declared: AuthResolverCatalogUserQuery[];
+      try {
+        declared = r.lookups(seen);
+      } catch {
+        // The resolver fails before looking anyone up; it will say why when its rule acts.
+        return false;
+      }
+      return plan(declared);
+    });
+    if (!planAll) break;
+  }
+  const context = options.batch && lookups.length ? prefetchingContext(ctx, lookups, options.batch) : ctx;
+
+  const skipped = (from: number, to: number) => {
+    for (let i = from; i < to; i++) tracer?.({ type: 'rule', rule: candidates[i].name, applies: false, when: candidates[i].when, value: frame.V?.[i] });
+  };
+  // Acting: the planned steps, then (past a rule that ended planning) the rest of the walk.
+  for (let i = 0; ; i++) {
+    const step = i < planned.length ? planned[i] : walk();
+    if (step.kind === 'end') {
+      if (tracer) skipped(step.from, candidates.length);
+      break;
+    }
+    if (tracer) skipped(step.from, step.index);
+    const rule = candidates[step.index];
+    if (step.kind === 'failed') {
+      tracer?.({ type: 'rule', rule: rule.name, applies: false, when: rule.when, value: `error: ${step.message}` });
+      action = null;
+      return finish({ outcome: 'refused', rule: rule.name, reason: 'error', message: `Sign-in refused: rule "${rule.name}": its condition failed: ${step.message}` });
+    }
+    tracer?.(rule.when === undefined ? { type: 'rule', rule: rule.name, applies: true } : { type: 'rule', rule: rule.name, applies: true, when: rule.when, value: frame.V?.[step.index] });
+
     action = rule.action.kind;
     // A deny needs nothing more: decided without waiting on anything.
     if (rule.action.kind === 'deny') return finish({ outcome: 'refused', rule: rule.name, reason: 'deny', message: rule.action.message });
-    seen ??= email !== null && info.profile?.email !== email ? { ...info, profile: { ...info.profile, email } } : info;
-    const r = await act(rule.name, rule.action, seen, facts, () => (guarded ??= guardContext(ctx, compiled.limits)).context, budget, tracer);
+    const r = await act(rule.name, rule.action, seen, step.built, () => (guarded ??= guardContext(context, compiled.limits)).context, tracer);
     const violation = guarded?.violation();
     if (violation) {
       return finish({ outcome: 'refused', rule: rule.name, reason: 'error', message: `Sign-in refused: rule "${rule.name}": ${violation.message}` });

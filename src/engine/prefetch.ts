@@ -1,39 +1,48 @@
 /**
- * One catalog request per sign-in. A decision first runs without I/O against a
- * context that records the lookups it asks for and answers each "not found"
- * (as if nobody matched); those lookups then go to the catalog together, as
- * one getEntities whose filters are alternatives; the decision finally runs
- * again, as it always does, against a context that answers the recorded
- * lookups from that one answer. Since the decision and its resolvers are
- * deterministic, the second run is the sequential decision, lookup for
- * lookup, over one consistent view of the catalog.
+ * One catalog request per sign-in. A decision first walks its rules without
+ * I/O to learn the lookups the rules that apply may make (match queries, and
+ * the lookups built-in resolvers declare; see withLookups); those lookups go
+ * to the catalog together, as one getEntities whose filters are
+ * alternatives; the rules then act, in order, against a context that answers
+ * the planned lookups from that one answer, so the decision is the
+ * sequential one, lookup for lookup, over one consistent view of the catalog.
  */
 import { DEFAULT_NAMESPACE, parseEntityRef, stringifyEntityRef, type Entity } from '@backstage/catalog-model';
 import { ConflictError, NotFoundError } from '@backstage/errors';
 import type {
   AuthResolverCatalogUserQuery,
   AuthResolverContext,
-  SignInResolver,
+  SignInInfo,
   SignInResolverFactory,
 } from '@backstage/plugin-auth-node';
 import { buildSearchRows, indexRows } from './catalogSearch';
 
-const lookupResolvers = new WeakSet<SignInResolverFactory>();
+/**
+ * The user lookups a resolver asks for, in order, when each answers "not
+ * found", given its options; it throws where the resolver would fail before
+ * looking anyone up. Declared only by resolvers that ask the context nothing
+ * else and sign in whom a lookup finds.
+ */
+export type DeclaredLookups = (info: SignInInfo<unknown>, options: Record<string, unknown> | undefined) => AuthResolverCatalogUserQuery[];
+
+const LOOKUPS = Symbol('signin-rules.lookups');
+const DECLARED_ON = Symbol('signin-rules.declaredOn');
 
 /**
- * Marks resolver factories whose resolvers only look users up: they call
- * signInWithCatalogUser, return its result when it finds one, and on "not
- * found" either look up again or give up. Their lookups can be planned
- * ahead; any other resolver (a custom one) runs as it comes.
+ * `factory` with the lookups its resolvers make declared on it, so that a
+ * sign-in can ask for them ahead. A factory without a declaration (a custom
+ * one) is never run before its rule acts.
  */
-export function declareLookupResolvers(...factories: SignInResolverFactory[]): void {
-  for (const f of factories) lookupResolvers.add(f);
+export function withLookups<F extends SignInResolverFactory>(factory: F, lookups: DeclaredLookups): F {
+  return Object.assign((options?: unknown) => factory(options as never), factory, { [LOOKUPS]: lookups, [DECLARED_ON]: factory }) as unknown as F;
 }
 
-export const isLookupResolver = (factory: SignInResolverFactory) => lookupResolvers.has(factory);
+/** What `factory` declares it looks up (see withLookups); undefined when it declares nothing. */
+export const declaredLookups = (factory: SignInResolverFactory): DeclaredLookups | undefined =>
+  (factory as { [LOOKUPS]?: DeclaredLookups })[LOOKUPS];
 
-/** The resolvers of compiled rules whose lookups can be planned (see declareLookupResolvers). */
-export const plannable = new WeakSet<SignInResolver<unknown>>();
+/** The factory a declaration was put on (see withLookups), or `factory` itself. */
+export const undeclared = (factory: unknown): unknown => (factory as { [DECLARED_ON]?: unknown } | undefined)?.[DECLARED_ON] ?? factory;
 
 /**
  * Answers several user lookups with one catalog request: for each query, in
@@ -43,22 +52,6 @@ export const plannable = new WeakSet<SignInResolver<unknown>>();
 export type BatchLookup = (queries: AuthResolverCatalogUserQuery[], ctx: AuthResolverContext) => Promise<Entity[][] | undefined>;
 
 const keyOf = (query: AuthResolverCatalogUserQuery) => JSON.stringify(query);
-
-/** Records each lookup and answers "not found"; a decision that reaches anything else is not planned. */
-export function recordingContext(): { context: AuthResolverContext; queries: AuthResolverCatalogUserQuery[] } {
-  const queries: AuthResolverCatalogUserQuery[] = [];
-  const notFound = async (query: AuthResolverCatalogUserQuery): Promise<never> => {
-    queries.push(query);
-    throw new NotFoundError('User not found');
-  };
-  const unplanned = async (): Promise<never> => {
-    throw new Error('signin-rules: only catalog lookups are planned');
-  };
-  return {
-    queries,
-    context: { findCatalogUser: notFound, signInWithCatalogUser: notFound, issueToken: unplanned, resolveOwnershipEntityRefs: unplanned },
-  };
-}
 
 /**
  * `ctx`, except that the given lookups are answered from one `batch` request,

@@ -1,4 +1,5 @@
 import { commonSignInResolvers } from '@backstage/plugin-auth-node';
+import { undeclared } from './prefetch';
 import { didYouMean } from './suggest';
 
 const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
@@ -25,7 +26,7 @@ export function declaredOptions(factory: unknown): string[] | undefined {
  * is not there.
  */
 export function optionProblems(resolverName: string, factory: unknown, options: Record<string, unknown>): Array<{ option: string; message: string }> {
-  const ignored = IGNORED.get(factory) ?? {};
+  const ignored = IGNORED.get(undeclared(factory)) ?? {};
   // An ignored option is not offered as a suggestion either.
   const known = declaredOptions(factory)?.filter(o => !Object.hasOwn(ignored, o));
   return Object.keys(options).flatMap(option => {

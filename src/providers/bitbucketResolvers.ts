@@ -1,22 +1,28 @@
 import { createSignInResolverFactory, type OAuthAuthenticatorResult, type PassportProfile } from '@backstage/plugin-auth-node';
 import { z } from 'zod/v3';
-import { declareLookupResolvers } from '../engine/prefetch';
+import { withLookups } from '../engine/prefetch';
 
 /** A resolver matching one profile value against one User annotation, as the stock module words it. */
 function annotationResolver(annotation: string, pick: (p: PassportProfile) => string | undefined, missing: string) {
-  return createSignInResolverFactory({
+  const value = (info: { result: OAuthAuthenticatorResult<PassportProfile> }) => {
+    const v = pick(info.result.fullProfile);
+    if (!v) throw new Error(missing);
+    return v;
+  };
+  // It looks up exactly one annotation: declared, so a sign-in can ask for it ahead.
+  const factory = createSignInResolverFactory({
     optionsSchema: z.object({ dangerouslyAllowSignInWithoutUserInCatalog: z.boolean().optional() }).optional(),
     create(opts = {}) {
       return async (info: { result: OAuthAuthenticatorResult<PassportProfile> }, ctx) => {
-        const value = pick(info.result.fullProfile);
-        if (!value) throw new Error(missing);
+        const v = value(info);
         return ctx.signInWithCatalogUser(
-          { annotations: { [annotation]: value } },
-          { dangerousEntityRefFallback: opts.dangerouslyAllowSignInWithoutUserInCatalog ? { entityRef: { name: value } } : undefined },
+          { annotations: { [annotation]: v } },
+          { dangerousEntityRefFallback: opts.dangerouslyAllowSignInWithoutUserInCatalog ? { entityRef: { name: v } } : undefined },
         );
       };
     },
   });
+  return withLookups(factory, info => [{ annotations: { [annotation]: value(info as { result: OAuthAuthenticatorResult<PassportProfile> }) } }]);
 }
 
 /**
@@ -36,4 +42,3 @@ export const bitbucketSignInResolvers = {
     'bitbucket.org/user-id', p => p.id, 'Bitbucket user profile does not contain an ID',
   ),
 };
-declareLookupResolvers(...Object.values(bitbucketSignInResolvers));

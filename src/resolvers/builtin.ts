@@ -1,14 +1,39 @@
-import { commonSignInResolvers, type SignInResolverFactory } from '@backstage/plugin-auth-node';
+import { NotAllowedError } from '@backstage/errors';
+import { commonSignInResolvers, type SignInInfo, type SignInResolverFactory } from '@backstage/plugin-auth-node';
 import type { ResolverRegistry } from '../engine/compile';
-import { declareLookupResolvers } from '../engine/prefetch';
+import { withLookups } from '../engine/prefetch';
+
+// Backstage's own expression for an address with a "+tag" (plugin-auth-node's commonSignInResolvers).
+const reEmail = /^([^@+]+)(\+[^@]+)?(@.*)$/;
+
+/** The email those resolvers read, and their error without one. */
+function emailOf(info: SignInInfo<unknown>): string {
+  const email = info.profile?.email;
+  if (!email) throw new Error('Login failed, user profile does not contain an email');
+  return email;
+}
 
 /**
  * Backstage's provider-independent resolvers, reused as they are (not copied):
  * `emailMatchingUserEntityProfileEmail` and `emailLocalPartMatchingUserEntityName`.
  */
-export const commonResolvers: ResolverRegistry = { ...commonSignInResolvers } as Record<string, SignInResolverFactory>;
-// Each only looks the user up (by email, then without a "+tag"; by the email's local part).
-declareLookupResolvers(...Object.values(commonResolvers));
+export const commonResolvers: ResolverRegistry = {
+  // By email, then (after "not found") by the email without its "+tag", as Backstage's asks.
+  emailMatchingUserEntityProfileEmail: withLookups(commonSignInResolvers.emailMatchingUserEntityProfileEmail, info => {
+    const email = emailOf(info);
+    const m = email.match(reEmail);
+    const byEmail = (e: string) => ({ filter: { 'spec.profile.email': e } });
+    return m?.length === 4 ? [byEmail(email), byEmail(`${m[1]}${m[3]}`)] : [byEmail(email)];
+  }),
+  // By the email's local part as a User's name, once its domain is allowed.
+  emailLocalPartMatchingUserEntityName: withLookups(commonSignInResolvers.emailLocalPartMatchingUserEntityName, (info, options) => {
+    const email = emailOf(info);
+    const [localPart] = email.split('@');
+    const allowed = options?.allowedDomains as string[] | undefined;
+    if (allowed && !allowed.includes(email.slice(localPart.length + 1))) throw new NotAllowedError('Sign-in user email is not from an allowed domain');
+    return [{ entityRef: { name: localPart } }];
+  }),
+} satisfies Record<keyof typeof commonSignInResolvers, SignInResolverFactory>;
 
 /** The resolvers rules may name for one provider: common, the provider's own, then those registered in code. */
 export function resolverRegistry(...parts: ResolverRegistry[]): ResolverRegistry {
