@@ -5,6 +5,7 @@ import { DEFAULT_EVALUATION_LIMITS, evaluate, truthy, type EvaluationLimits } fr
 import { LogicProgram, type Scan } from './compileLogic';
 import { declaredLookups } from './prefetch';
 import { factNeeds, factPathProblem, type FactNeeds, type KnownFacts } from './facts';
+import { caseWarnings, localPartWarnings, renamedWarnings } from './identityWarnings';
 import { inspectExpression } from './logic';
 import { readCacheTtl } from './lookupCache';
 import { plainDataProblems } from './plainData';
@@ -150,6 +151,8 @@ export function compileRules(
   const readsOf = new Map<unknown, string[]>();
   const factPaths = new Set<string>();
   const resolverNames = new Set<string>();
+  /** Each resolver's options, for the warnings that depend on them (allowedDomains). */
+  const optionsOf = new Map<unknown, Record<string, unknown>>();
   const seen = new Map<string, number>();
 
   const expr = (value: unknown, path: Array<string | number>, rule: string) => {
@@ -226,6 +229,7 @@ export function compileRules(
         } else {
           resolvers.push({ name, resolve });
         }
+        optionsOf.set(resolve, options);
       } catch (e) {
         problems.push({ path: [...path, 'resolvers', i], rule, message: `resolver "${name}": ${(e as Error).message}` });
       }
@@ -275,7 +279,15 @@ export function compileRules(
   };
   // The conditions are compiled now, at start-up, not on the first sign-in.
   executable(compiled);
-  return { compiled, problems, warnings: [...denyListWarnings(rules, defaultRule, readsOf), ...plusTagWarnings(rules, defaultRule, readsOf)] };
+  const all = defaultRule ? [...rules, defaultRule] : rules;
+  const warnings = [
+    ...denyListWarnings(rules, defaultRule, readsOf),
+    ...plusTagWarnings(rules, defaultRule, readsOf),
+    ...localPartWarnings(all, readsOf, optionsOf),
+    ...caseWarnings(all),
+    ...renamedWarnings(all),
+  ];
+  return { compiled, problems, warnings };
 }
 
 const EMAIL_FACTS = ['email', 'profile.email', 'profile', ''];
@@ -319,20 +331,28 @@ function denyListWarnings(rules: CompiledRule[], defaultRule: CompiledRule | und
     if (signsInWithoutEmail(all[i])) next = all[i];
   }
   const out: Problem[] = [];
+  let missingRefused = false;
   for (const [i, r] of all.entries()) {
     if (r.action.kind !== 'deny') continue;
-    // From a deny that refuses everyone without an email on, nobody without one gets further.
-    if (deniesNoEmail(r)) break;
+    // From a deny that refuses everyone without an email on, nobody without one gets further;
+    // someone with another email still does.
+    if (deniesNoEmail(r)) {
+      missingRefused = true;
+      continue;
+    }
     if (r.when === undefined || !readsEmail(readsOf.get(r.when))) continue;
     const later = laterSigner[i];
     if (!later) continue;
     out.push({
       path: ['rules', i, 'when'],
       rule: r.name,
-      message:
-        `denies by email, but rule "${later.name}" below signs people in without reading the email: ` +
-        'someone with no (confirmed) email skips this deny and may be signed in there. ' +
-        'Deny a missing email too ({"!": {"var": "email"}}), or let later rules require an allowed email domain',
+      message: missingRefused
+        ? `denies by email, but rule "${later.name}" below signs people in without reading the email: ` +
+          'someone who sets another confirmed primary email skips this deny and may be signed in there (a deny refuses addresses, not people). ' +
+          `Let later rules require an allowed email domain, or deny the identifier rule "${later.name}" looks users up by`
+        : `denies by email, but rule "${later.name}" below signs people in without reading the email: ` +
+          'someone with no (confirmed) email skips this deny and may be signed in there. ' +
+          'Deny a missing email too ({"!": {"var": "email"}}), or let later rules require an allowed email domain',
     });
   }
   return out;

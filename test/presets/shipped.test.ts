@@ -104,11 +104,14 @@ describe('deny-domains', () => {
     expect(await decide(custom, person(undefined, 'dave-c'))).toEqual(refused('default', NOBODY));
   });
 
-  it('is a deny-list without the pitfall: followed by a rule that reads no email, no warning; turned off, the warning', () => {
+  it('refuses a missing email first; followed by a rule that reads no email, still the warning that another email skips it', () => {
     const byUsername = { name: 'by-username', resolvers: [{ resolver: 'usernameMatchingUserEntityAnnotation' }] };
     const block = (w: object) => ({ resolver: 'rules', rules: [{ preset: preset('deny-domains.yaml'), with: { domains: ['contractors.example'], ...w } }, byUsername] });
     const config = (w: object) => ({ auth: { providers: { bitbucket: { development: { signIn: { resolvers: [block(w)] } } } } } });
-    expect(prepareSignIn({ config: config({}) }).warnings).toEqual([]);
+    // A deny refuses addresses, not people: someone who sets another confirmed email reaches by-username.
+    expect(prepareSignIn({ config: config({}) }).warnings).toEqual([
+      expect.objectContaining({ rule: 'deny-domains/listed', message: expect.stringMatching(/^denies by email, but rule "by-username" below .*someone who sets another confirmed primary email skips this deny/) }),
+    ]);
     expect(prepareSignIn({ config: config({ refuseMissingEmail: false }) }).warnings).toContainEqual(
       expect.objectContaining({ rule: 'deny-domains/listed', message: expect.stringMatching(/^denies by email, but rule "by-username" below/), place: expect.objectContaining({ file: 'examples/presets/deny-domains.yaml' }) }),
     );
