@@ -20,7 +20,7 @@ describe('signin-rules presets', () => {
     const r = await run('presets', join(root, 'examples/presets'));
     expect(r.code).toBe(0);
     expect(r.out.match(/^\S+ \d+\.\d+\.\d+ {2}\(/gm)).toEqual([
-      'bitbucket-user-id-then-username 1.0.0  (', 'bitbucket-workspace-members 1.1.0  (', 'deny-domains 1.0.0  (', 'email-domain-staff 1.0.0  (', 'service-accounts 1.0.0  (', 'stock-bitbucket-chain 1.0.0  (',
+      'bitbucket-user-id-then-username 1.0.0  (', 'bitbucket-workspace-members 1.1.0  (', 'deny-domains 1.0.0  (', 'email-domain-staff 1.0.0  (', 'service-accounts 1.1.0  (', 'stock-bitbucket-chain 1.0.0  (',
     ]);
     expect(r.out).toContain('    domains: list of string (required): Email domains to refuse, lower case (e.g. [contractors.example]).');
     expect(r.out).toContain('    refuseMissingEmail: boolean (default true): Refuse people without a confirmed email first');
