@@ -58,7 +58,7 @@ describe('signin-rules explain, grown up', () => {
     expect(r.out.split('\n')[0]).toBe('environment: bitbucket/development (auth.environment)');
     expect(r.out.split('\n').slice(3, 10)).toEqual([
       // An "or": every part, none holds.
-      '  rule "service-accounts/block": skipped, none holds: bitbucket.userId ("{f6f6f6f6-0000-4000-8000-000000000006}") is not in ["{cb000000-0000-4000-8000-000000000001}","{db000000-0000-4000-8000-000000000002}"]; bitbucket.username ("mallory") is not in ["ci-bot","deploy-bot"]; email.address ("mallory@evil.example") is not in []; email.withTag ("mallory@evil.example") is not in []; email.localPart ("mallory") is not in []',
+      '  rule "service-accounts/block": skipped, none holds: bitbucket.userId ("{f6f6f6f6-0000-4000-8000-000000000006}") is not in ["{cb000000-0000-4000-8000-000000000001}","{db000000-0000-4000-8000-000000000002}"]; bitbucket.accountId ("557058:f6f6f6f6-1111-4222-8333-f6f6f6f60000") is not in []; bitbucket.username ("mallory") is not in ["ci-bot","deploy-bot"]; email.address ("mallory@evil.example") is not in []; email.withTag ("mallory@evil.example") is not in []; email.localPart ("mallory") is not in []',
       '  rule "contractors/missing-email": skipped, email is present (mallory@evil.example)',
       '  rule "contractors/listed": skipped, email.domain ("evil.example") is not in ["contractors.example"]',
       '  rule "staff": skipped, email.domain is "evil.example", not "acme.com"',

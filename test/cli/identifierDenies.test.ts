@@ -85,8 +85,8 @@ describe('the README\'s own example', () => {
     const validated = await run(['validate', config]);
     expect(validated.code).toBe(0);
     expect(validated.err + validated.out).not.toMatch(/warning/);
-    expect(await who('--email', 'dave@gmail.example', '--username', 'dave-c', '--workspace', 'acme')).toMatchObject({ outcome: 'refused', rule: 'default' });
-    expect(await who('--email', 'dave@contractors.example', '--username', 'dave-c', '--workspace', 'acme')).toMatchObject({ outcome: 'refused', rule: 'no-contractors' });
+    expect(await who('--email', 'dave@gmail.example', '--username', 'dave-c', '--user-id', '{d4d4d4d4-0000-4000-8000-000000000004}', '--workspace', 'acme')).toMatchObject({ outcome: 'refused', rule: 'default' });
+    expect(await who('--email', 'dave@contractors.example', '--username', 'dave-c', '--user-id', '{d4d4d4d4-0000-4000-8000-000000000004}', '--workspace', 'acme')).toMatchObject({ outcome: 'refused', rule: 'no-contractors' });
   });
 
   it('validate warns of the example as it was: a missing email refused, then a rule that reads no email', async () => {
@@ -98,7 +98,7 @@ describe('the README\'s own example', () => {
   });
 
   it('staff and the workspace\'s freelancers still sign in', async () => {
-    expect(await who('--email', 'alice@acme.com', '--username', 'alice-acme')).toMatchObject({ outcome: 'signed-in', userEntityRef: 'user:default/alice' });
-    expect(await who('--email', 'erin@freelance.example', '--username', 'erin-dev', '--workspace', 'acme')).toMatchObject({ outcome: 'signed-in', userEntityRef: 'user:default/erin' });
+    expect(await who('--email', 'alice@acme.com', '--username', 'alice-acme', '--user-id', '{a1a1a1a1-0000-4000-8000-000000000001}')).toMatchObject({ outcome: 'signed-in', userEntityRef: 'user:default/alice' });
+    expect(await who('--email', 'erin@freelance.example', '--username', 'erin-dev', '--user-id', '{e5e5e5e5-0000-4000-8000-000000000005}', '--workspace', 'acme')).toMatchObject({ outcome: 'signed-in', userEntityRef: 'user:default/erin' });
   });
 });

@@ -45,7 +45,7 @@ describe('signin-rules test on the bundled examples', () => {
       '  expected decided by rule "staff", not "default"',
       '  trace:',
       expect.stringMatching(/^ {4}facts: provider=bitbucket, email=bob@acme\.com, bitbucket\.username="bob-new-name"/),
-      '    rule "service-accounts/block": skipped, none holds: bitbucket.userId ("{b2b2b2b2-0000-4000-8000-000000000002}") is not in ["{cb000000-0000-4000-8000-000000000001}","{db000000-0000-4000-8000-000000000002}"]; bitbucket.username ("bob-new-name") is not in ["ci-bot","deploy-bot"]; email.address ("bob@acme.com") is not in []; email.withTag ("bob@acme.com") is not in []; email.localPart ("bob") is not in []',
+      '    rule "service-accounts/block": skipped, none holds: bitbucket.userId ("{b2b2b2b2-0000-4000-8000-000000000002}") is not in ["{cb000000-0000-4000-8000-000000000001}","{db000000-0000-4000-8000-000000000002}"]; bitbucket.accountId ("557058:b2b2b2b2-1111-4222-8333-b2b2b2b20000") is not in []; bitbucket.username ("bob-new-name") is not in ["ci-bot","deploy-bot"]; email.address ("bob@acme.com") is not in []; email.withTag ("bob@acme.com") is not in []; email.localPart ("bob") is not in []',
       '    rule "contractors/missing-email": skipped, email is present (bob@acme.com)',
     ]);
     expect(out).toContain('      resolver usernameMatchingUserEntityAnnotation: not-found (User not found)');
