@@ -1,10 +1,21 @@
 import { spawn } from 'node:child_process';
+import { mkdirSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { main } from '../../src/cli/main';
 
 export const root = join(__dirname, '../..');
 export const ex = (p: string) => join(root, 'examples', p);
 export const fixture = (p: string) => join(__dirname, 'fixtures', p);
+
+/**
+ * Makes `signin-rules` installed in `dir` (node_modules/signin-rules, a link to this checkout), so that a
+ * config copied there finds `preset: signin-rules/presets/...` as in an app.
+ */
+export function installHere(dir: string): string {
+  mkdirSync(join(dir, 'node_modules'), { recursive: true });
+  symlinkSync(root, join(dir, 'node_modules/signin-rules'), 'dir');
+  return dir;
+}
 
 /** Runs the CLI in-process; `stdin` stands for standard input, `colour` for a terminal. */
 export async function run(argv: string[], options: { stdin?: string; colour?: boolean } = {}) {
@@ -17,11 +28,21 @@ export async function run(argv: string[], options: { stdin?: string; colour?: bo
   return { code, out: lines.join('\n'), err: errors.join('\n') };
 }
 
+/**
+ * The command with each `signin-rules` in command position (at the start, or after `;`, `|`, `&`,
+ * `(` or `{`, and followed by a space or the end) made the CLI's path. An argument stays as it is:
+ * a path such as `/home/me/signin-rules/examples/app-config.yaml`, where a clone's folder is named
+ * after the package, or the package name in `signin-rules presets signin-rules`.
+ */
+export function withCli(command: string, cli: string): string {
+  return command.replace(/(^\s*|[;|&({]\s*)signin-rules(?=\s|$)/g, (_, before: string) => `${before}${cli}`);
+}
+
 /** Runs the CLI as a child process from its sources, through `sh -c` so that pipes are real. */
 export function runShell(command: string, cwd = root): Promise<{ code: number | null; out: string; err: string }> {
   const cli = `node -r ${join(__dirname, 'tsRequire.js')} ${join(root, 'src/cli/main.ts')}`;
   return new Promise((resolve, reject) => {
-    const child = spawn('sh', ['-c', command.replaceAll('signin-rules', cli)], { cwd, env: { ...process.env, NO_COLOR: '' } });
+    const child = spawn('sh', ['-c', withCli(command, cli)], { cwd, env: { ...process.env, NO_COLOR: '' } });
     let out = '';
     let err = '';
     child.stdout.on('data', d => (out += d));
