@@ -17,8 +17,9 @@ export function displayPath(file: string, cwd: string = process.cwd()): string {
 /**
  * Finds the preset file a reference names, from the directory of the file that
  * holds the reference: a relative path from there, or a module path resolved
- * as Node resolves `require(ref)` in that directory (node_modules up the tree,
- * package `exports`). The file is only ever read as YAML, never loaded as code.
+ * naming a package found as Node finds it from that directory (node_modules
+ * up the tree) and a file in it by its path there (`exports` are not used).
+ * The file is only ever read as YAML, never loaded as code.
  */
 export function resolvePreset(ref: string, fromDir: string, within?: string): Resolved {
   const outside = (how: string) => ({
@@ -34,25 +35,36 @@ export function resolvePreset(ref: string, fromDir: string, within?: string): Re
     if (within && !isInside(real, within)) return outside('leads, through a symbolic link, outside');
     return checkedFile(ref, real);
   }
+  // The package is found as Node finds it (node_modules up the tree from the
+  // referencing file, or the package naming itself); the file is the written
+  // subpath inside it. `exports` and its conditions are not consulted: they
+  // could send the reference to a file other than the one the admin reads and
+  // `signin-rules presets` lists.
   const req = createRequire(join(fromDir, '__signin-rules-preset__.js'));
-  try {
-    const file = req.resolve(ref);
-    // Node resolves to the real path: a symbolic link in the package may lead anywhere.
-    const pkg = modulePackageDir(ref, fromDir, req.resolve.paths(ref) ?? []);
-    if (!pkg || !isInside(file, pkg)) {
-      return { error: `preset "${ref}" leads outside the package it names${pkg ? ` (${displayPath(pkg)})` : ''}, so it was not opened` };
-    }
-    return checkedFile(ref, file);
-  } catch (e) {
-    const code = (e as { code?: string }).code;
-    if (code === 'ERR_PACKAGE_PATH_NOT_EXPORTED') {
-      return { error: `preset "${ref}" not found: its package does not export that path (${(e as Error).message.split('\n')[0]})` };
-    }
-    const looked = (req.resolve.paths(ref) ?? []).filter(p => p.endsWith(`${sep}node_modules`)).map(p => displayPath(p));
+  const paths = req.resolve.paths(ref) ?? [];
+  const { name, subpath } = splitSpecifier(ref);
+  const pkg = modulePackageDir(name, fromDir, paths);
+  if (!pkg) {
+    const looked = paths.filter(p => p.endsWith(`${sep}node_modules`)).map(p => displayPath(p));
     const asFile = resolve(fromDir, ref);
     const hint = existsSync(asFile) ? `; a file ${displayPath(asFile)} exists: write "./${ref}" for a path` : '';
     return { error: `preset "${ref}" not found: no such module in ${looked.join(', ') || '(no node_modules folder)'}${hint}` };
   }
+  if (!subpath) return { error: `preset "${ref}" names a package, not a file in it: write "${name}/<path of the preset file>"` };
+  const file = resolve(pkg, subpath);
+  if (!isInside(file, pkg)) return { error: `preset "${ref}" leads outside the package it names (${displayPath(pkg)}), so it was not opened` };
+  if (!existsSync(file)) return { error: `preset "${ref}" not found: no file ${displayPath(file)} (package files are named by their path in the package; its "exports" are not used for presets)` };
+  // A symbolic link in the package may lead anywhere.
+  const real = realpathSync(file);
+  if (!isInside(real, pkg)) return { error: `preset "${ref}" leads outside the package it names (${displayPath(pkg)}), so it was not opened` };
+  return checkedFile(ref, real);
+}
+
+/** A module specifier's package name (`@scope/name` or `name`) and the path after it. */
+export function splitSpecifier(ref: string): { name: string; subpath: string } {
+  const parts = ref.split('/');
+  const n = parts[0].startsWith('@') ? 2 : 1;
+  return { name: parts.slice(0, n).join('/'), subpath: parts.slice(n).join('/') };
 }
 
 /** Whether `file` is `dir` or below it (both absolute). */
@@ -72,10 +84,18 @@ function packageRootFrom(start: string): string {
   }
 }
 
+/** The name and version of the package a file belongs to, when its package.json says them. */
+export function packageOf(file: string): { name: string; version: string } | undefined {
+  try {
+    const json = JSON.parse(readFileSync(join(packageRootOf(file), 'package.json'), 'utf8'));
+    return typeof json.name === 'string' ? { name: json.name, version: typeof json.version === 'string' ? json.version : '(no version)' } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** The real folder of the package a module path names, found as Node finds it (node_modules up the tree, or the package itself). */
-function modulePackageDir(ref: string, fromDir: string, paths: string[]): string | undefined {
-  const parts = ref.split('/');
-  const name = parts[0].startsWith('@') ? parts.slice(0, 2).join('/') : parts[0];
+function modulePackageDir(name: string, fromDir: string, paths: string[]): string | undefined {
   const installed = paths.map(p => join(p, name)).find(p => existsSync(join(p, 'package.json')));
   if (installed) return realpathSync(installed);
   // A package naming itself (Node's self-reference through its own exports).
