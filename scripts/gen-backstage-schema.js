@@ -144,7 +144,7 @@ const preset = {
       type: 'object',
       properties: {
         type: { const: 'object' },
-        properties: { type: 'object', propertyNames: { pattern: '^[A-Za-z_][A-Za-z0-9_]*$' }, additionalProperties: { $ref: '#/definitions/parameter' } },
+        properties: { type: 'object', propertyNames: { pattern: '^[A-Za-z_][A-Za-z0-9_]*$', maxLength: 64 }, additionalProperties: { $ref: '#/definitions/parameter' } },
         required: { type: 'array', items: { type: 'string' }, uniqueItems: true },
         additionalProperties: { const: false },
       },

@@ -23,13 +23,19 @@ export function editDistance(a: string, b: string): number {
   return prev[y.length];
 }
 
+/** Names longer than this get no "did you mean": the edit distance is never computed for them. */
+export const MAX_SUGGESTED_LENGTH = 64;
+
 /**
  * The candidate closest to `word`, if close enough to be a typo of it (at
  * most a third of the word's length in edits, at least one), else the only
  * candidate that `word` (4 characters or more) begins, as a name cut short.
  */
 export function closest(word: string, candidates: Iterable<string>): string | undefined {
-  const list = [...candidates];
+  // The distance costs the product of the lengths, and a name may come from a
+  // file someone else wrote (a preset): no typo of a real name is this long.
+  if (word.length > MAX_SUGGESTED_LENGTH) return undefined;
+  const list = [...candidates].filter(c => c.length <= MAX_SUGGESTED_LENGTH);
   let best: string | undefined;
   let bestDistance = Infinity;
   const limit = Math.max(1, Math.floor(word.length / 3));
