@@ -55,14 +55,14 @@ export interface YamlDocument {
 /** Parses a text holding one YAML document (a second document is a syntax error). */
 export function parseYaml(file: string, text: string, options: YamlOptions = {}): YamlDocument {
   const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, merge: options.merge ?? false, keepSourceTokens: false });
+  const doc = parseDocument(text, { lineCounter: lines, merge: options.merge ?? false, keepSourceTokens: false, logLevel: 'error' });
   return check(file, text, doc, lines, options);
 }
 
 /** Parses a text of any number of `---`-separated documents; an empty text has none. */
 export function parseYamlDocuments(file: string, text: string, options: YamlOptions = {}): YamlDocument[] {
   const lines = new LineCounter();
-  const docs = Array.from(parseAllDocuments(text, { lineCounter: lines, merge: options.merge ?? false, keepSourceTokens: false }));
+  const docs = Array.from(parseAllDocuments(text, { lineCounter: lines, merge: options.merge ?? false, keepSourceTokens: false, logLevel: 'error' }));
   return docs.filter(d => d).map(doc => check(file, text, doc, lines, options));
 }
 
@@ -71,6 +71,7 @@ export function yamlProblemLines(problems: readonly YamlProblem[]): string[] {
   return problems.map(p => `${p.place.file}:${p.place.line}:${p.place.column}: ${p.message}`);
 }
 
+// logLevel 'error' above: yaml's warnings (a collection as a key) go to stderr quoting the file's text; problems are ours to report.
 function check(file: string, text: string, doc: Document.Parsed, lines: LineCounter, options: YamlOptions): YamlDocument {
   const at = (offset: number | undefined): SourcePlace => {
     const { line, col } = lines.linePos(offset ?? 0);

@@ -1,5 +1,6 @@
 import Ajv, { type ValidateFunction } from 'ajv';
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { isCollection, isMap, isScalar, visit } from 'yaml';
+import { closeSync, constants, fstatSync, openSync, readSync, statSync } from 'node:fs';
 import { RE2JS } from 're2js';
 import { forbiddenKeyProblems, locate, type SourceFile } from '../config/locate';
 import type { ConfigPath, Problem, SourcePlace } from '../engine/problems';
@@ -139,15 +140,49 @@ export function parameterRead(read: string, args: unknown): { name: string } | {
  * the file; a preset with problems has no `preset`.
  */
 export function loadPreset(file: string): { preset?: Preset; problems: Problem[] } {
+  const r = loadPresetFile(file);
+  // Every problem names the file, even one about the whole (empty) document.
+  const top = { file: displayPath(file), line: 1, column: 1 };
+  return { ...r, problems: r.problems.map(p => (p.place ? p : { ...p, place: top })) };
+}
+
+/**
+ * Whether a parsed document means to be a preset: a mapping with the keys
+ * name, version and rules (its text may still be broken). Any other file
+ * reached through a reference (a secrets file, another package's config) is
+ * refused whole, none of its keys or values named.
+ */
+function looksLikePresetDocument(doc: ReturnType<typeof parseYaml>['doc']): boolean {
+  const top = doc.contents;
+  return isMap(top) && ['name', 'version', 'rules'].every(k => top.items.some(pair => isScalar(pair.key) && pair.key.value === k));
+}
+
+export const NOT_A_PRESET = 'not a preset file (a preset is a YAML mapping with name, description, version and rules); nothing of it is shown';
+
+function loadPresetFile(file: string): { preset?: Preset; problems: Problem[] } {
   const display = displayPath(file);
   const text = readBounded(file);
-  if (text === undefined) return { problems: [{ path: [], message: `is larger than ${MAX_PRESET_BYTES / 1024} KiB, too large for a preset; not read`, place: { file: display, line: 1, column: 1 } }] };
+  if (typeof text !== 'string') return { problems: [{ path: [], message: text.problem, place: { file: display, line: 1, column: 1 } }] };
   const parsed = parseYaml(display, text);
+  const presetLike = looksLikePresetDocument(parsed.doc);
   // Until it parses as a preset, this may be any file: say where and what, never quote its text.
-  if (parsed.problems.length) return { problems: unquotedYamlProblems(parsed) };
+  if (parsed.problems.length) return { problems: unquotedYamlProblems(parsed, presetLike) };
+  if (!presetLike) return { problems: [{ path: [], message: NOT_A_PRESET, place: { file: display, line: 1, column: 1 } }] };
   const source: SourceFile = parsed;
   const place = (path: ConfigPath, key?: boolean) => locate([source], path, key);
   const at = (path: ConfigPath, message: string, key?: boolean): Problem => ({ path, message, ...(key ? { key } : {}), place: place(path, key) });
+  // A list or mapping as a key becomes its text as a string key: never a name
+  // a preset needs, and quoting it would show the file's text.
+  const collectionKeys: Problem[] = [];
+  visit(parsed.doc, {
+    Pair(_k, pair) {
+      if (isCollection(pair.key)) {
+        const { line, col } = parsed.lines.linePos(pair.key.range?.[0] ?? 0);
+        collectionKeys.push({ path: [], message: 'a key here is a list or a mapping; keys of a preset are plain names (the key is not shown)', place: { file: display, line, column: col } });
+      }
+    },
+  });
+  if (collectionKeys.length) return { problems: collectionKeys };
 
   const keyProblems = forbiddenKeyProblems([source], [], FORBIDDEN_KEYS);
   if (keyProblems.length) return { problems: keyProblems };
@@ -228,12 +263,20 @@ export function loadPreset(file: string): { preset?: Preset; problems: Problem[]
   };
 }
 
-/** The file's text, or undefined when it is larger than a preset may be (checked before reading). */
-function readBounded(file: string): string | undefined {
-  const fd = openSync(file, 'r');
+/**
+ * The file's text, or why it is not read: not a regular file (a FIFO would
+ * block the open, a device never ends) or larger than a preset may be.
+ * Checked before opening, and again on what was opened (non-blocking).
+ */
+export function readBounded(file: string): string | { problem: string } {
+  const notRegular = { problem: 'is not a regular file (a device, a FIFO or a folder), so it is not read as a preset' };
+  if (!statSync(file).isFile()) return notRegular;
+  const fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
   try {
-    const size = fstatSync(fd).size;
-    if (size > MAX_PRESET_BYTES) return undefined;
+    const stat = fstatSync(fd);
+    if (!stat.isFile()) return notRegular;
+    const size = stat.size;
+    if (size > MAX_PRESET_BYTES) return { problem: `is larger than ${MAX_PRESET_BYTES / 1024} KiB, too large for a preset; not read` };
     const buffer = Buffer.alloc(size);
     let read = 0;
     while (read < size) {
@@ -254,9 +297,13 @@ function readBounded(file: string): string | undefined {
  * what to fix. Our own messages (indentation, aliases) name only keys,
  * anchors and columns, and stay.
  */
-function unquotedYamlProblems(parsed: ReturnType<typeof parseYaml>): Problem[] {
+function unquotedYamlProblems(parsed: ReturnType<typeof parseYaml>, presetLike: boolean): Problem[] {
   return parsed.problems.map(p => {
-    if (p.kind === 'syntax' ? p.message.startsWith('bad indentation: ') : p.kind !== 'unconvertible') return p;
+    // In a file that is not even shaped as a preset, those name its keys and anchors: unquoted too.
+    if (!presetLike && p.kind !== 'syntax' && p.kind !== 'unconvertible') {
+      return { path: p.path, message: `not valid YAML (${p.kind.replaceAll('-', ' ')}); its text is not shown, as this file is not known to be a preset`, place: p.place };
+    }
+    if (presetLike && (p.kind === 'syntax' ? p.message.startsWith('bad indentation: ') : p.kind !== 'unconvertible')) return p;
     const error = parsed.doc.errors.find(e => (e.linePos?.[0].line ?? parsed.lines.linePos(e.pos[0]).line) === p.place.line);
     const what = `not valid YAML${error ? ` (${error.code.toLowerCase().replaceAll('_', ' ')})` : ''}`;
     return { path: p.path, message: `${what}; its text is not shown, as this file is not known to be a preset`, place: p.place };
