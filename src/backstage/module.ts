@@ -15,6 +15,7 @@ import { FORBIDDEN_KEYS, plainDataProblems } from '../engine/plainData';
 import type { CompiledRules } from '../engine/compile';
 import { bitbucketNeeds } from '../providers';
 import { prepareSignIn } from '../signIn/prepare';
+import { presetFileLine } from '../presets';
 import { createBitbucketAuthenticator, type BitbucketFailure } from './bitbucketAuthenticator';
 import { catalogBatchLookup } from './catalogBatch';
 import { configFilePaths, readConfigSourcesWithIncludes } from './configFiles';
@@ -147,6 +148,8 @@ export const authModuleBitbucketSigninRules = createBackendModule({
           throw new RulesConfigError(problems.map(p => ({ ...p, place: p.place ?? locate(sources, p.path, p.key) })));
         }
 
+        // Which preset files the rules came from, name@version and path: the record of what was read.
+        for (const e of prepared.environments) e.presetFiles.forEach(f => logger.info(`signin-rules: ${e.env}: ${presetFileLine(f)}`));
         const byEnv = new Map(prepared.environments.map(e => [e.env, e]));
         // A sign-in's lookups go to the catalog as one request, asked as the resolver context asks each.
         const batch = catalogBatchLookup({ catalog, auth });

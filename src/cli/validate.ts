@@ -1,6 +1,7 @@
 import { strings, type Command } from './args';
 import { loadCustomResolvers, readAndCheck, UsageError } from './context';
 import { formatProblem } from '../engine/problems';
+import { presetFileLine } from '../presets';
 import { palette } from './output';
 import { plural, problemJson, problemLines, sortProblems } from './report';
 
@@ -26,12 +27,14 @@ export const validateCommand: Command = {
     const p = palette(io.colour);
     const blocks = checked.environments.flatMap(e => e.blocks.map(() => [e.providerId, e.env]));
     const warnings = sortProblems(checked.warnings, positionals);
+    const presetFiles = [...new Map(checked.environments.flatMap(e => e.presetFiles).map(f => [f.file, f])).values()];
     if (values.json) {
       io.out(JSON.stringify({
         valid: !checked.problems.length,
         blocks: blocks.map(([provider, env]) => ({ provider, env })),
         problems: sortProblems(checked.problems, positionals).map(problemJson),
         warnings: warnings.map(problemJson),
+        presetFiles,
       }, null, 2));
       return checked.problems.length ? 1 : 0;
     }
@@ -41,6 +44,8 @@ export const validateCommand: Command = {
       problemLines(checked.problems, positionals).forEach(l => io.out(l));
       return 1;
     }
+    // The files actually read, so a package's own nested copy of another is seen.
+    presetFiles.forEach(f => io.out(presetFileLine(f)));
     const n = blocks.length;
     io.out(p.good(`ok: ${plural(n, 'rules block')} valid${n ? ` (${blocks.map(b => b.join('/')).join(', ')})` : ''}`));
     return 0;

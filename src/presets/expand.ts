@@ -12,8 +12,9 @@ import { locate, type SourceFile } from '../config/locate';
 import type { ConfigPath, Problem, SourcePlace } from '../engine/problems';
 import { plainDataProblems } from '../engine/plainData';
 import { oneLevelUp } from '../engine/schema';
+import { closest } from '../engine/suggest';
 import { loadPreset, parameterRead, paramsReads, paramsVar, type Preset } from './load';
-import { dirOf, displayPath, packageRootOf, resolvePreset } from './resolve';
+import { dirOf, displayPath, packageOf, packageRootOf, resolvePreset } from './resolve';
 
 /** A problem with the preset uses that led to it, outermost first. */
 
@@ -59,9 +60,21 @@ export interface UseCondition {
   own: boolean;
 }
 
+/** A preset file a block uses (directly or through another preset): what was read, from which package. */
+export interface PresetFileUsed {
+  name: string;
+  version: string;
+  /** Relative to the working directory when below it. */
+  file: string;
+  /** name@version of the package holding the file, when it has a package.json saying them. */
+  package?: string;
+}
+
 export interface Expansion {
   /** The block with every preset use replaced by its rules. */
   block: unknown;
+  /** Every preset file used, once each, in the order first used. */
+  presetFiles: PresetFileUsed[];
   /** Problems of the uses and of the presets, located, each once. */
   problems: Problem[];
   /** One per rule of the expanded block. */
@@ -128,6 +141,7 @@ export function expandPresets(block: unknown, options: ExpandOptions): Expansion
   const problems: Problem[] = [];
   const loaded = new Map<string, ReturnType<typeof loadPreset> | { error: string }>();
   const reported = new Set<string>();
+  const presetFiles = new Map<string, PresetFileUsed>();
   let count = 0;
   let uses = 0;
   let stopped = false;
@@ -187,7 +201,7 @@ export function expandPresets(block: unknown, options: ExpandOptions): Expansion
     for (const e of errors) {
       if (e.keyword === 'additionalProperties') {
         const name = String(e.params.additionalProperty);
-        const near = names.find(n => editDistance(n, name) <= 2);
+        const near = closest(name, names);
         report(h, [...path, 'with', name],
           `preset "${preset.name}" (${where(preset.place([]))}) has no parameter "${name}"${near ? `; did you mean "${near}"?` : ''} ` +
           `(${names.length ? `its parameters: ${names.join(', ')}` : 'it takes none'})`, { key: true });
@@ -264,6 +278,10 @@ export function expandPresets(block: unknown, options: ExpandOptions): Expansion
       return undefined;
     }
     const preset = got.preset;
+    if (!presetFiles.has(file)) {
+      const pkg = packageOf(file);
+      presetFiles.set(file, { name: preset.name, version: preset.version, file: displayPath(file, cwd), ...(pkg ? { package: `${pkg.name}@${pkg.version}` } : {}) });
+    }
     // Inside a preset, a use may pass its own parameters on.
     const given = h.preset ? substitute(entry.with ?? {}, [...path, 'with'], { ...h, preset: h.preset }) : entry.with ?? {};
     // No prototype: an optional parameter named toString or valueOf is absent when not given.
@@ -286,6 +304,11 @@ export function expandPresets(block: unknown, options: ExpandOptions): Expansion
     if (entry.when === undefined) return { items, use };
     // The use's own condition narrows every rule it brings: and-ed in front, so traces show both.
     const when = h.preset ? substitute(entry.when, [...path, 'when'], { ...h, preset: h.preset }) : entry.when;
+    // A parameter read as the whole condition is checked once its value is in: a list or a string would always be true.
+    if (!isObject(when) && typeof when !== 'boolean') {
+      return void report(h, [...path, 'when'], 'must be a JSON Logic condition (an object such as {"==": [...]}) or a boolean; the parameter read here gives ' +
+        (Array.isArray(when) ? 'a list' : when === null ? 'nothing' : `a ${typeof when}`));
+    }
     const where_ = { sources: h.sources, path: [...path, 'when'], via: h.via, configPath: h.configPath };
     return {
       use,
@@ -353,7 +376,7 @@ export function expandPresets(block: unknown, options: ExpandOptions): Expansion
   };
 
   const relocateIn = (p: Problem): Problem => ({ ...p, path: [...options.path, ...p.path], place: locate(options.sources, [...options.path, ...p.path], p.key) });
-  if (!isObject(block) || !Array.isArray(block.rules)) return { block, problems, origins: [], relocate: relocateIn };
+  if (!isObject(block) || !Array.isArray(block.rules)) return { block, problems, origins: [], presetFiles: [], relocate: relocateIn };
 
   const items = expandList(block.rules, {
     sources: options.sources,
@@ -369,6 +392,7 @@ export function expandPresets(block: unknown, options: ExpandOptions): Expansion
   const origins = items.map(i => i.origin);
   return {
     block: { ...block, rules: items.map(i => i.rule) },
+    presetFiles: [...presetFiles.values()],
     problems,
     origins,
     relocate(p) {
@@ -390,15 +414,4 @@ export function expandPresets(block: unknown, options: ExpandOptions): Expansion
       return { ...p, path: [...origin.configPath, ...path], place, ...(origin.via.length ? { via: origin.via } : {}) };
     },
   };
-}
-
-/** Levenshtein distance, for "did you mean" on a misspelt parameter. */
-function editDistance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const cur = [i];
-    for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
-    prev = cur;
-  }
-  return prev[b.length];
 }

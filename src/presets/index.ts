@@ -1,10 +1,10 @@
 import { compileRules, type CompiledRules, type ResolverRegistry } from '../engine/compile';
-import { expandPresets, type ExpandOptions, type Expansion } from './expand';
+import { expandPresets, type ExpandOptions, type Expansion, type PresetFileUsed } from './expand';
 import type { Problem } from '../engine/problems';
 import { dangerousRuleWarnings } from './dangerous';
 
 export { expandPresets, MAX_EXPANDED_RULES, MAX_PRESET_DEPTH, MAX_PRESET_PROBLEMS, MAX_PRESET_USES, PRESET_EXPANSION_BUDGET_MS } from './expand';
-export type { ExpandOptions, Expansion, RuleOrigin } from './expand';
+export type { ExpandOptions, Expansion, PresetFileUsed, RuleOrigin } from './expand';
 export { loadPreset, MAX_PATTERN_PROGRAM, MAX_PRESET_BYTES, type Preset, type ParameterDeclaration } from './load';
 export { resolvePreset, displayPath } from './resolve';
 export { dangerousOptionWarning, DANGEROUS_OPTION } from './dangerous';
@@ -30,4 +30,9 @@ export function compileWithPresets(
     ...(problems.length ? [] : dangerousRuleWarnings(expansion)),
   ];
   return { compiled: problems.length ? undefined : result.compiled, problems, warnings, expansion };
+}
+
+/** One line naming a preset file used: `preset name@version: path (package name@version)`. */
+export function presetFileLine(f: PresetFileUsed): string {
+  return `preset ${f.name}@${f.version}: ${JSON.stringify(f.file).slice(1, -1)}${f.package ? ` (package ${f.package})` : ' (no package)'}`;
 }

@@ -10,7 +10,7 @@ import type { ConfigPath, Problem } from '../engine/problems';
 import { optionProblems } from '../engine/resolverOptions';
 import { didYouMean } from '../engine/suggest';
 import { knownFactPaths } from '../engine/facts';
-import { compileWithPresets, dangerousOptionWarning, DANGEROUS_OPTION } from '../presets';
+import { compileWithPresets, dangerousOptionWarning, DANGEROUS_OPTION, type PresetFileUsed } from '../presets';
 import { providers } from '../providers';
 import { resolverRegistry } from '../resolvers/builtin';
 import { rulesSignInResolver, type DecisionHooks } from '../resolvers/rules';
@@ -27,6 +27,8 @@ export interface PreparedEnvironment {
   factPaths: string[];
   /** Every resolver it may run, inside rules and beside them. */
   resolverNames: string[];
+  /** Every preset file its rules blocks use (nested ones too): name@version, path and package, for the record. */
+  presetFiles: PresetFileUsed[];
   /**
    * The whole `signIn.resolvers` list, run by Backstage's own
    * readDeclarativeSignInResolver; undefined when the list is absent (no sign-in).
@@ -91,6 +93,7 @@ export function prepareSignIn(options: PrepareOptions): PreparedSignIn {
       const blocks: Array<{ entry: Record<string, unknown>; compiled: CompiledRules; expanded: unknown }> = [];
       const factPaths = new Set<string>();
       const resolverNames = new Set<string>();
+      const presetFiles = new Map<string, PresetFileUsed>();
       (Array.isArray(list) ? list : []).forEach((entry: unknown, i) => {
         const at = [...listPath, i];
         const name = isObject(entry) ? entry.resolver : undefined;
@@ -109,6 +112,7 @@ export function prepareSignIn(options: PrepareOptions): PreparedSignIn {
             blocks.push({ entry: block, compiled: result.compiled, expanded: result.expansion.block });
             result.compiled.factPaths.forEach(p => factPaths.add(p));
             result.compiled.resolverNames.forEach(n => resolverNames.add(n));
+            result.expansion.presetFiles.forEach(f => presetFiles.set(f.file, f));
           }
           return;
         }
@@ -139,6 +143,7 @@ export function prepareSignIn(options: PrepareOptions): PreparedSignIn {
         expandedBlocks: blocks.map(b => b.expanded),
         factPaths: [...factPaths],
         resolverNames: [...resolverNames],
+        presetFiles: [...presetFiles.values()],
         signInResolver(hooks = {}) {
           // Backstage builds the list in order, calling the rules factory once
           // per rules entry: each call takes the next block compiled above.
