@@ -168,6 +168,7 @@ describe('what a preset does is visible', () => {
       `${join(dir, 'partners.yaml')}:11:9: warning: rule "partners/anyone": DANGER: resolver "usernameMatchingUserEntityAnnotation", written in preset "partners" 1.2.0 (${join(dir, 'partners.yaml')}), ` +
         `has dangerouslyAllowSignInWithoutUserInCatalog: anyone at all (it has no condition) ${tail}`,
       `    used at ${config}:12:19`,
+      `preset partners@1.2.0: ${join(dir, 'partners.yaml')} (no package)`,
       'ok: 1 rules block valid (bitbucket/development)',
     ]);
   });

@@ -370,7 +370,9 @@ describe('presets are data, never code', () => {
 
   it('a module path to anything but a .yaml file is refused: a preset is never loaded as code', async () => {
     files({ 'node_modules/evil/package.json': '{"name":"evil","main":"index.js"}', 'node_modules/evil/index.js': 'throw new Error("ran")' });
-    expect(only((await compile('- preset: evil')).problems).message).toMatch(/^preset "evil" is .*index.js, not a .yaml file$/);
+    expect(only((await compile('- preset: evil/index.js')).problems).message).toMatch(/^preset "evil\/index.js" is .*index.js, not a .yaml file$/);
+    // A bare package name would be its "main": a preset names a file in the package.
+    expect(only((await compile('- preset: evil')).problems).message).toBe('preset "evil" names a package, not a file in it: write "evil/<path of the preset file>"');
   });
 
   it('follows a symlinked package (as npm link makes) and still sees a cycle through it', async () => {

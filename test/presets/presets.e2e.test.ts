@@ -35,6 +35,13 @@ describe('a config using file presets and an installed preset package', () => {
     expect(r.out.split('\n').at(-1)).toBe('ok: 1 rules block valid (bitbucket/development)');
     // The package's deny-bots names usernames only, and a later rule of the package finds users by id.
     expect(r.out).toMatch(/deny-bots\.yaml:14:11: warning: rule "freelancers\/deny-bots\/bots": denies Bitbucket usernames, but rule "freelancers\/members" below runs userIdMatchingUserEntityAnnotation/);
+    // Every preset file read, with its package: the shipped ones through the package naming itself.
+    expect(r.out.split('\n').filter(l => l.startsWith('preset '))).toEqual([
+      expect.stringMatching(/^preset deny-domains@1\.0\.0: (examples\/)?presets\/deny-domains\.yaml \(package signin-rules@/),
+      expect.stringMatching(/^preset email-domain-staff@1\.0\.0: (examples\/)?presets\/email-domain-staff\.yaml \(package signin-rules@/),
+      'preset bitbucket-staff@2.1.0: test/presets/fixtures/app/node_modules/@acme/signin-presets/bitbucket-staff.yaml (package @acme/signin-presets@2.1.0)',
+      'preset deny-bots@2.1.0: test/presets/fixtures/app/node_modules/@acme/signin-presets/lib/deny-bots.yaml (package @acme/signin-presets@2.1.0)',
+    ]);
   });
 
   it('explains with the expanded names: the second use of a preset numbered, the package preset under its as, its nested preset below it', async () => {
