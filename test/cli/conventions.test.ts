@@ -119,7 +119,7 @@ describe('--json answers every outcome in JSON', () => {
   it('a valid config: valid true and its blocks', async () => {
     const r = await run(['validate', ex('app-config.yaml'), '--json']);
     expect(r.code).toBe(0);
-    expect(JSON.parse(r.out)).toEqual({ valid: true, blocks: [{ provider: 'bitbucket', env: 'development' }], problems: [], warnings: [] });
+    expect(JSON.parse(r.out)).toEqual({ valid: true, blocks: [{ provider: 'bitbucket', env: 'development' }], problems: [], warnings: [], presetFiles: expect.arrayContaining([{ name: 'deny-domains', version: '1.0.0', file: expect.stringMatching(/presets\/deny-domains\.yaml$/), package: expect.stringMatching(/^signin-rules@/) }]) });
   });
 
   it('wrong usage and unreadable input: an error object on standard output, nothing on standard error', async () => {
