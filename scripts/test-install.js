@@ -117,7 +117,7 @@ async function main() {
   cpSync(join(repo, 'examples/app-config.yaml'), join(host, 'app-config.yaml'));
   cpSync(join(repo, 'examples/catalog.yaml'), join(host, 'catalog.yaml'));
   // The example's rules use preset files by paths relative to it.
-  cpSync(join(repo, 'examples/presets'), join(host, 'presets'), { recursive: true });
+  cpSync(join(repo, 'presets'), join(host, 'presets'), { recursive: true });
   const port = await freePort();
   writeFileSync(join(host, 'app-config.port.yaml'), `backend:\n  baseUrl: http://localhost:${port}\n  listen:\n    port: ${port}\n`);
   const good = await startBackend('index.js', ['app-config.yaml', 'app-config.port.yaml'], port, async (b) => (await readiness(b)) === 200);

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { Backstage, FakeBitbucketUser, startBackstage } from './harness';
 
 const catalogFile = join(__dirname, '../cli/fixtures/wrong-signins/catalog.yaml');
-const serviceAccounts = join(__dirname, '../../examples/presets/service-accounts.yaml');
+const serviceAccounts = join(__dirname, '../../presets/service-accounts.yaml');
 const client = { clientId: 'client-id', clientSecret: 'client-secret' };
 
 const providerConfig = {

@@ -4,13 +4,13 @@
  * for misspelt flags and commands, quiet output into a closed pipe, colour
  * only on a terminal.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseCommand } from '../../src/cli/args';
 import { COMMANDS as COMMAND_SPECS } from '../../src/cli/main';
 import { colourWanted } from '../../src/cli/output';
-import { ex, fixture, root, run, runShell } from './run';
+import { ex, fixture, root, run, installHere, runShell, withCli } from './run';
 
 const COMMANDS = ['validate', 'explain', 'test', 'diff', 'presets'];
 const version = require(join(root, 'package.json')).version;
@@ -182,5 +182,19 @@ describe('colour', () => {
     const r = await runShell(`signin-rules explain --config ${ex('app-config.yaml')} --catalog ${ex('catalog.yaml')} --email alice@acme.com --username alice-acme --user-id '{a1a1a1a1-0000-4000-8000-000000000001}' | cat`);
     expect(r.out).toContain('=> SIGNED IN as user:default/alice');
     expect(r.out).not.toContain('\u001b[');
+  });
+});
+
+describe('the shell runner in a clone named signin-rules', () => {
+  it('makes the command the CLI, and leaves a path through a folder of that name alone', async () => {
+    expect(withCli('signin-rules validate /home/me/signin-rules/a.yaml | cat', 'CLI')).toBe('CLI validate /home/me/signin-rules/a.yaml | cat');
+    expect(withCli('{ signin-rules test signin-rules/x.yaml; signin-rules diff; }', 'CLI')).toBe('{ CLI test signin-rules/x.yaml; CLI diff; }');
+    expect(withCli('signin-rules presets signin-rules && signin-rules validate signin-rules', 'CLI')).toBe('CLI presets signin-rules && CLI validate signin-rules');
+    const dir = join(mkdtempSync(join(tmpdir(), 'signin-rules-clone-')), 'signin-rules');
+    mkdirSync(dir);
+    copyFileSync(ex('app-config.yaml'), join(dir, 'app-config.yaml'));
+    installHere(dir);
+    const r = await runShell(`signin-rules validate ${join(dir, 'app-config.yaml')}`);
+    expect(r).toMatchObject({ code: 0, err: '' });
   });
 });

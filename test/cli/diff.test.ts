@@ -1,8 +1,8 @@
 /** `signin-rules diff`: exactly who a rule change affects, and how. */
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ex, fixture, run } from './run';
+import { ex, fixture, installHere, root, run } from './run';
 
 const before = ex('app-config.yaml');
 /** The example config with one edit. */
@@ -10,8 +10,8 @@ function after(edit: (text: string) => string): string {
   const dir = mkdtempSync(join(tmpdir(), 'signin-rules-diff-'));
   const file = join(dir, 'after.yaml');
   writeFileSync(file, edit(readFileSync(before, 'utf8')));
-  // The presets it uses, by paths relative to itself.
-  cpSync(ex('presets'), join(dir, 'presets'), { recursive: true });
+  // The presets it uses, by module path.
+  installHere(dir);
   return file;
 }
 
@@ -43,7 +43,7 @@ describe('signin-rules diff', () => {
   it('makes each catalog User sign in as themselves: email and Bitbucket annotations', async () => {
     // Partners move from the email-domain-staff preset (an email match) to the username annotation; carol has none.
     const file = after(t => t.replace(
-      '- preset: ./presets/email-domain-staff.yaml\n                  as: partners\n                  with: { domains: [partner.io, partner.dev] }',
+      '- preset: signin-rules/presets/email-domain-staff.yaml\n                  as: partners\n                  with: { domains: [partner.io, partner.dev] }',
       '- name: partners\n                  when: { "in": [{ "var": "email.domain" }, ["partner.io", "partner.dev"]] }\n                  resolvers: [{ resolver: usernameMatchingUserEntityAnnotation }]',
     ));
     const r = await run(['diff', before, file, '--catalog', ex('catalog.yaml'), '--json']);
@@ -100,7 +100,7 @@ describe('signin-rules diff', () => {
 describe('signin-rules diff: what it can and cannot see', () => {
   const catalog = ['--catalog', ex('catalog.yaml')];
   const dropWorkspaceRule = (t: string) => {
-    const out = t.replace('                - preset: ./presets/bitbucket-workspace-members.yaml\n                  as: acme-workspace\n                  with: { workspaces: [acme], emailDomains: [freelance.example] }\n', '');
+    const out = t.replace('                - preset: signin-rules/presets/bitbucket-workspace-members.yaml\n                  as: acme-workspace\n                  with: { workspaces: [acme], emailDomains: [freelance.example] }\n', '');
     expect(out).not.toBe(t);
     return out;
   };
@@ -170,7 +170,7 @@ describe('signin-rules diff: what it can and cannot see', () => {
 
   it('every environment the backend serves, by environment: a change to development is seen when auth.environment is production', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'signin-rules-diff-'));
-    cpSync(ex('presets'), join(dir, 'presets'), { recursive: true });
+    installHere(dir);
     const text = readFileSync(before, 'utf8');
     const start = text.indexOf('      development:');
     const end = text.indexOf('\ncatalog:');
@@ -202,13 +202,13 @@ describe('signin-rules diff: each side from its own tree', () => {
   /** An app whose config uses a preset from an installed package. */
   function tree(dir: string, version: string | undefined) {
     mkdirSync(dir, { recursive: true });
-    writeFileSync(join(dir, 'app-config.yaml'), readFileSync(before, 'utf8').replace('./presets/email-domain-staff.yaml', 'acme-presets/staff.yaml'));
-    cpSync(ex('presets'), join(dir, 'presets'), { recursive: true });
+    writeFileSync(join(dir, 'app-config.yaml'), readFileSync(before, 'utf8').replace('signin-rules/presets/email-domain-staff.yaml', 'acme-presets/staff.yaml'));
+    installHere(dir);
     if (!version) return;
     const pkg = join(dir, 'node_modules/acme-presets');
     mkdirSync(pkg, { recursive: true });
     writeFileSync(join(pkg, 'package.json'), JSON.stringify({ name: 'acme-presets', version }));
-    writeFileSync(join(pkg, 'staff.yaml'), readFileSync(ex('presets/email-domain-staff.yaml'), 'utf8').replace('version: 1.0.0', `version: ${version}`));
+    writeFileSync(join(pkg, 'staff.yaml'), readFileSync(join(root, 'presets/email-domain-staff.yaml'), 'utf8').replace('version: 1.0.0', `version: ${version}`));
   }
 
   it('reads the same files under each root, naming each side\'s presets with their package', async () => {

@@ -93,7 +93,7 @@ describe('signin-rules validate: a property one level off', () => {
   it('says the same of "default" under a last entry that is a preset use, as in the shipped example', async () => {
     const file = config('default-in-preset-use.yaml', `
               rules:
-                - preset: ${join(__dirname, '../../examples/presets/deny-domains.yaml')}
+                - preset: ${join(__dirname, '../../presets/deny-domains.yaml')}
                   with: { domains: [contractors.example] }
                   default:
                     deny: no

@@ -6,13 +6,14 @@
  */
 import { coreServices, createServiceFactory, type HttpAuthService } from '@backstage/backend-plugin-api';
 import { mockCredentials, mockServices } from '@backstage/backend-test-utils';
-import { cpSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { main } from '../../src/cli/main';
 import { Backstage, startBackstage } from '../backstage/harness';
 import { absolutePresets } from '../presets/absolutePresets';
+import { installHere } from './run';
 
 const examples = join(__dirname, '../../examples');
 const exampleConfig = join(examples, 'app-config.yaml');
@@ -135,8 +136,8 @@ describe('explain --catalog-url against a real Backstage catalog', () => {
     const dir = mkdtempSync(join(tmpdir(), 'signin-rules-live-diff-'));
     const after = join(dir, 'after.yaml');
     writeFileSync(after, readFileSync(exampleConfig, 'utf8').replace('- resolver: userIdMatchingUserEntityAnnotation\n', ''));
-    // The presets it uses, by paths relative to itself.
-    cpSync(join(examples, 'presets'), join(dir, 'presets'), { recursive: true });
+    // The presets it uses, by module path.
+    installHere(dir);
     const diff = async (catalog: string[]) => {
       process.env[TOKEN_ENV] = mockCredentials.service.token();
       const out: string[] = [];

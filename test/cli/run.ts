@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdirSync, symlinkSync } from 'node:fs';
+import { copyFileSync, cpSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { main } from '../../src/cli/main';
 
@@ -8,12 +8,15 @@ export const ex = (p: string) => join(root, 'examples', p);
 export const fixture = (p: string) => join(__dirname, 'fixtures', p);
 
 /**
- * Makes `signin-rules` installed in `dir` (node_modules/signin-rules, a link to this checkout), so that a
- * config copied there finds `preset: signin-rules/presets/...` as in an app.
+ * Makes `signin-rules` installed in `dir` (node_modules/signin-rules with its package.json, presets and
+ * schemas copied, as an install unpacks them inside the app's tree), so that a config copied there finds
+ * `preset: signin-rules/presets/...` as in an app.
  */
 export function installHere(dir: string): string {
-  mkdirSync(join(dir, 'node_modules'), { recursive: true });
-  symlinkSync(root, join(dir, 'node_modules/signin-rules'), 'dir');
+  const pkg = join(dir, 'node_modules/signin-rules');
+  mkdirSync(pkg, { recursive: true });
+  copyFileSync(join(root, 'package.json'), join(pkg, 'package.json'));
+  for (const folder of ['presets', 'schemas']) cpSync(join(root, folder), join(pkg, folder), { recursive: true, filter: f => !f.endsWith('.test.yaml') });
   return dir;
 }
 

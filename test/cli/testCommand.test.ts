@@ -1,8 +1,8 @@
 /** `signin-rules test`: the bundled examples pass, a broken rule shows its failing case with the trace. */
-import { copyFileSync, cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { ex, fixture, run } from './run';
+import { ex, fixture, installHere, run } from './run';
 
 const tests = (p: string) => fixture(`tests/${p}`);
 
@@ -10,15 +10,15 @@ const tests = (p: string) => fixture(`tests/${p}`);
 /** The temporary folder as DIR, however the CLI names it (absolute, or relative when that is shorter). */
 const hide = (text: string, dir: string) => text.replaceAll(dir, 'DIR').replaceAll(relative(process.cwd(), dir), 'DIR');
 
-describe('signin-rules test on the bundled examples', () => {
+describe('signin-rules test on the bundled examples and presets', () => {
   it('passes every case, one line each, coverage complete, the count last, exit 0', async () => {
-    const r = await run(['test', join(__dirname, '../../examples')]);
+    const r = await run(['test', join(__dirname, '../../examples'), join(__dirname, '../../presets')]);
     expect(r.err).toBe('');
     expect(r.code).toBe(0);
     const lines = r.out.split('\n');
     const cases = lines.filter(l => l.startsWith('ok   '));
     expect(cases.length).toBeGreaterThanOrEqual(10);
-    // The shipped presets' own test files (examples/presets/*.test.yaml) run too.
+    // The shipped presets' own test files (presets/*.test.yaml) run too.
     expect(lines.filter(l => l.startsWith('coverage of ')).every(l => l.endsWith(': every rule was reached and decided a case'))).toBe(true);
     expect(lines).toContainEqual(expect.stringMatching(/^coverage of .*examples\/app-config\.yaml \(bitbucket\/development\): every rule was reached and decided a case$/));
     expect(lines.at(-1)).toBe(`${cases.length} passed, 0 failed`);
@@ -28,8 +28,8 @@ describe('signin-rules test on the bundled examples', () => {
     // A copy of the examples where staff no longer find their user by id.
     const dir = mkdtempSync(join(tmpdir(), 'signin-rules-test-'));
     for (const f of ['catalog.yaml', 'app-config.test.yaml']) copyFileSync(ex(f), join(dir, f));
-    // Its presets, which app-config.yaml uses by paths relative to itself (their own tests left out).
-    cpSync(ex('presets'), join(dir, 'presets'), { recursive: true, filter: f => !f.endsWith('.test.yaml') });
+    // The presets app-config.yaml uses by module path.
+    installHere(dir);
     writeFileSync(join(dir, 'app-config.yaml'), readFileSync(ex('app-config.yaml'), 'utf8').replace('- resolver: userIdMatchingUserEntityAnnotation\n', ''));
     writeFileSync(join(dir, 'app-config.test.yaml'), readFileSync(ex('app-config.test.yaml'), 'utf8').replaceAll('profiles/', `${ex('profiles')}/`));
     const r = await run(['test', dir]);

@@ -186,7 +186,7 @@ const LATER: Record<string, { rule: object; finds: Lookup }> = {
   },
 };
 
-const serviceAccounts = join(__dirname, '../../examples/presets/service-accounts.yaml');
+const serviceAccounts = join(__dirname, '../../presets/service-accounts.yaml');
 
 function environment(denied: string, later: object, localParts: string[] = []) {
   const config = {

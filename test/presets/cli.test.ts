@@ -17,14 +17,14 @@ async function run(...argv: string[]) {
 
 describe('signin-rules presets', () => {
   it('lists every preset of a folder with its version, description, parameters and how to use it', async () => {
-    const r = await run('presets', join(root, 'examples/presets'));
+    const r = await run('presets', join(root, 'presets'));
     expect(r.code).toBe(0);
     expect(r.out.match(/^\S+ \d+\.\d+\.\d+ {2}\(/gm)).toEqual([
       'bitbucket-user-id-then-username 1.0.0  (', 'bitbucket-workspace-members 1.1.0  (', 'deny-domains 1.0.0  (', 'email-domain-staff 1.0.0  (', 'service-accounts 1.1.0  (', 'stock-bitbucket-chain 1.0.0  (',
     ]);
     expect(r.out).toContain('    domains: list of string (required): Email domains to refuse, lower case (e.g. [contractors.example]).');
     expect(r.out).toContain('    refuseMissingEmail: boolean (default true): Refuse people without a confirmed email first');
-    expect(r.out).toContain(`    - preset: "./${relative(process.cwd(), join(root, 'examples/presets/deny-domains.yaml'))}"\n      with: { domains: … }`);
+    expect(r.out).toContain(`    - preset: "./${relative(process.cwd(), join(root, 'presets/deny-domains.yaml'))}"\n      with: { domains: … }`);
   });
 
   it('lists an installed package found from the working directory, with the module paths to use', () => {
@@ -101,7 +101,7 @@ describe('validate with presets', () => {
     const dir = mkdtempSync(join(tmpdir(), 'presets-cli-'));
     try {
       mkdirSync(join(dir, 'sub/presets'), { recursive: true });
-      copyFileSync(join(root, 'examples/presets/deny-domains.yaml'), join(dir, 'sub/presets/deny-domains.yaml'));
+      copyFileSync(join(root, 'presets/deny-domains.yaml'), join(dir, 'sub/presets/deny-domains.yaml'));
       writeFileSync(join(dir, 'app-config.yaml'), 'auth:\n  providers:\n    bitbucket:\n      development:\n        signIn:\n          $include: ./sub/signin.yaml\n');
       writeFileSync(join(dir, 'sub/signin.yaml'), 'resolvers:\n  - resolver: rules\n    rules:\n      - preset: ./presets/deny-domains.yaml\n        with: { domains: [x.example], mesage: hi }\n');
       const r = await run('validate', join(dir, 'app-config.yaml'));
@@ -180,7 +180,7 @@ describe('a use with its own when', () => {
     temp.files({
       'app-config.yaml': [
         'auth:', '  providers:', '    bitbucket:', '      development:', '        signIn:', '          resolvers:', '            - resolver: rules', '              rules:',
-        `                - preset: ${join(root, 'examples/presets/bitbucket-workspace-members.yaml')}`,
+        `                - preset: ${join(root, 'presets/bitbucket-workspace-members.yaml')}`,
         '                  with: { workspaces: [acme], emailDomains: [freelance.example, partner.io] }',
         '                  when: { "==": [{ var: email.domain }, "freelance.example"] }',
         '              default: { deny: Nobody else }', '',

@@ -11,7 +11,7 @@ import type { Problem } from '../../src/engine/problems';
 import { appConfig, tempDir } from './tempFiles';
 import fc from 'fast-check';
 
-const examples = join(__dirname, '../../examples/presets');
+const examples = join(__dirname, '../../presets');
 const temp = tempDir('presets-');
 const files = temp.files;
 let dir: string;

@@ -1,5 +1,5 @@
 /**
- * Every preset shipped in examples/presets, used with parameters and deciding
+ * Every preset shipped in presets, used with parameters and deciding
  * sign-ins through the engine (prepareSignIn, as the backend and the CLI run
  * it) against the example catalog, read by the CLI's local catalog.
  */
@@ -13,7 +13,7 @@ import { bitbucketNeeds } from '../../src/providers';
 import { prepareSignIn } from '../../src/signIn/prepare';
 
 const examples = join(__dirname, '../../examples');
-const preset = (name: string) => join(examples, 'presets', name);
+const preset = (name: string) => join(__dirname, '../../presets', name);
 const NOBODY = 'Nobody else';
 
 /** A person as the Bitbucket authenticator hands them over. */
@@ -113,7 +113,7 @@ describe('deny-domains', () => {
       expect.objectContaining({ rule: 'deny-domains/listed', message: expect.stringMatching(/^denies by email, but rule "by-username" below .*someone who sets another confirmed primary email skips this deny/) }),
     ]);
     expect(prepareSignIn({ config: config({ refuseMissingEmail: false }) }).warnings).toContainEqual(
-      expect.objectContaining({ rule: 'deny-domains/listed', message: expect.stringMatching(/^denies by email, but rule "by-username" below/), place: expect.objectContaining({ file: 'examples/presets/deny-domains.yaml' }) }),
+      expect.objectContaining({ rule: 'deny-domains/listed', message: expect.stringMatching(/^denies by email, but rule "by-username" below/), place: expect.objectContaining({ file: 'presets/deny-domains.yaml' }) }),
     );
   });
 });
