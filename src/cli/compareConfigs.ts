@@ -10,7 +10,7 @@ import type { CompiledRules } from '../engine/compile';
 import type { SignInFacts } from '../engine/facts';
 import { inspectExpression } from '../engine/logic';
 import { loadPreset, resolvePreset } from '../presets';
-import { dirOf } from '../presets/resolve';
+import { dirOf, isPathReference } from '../presets/resolve';
 import type { PreparedEnvironment } from '../signIn/prepare';
 
 const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
@@ -145,9 +145,12 @@ export interface PresetUse {
   package?: string;
 }
 
-/** The package.json that holds a file installed under node_modules, as `name@version`. */
-function packageOf(file: string): string | undefined {
-  if (!file.split(/[\\/]/).includes('node_modules')) return undefined;
+/**
+ * The package.json that holds a preset from a package, as `name@version`: one installed under
+ * node_modules, or one named by module path (a package's own presets by its name, in its checkout).
+ */
+function packageOf(file: string, byModulePath: boolean): string | undefined {
+  if (!byModulePath && !file.split(/[\\/]/).includes('node_modules')) return undefined;
   for (let dir = dirname(file); dirname(dir) !== dir; dir = dirname(dir)) {
     const manifest = join(dir, 'package.json');
     if (!existsSync(manifest)) continue;
@@ -177,7 +180,7 @@ export function presetsUsed(data: Record<string, unknown>, sources: SourceFile[]
       const { preset } = loadPreset(resolved.file);
       if (!preset) return;
       if (!found.has(preset.file)) {
-        found.set(preset.file, { name: preset.name, version: preset.version, ref: entry.preset, file: preset.file, package: packageOf(preset.file) });
+        found.set(preset.file, { name: preset.name, version: preset.version, ref: entry.preset, file: preset.file, package: packageOf(preset.file, !isPathReference(entry.preset)) });
         walk(preset.rules, () => dirname(preset.file), depth + 1);
       }
     });

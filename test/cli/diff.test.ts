@@ -15,7 +15,7 @@ function after(edit: (text: string) => string): string {
   return file;
 }
 
-const PRESETS = 'service-accounts@1.1.0, deny-domains@1.0.0, email-domain-staff@1.0.0, bitbucket-workspace-members@1.1.0';
+const PRESETS = [['service-accounts', '1.1.0'], ['deny-domains', '1.0.0'], ['email-domain-staff', '1.0.0'], ['bitbucket-workspace-members', '1.1.0']].map(([p, v]) => `${p}@${v} (signin-rules@0.1.0)`).join(', ');
 const PRESETS_BEFORE = `presets before: ${PRESETS}`;
 const PRESETS_AFTER = `presets after:  ${PRESETS}`;
 
