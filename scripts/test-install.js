@@ -1,14 +1,16 @@
 #!/usr/bin/env node
-// npm run test:install: the install guide, run as an admin would. Packs this
-// package, installs the tarball into a new host backend next to
-// backend-defaults 0.18.0 and auth-backend 0.30.1 (from the npm registry),
-// checks the host has one copy of each Backstage package, starts
-// examples/backend/index.ts with examples/app-config.yaml and checks the
-// redirect to Bitbucket, then starts it with a broken rules block and checks
-// the auth plugin fails with located problems, what Backstage does with the
-// process then, and the README's one-line way to end it. Not part of npm test: it needs
-// the registry and takes minutes (better-sqlite3 builds from source).
-// KEEP=1 keeps the host folder for a look afterwards.
+// npm run test:install [-- current|previous]: the install guide (docs/install.md), run as an admin
+// would. Packs this package, makes a Backstage app's layout (yarn workspaces, as
+// @backstage/create-app makes them, with packages/backend on one Backstage release set: the current
+// one, or with `previous` or BACKSTAGE_RELEASE=previous the one before), adds the tarball to
+// packages/backend with yarn, checks the app has one copy of each Backstage package, runs the CLI from
+// the app and lists the shipped presets, starts examples/backend/index.ts with
+// examples/app-config.yaml (its presets by module path, from the installed package) and checks the
+// redirect to Bitbucket, then starts it with a broken rules block and checks the auth plugin fails
+// with located problems, what Backstage does with the process then, and the docs' one-line way to end
+// it. Not part of npm test: it needs the registry and takes minutes (better-sqlite3 builds from
+// source). Yarn comes through corepack, fetched from the registry npm uses. KEEP=1 keeps the app
+// folder for a look afterwards.
 const { execFileSync, spawn } = require('node:child_process');
 const { cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, existsSync } = require('node:fs');
 const { createServer } = require('node:net');
@@ -18,7 +20,52 @@ const ts = require('typescript');
 
 const repo = join(__dirname, '..');
 const work = mkdtempSync(join(tmpdir(), 'signin-rules-install-'));
-const host = join(work, 'host');
+const app = join(work, 'app');
+const host = join(app, 'packages/backend');
+
+// The Backstage releases the package is tested with: the top-level packages a backend of each
+// release names (docs/install.md lists them; package-lock.json pins the current one for npm test).
+const RELEASES = {
+  current: { name: 'November 2026', '@backstage/backend-defaults': '0.19.0', '@backstage/plugin-auth-backend': '0.31.0', '@backstage/plugin-catalog-backend': '4.0.5' },
+  previous: { name: 'September 2026', '@backstage/backend-defaults': '0.18.0', '@backstage/plugin-auth-backend': '0.30.1', '@backstage/plugin-catalog-backend': '3.9.1' },
+};
+const releaseKey = process.argv[2] ?? process.env.BACKSTAGE_RELEASE ?? 'current';
+if (!RELEASES[releaseKey]) {
+  console.error(`test:install: unknown release "${releaseKey}" (known: ${Object.keys(RELEASES).join(', ')})`);
+  process.exit(2);
+}
+const { name: releaseName, ...releasePackages } = RELEASES[releaseKey];
+// A yarn 4, as @backstage/create-app apps name in packageManager.
+const YARN = '4.9.1';
+const registry = execFileSync('npm', ['config', 'get', 'registry'], { encoding: 'utf8' }).trim();
+// node-gyp under yarn finds Node's headers where npm's is told to (npm config nodedir), if anywhere.
+const nodedir = execFileSync('npm', ['config', 'get', 'nodedir'], { encoding: 'utf8' }).trim();
+const yarnEnv = {
+  ...process.env,
+  COREPACK_NPM_REGISTRY: registry.replace(/\/$/, ''),
+  COREPACK_ENABLE_DOWNLOAD_PROMPT: '0',
+  ...(nodedir && nodedir !== 'undefined' && nodedir !== 'null' ? { npm_config_nodedir: nodedir } : {}),
+};
+const yarn = (args, cwd) => execFileSync('corepack', ['yarn', ...args], { cwd, env: yarnEnv, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 64 << 20 });
+
+/** Every version of each @backstage/* package anywhere under the app's node_modules folders. */
+function backstageCopies(dir, found = new Map()) {
+  for (const nm of [join(dir, 'node_modules')].filter(existsSync)) {
+    for (const entry of readdirSync(nm)) {
+      const names = entry.startsWith('@') ? readdirSync(join(nm, entry)).map((n) => `${entry}/${n}`) : [entry];
+      for (const name of names) {
+        const pkgDir = join(nm, name);
+        if (name.startsWith('@backstage/') && existsSync(join(pkgDir, 'package.json'))) {
+          const { version } = JSON.parse(readFileSync(join(pkgDir, 'package.json'), 'utf8'));
+          if (!found.has(name)) found.set(name, new Map());
+          found.get(name).set(version, [...(found.get(name).get(version) ?? []), pkgDir.slice(app.length + 1)]);
+        }
+        backstageCopies(pkgDir, found);
+      }
+    }
+  }
+  return found;
+}
 let failed = 0;
 
 function step(name, ok, detail = '') {
@@ -73,51 +120,67 @@ async function main() {
   const [packed] = JSON.parse(run('npm', ['pack', '--json', '--pack-destination', work], repo));
   const tarball = join(work, packed.filename);
   const files = packed.files.map((f) => f.path);
-  step('npm pack builds a tarball with dist/ and the config schema', ['dist/index.js', 'dist/cli/main.js', 'schemas/backstage-config.schema.json'].every((f) => files.includes(f)),
+  step('npm pack builds a tarball with dist/, the config schema and the presets', ['dist/index.js', 'dist/cli/main.js', 'schemas/backstage-config.schema.json', 'presets/deny-domains.yaml'].every((f) => files.includes(f)),
     `${packed.filename}: ${packed.files.length} files, ${packed.size} bytes packed, ${packed.unpackedSize} bytes unpacked`);
 
-  // 2. A bare host backend, as the README's install section describes it.
-  mkdirSync(join(host, 'src'), { recursive: true });
+  // 2. An app's layout as @backstage/create-app makes it (yarn workspaces, node_modules linker),
+  // packages/backend on the chosen release, then the tarball added as docs/install.md says.
+  console.log(`Backstage release: ${releaseName} (${Object.entries(releasePackages).map(([n, v]) => `${n} ${v}`).join(', ')})`);
+  mkdirSync(host, { recursive: true });
+  // Yarn builds native modules (better-sqlite3) with node-gyp@latest, whose version 13 needs Node 22.19
+  // (through undici 8); on Node 20 the app pins node-gyp 11, as docs/install.md says.
+  const resolutions = Number(process.versions.node.split('.')[0]) < 22 ? { 'node-gyp': '^11.0.0' } : undefined;
+  writeFileSync(join(app, 'package.json'), `${JSON.stringify({ name: 'root', private: true, packageManager: `yarn@${YARN}`, workspaces: { packages: ['packages/*'] }, resolutions }, null, 2)}\n`);
+  writeFileSync(join(app, '.yarnrc.yml'), `nodeLinker: node-modules\nnpmRegistryServer: "${registry.replace(/\/$/, '')}"\nenableTelemetry: false\n`);
+  writeFileSync(join(app, 'yarn.lock'), '');
   writeFileSync(join(host, 'package.json'), `${JSON.stringify({
-    name: 'host-backend',
+    name: 'backend',
     private: true,
-    dependencies: {
-      '@backstage/backend-defaults': '0.18.0',
-      '@backstage/plugin-auth-backend': '0.30.1',
-      '@backstage/plugin-catalog-backend': '3.9.1',
-      'better-sqlite3': '^12.0.0',
-      'signin-rules': `file:${tarball}`,
-    },
+    dependencies: { ...releasePackages, 'better-sqlite3': '^12.0.0' },
   }, null, 2)}\n`);
   const started = Date.now();
   try {
-    run('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error'], host);
-    step('npm install of the host backend with the packed signin-rules', true, `${Math.round((Date.now() - started) / 1000)} s, node_modules ${du(join(host, 'node_modules'))} KiB`);
+    yarn(['--version'], app);
+    yarn(['install'], app);
+    // The docs' line, from packages/backend.
+    yarn(['add', `signin-rules@file:${tarball}`], host);
+    step('yarn install of the app, then yarn add of the packed signin-rules in packages/backend', true,
+      `${Math.round((Date.now() - started) / 1000)} s, node_modules ${du(join(app, 'node_modules'))} KiB`);
   } catch (e) {
-    step('npm install of the host backend with the packed signin-rules', false, String(e.stderr || e.message).slice(-2000));
+    step('yarn install of the app, then yarn add of the packed signin-rules in packages/backend', false, String(e.stdout || '').slice(-2000) + String(e.stderr || e.message).slice(-2000));
     return;
   }
 
-  // 3. One copy of each Backstage package: nothing nested under signin-rules.
-  const nested = join(host, 'node_modules/signin-rules/node_modules');
-  const nestedBackstage = existsSync(join(nested, '@backstage')) ? readdirSync(join(nested, '@backstage')) : [];
+  // 3. One copy of each Backstage package: nothing nested under signin-rules, no second version anywhere.
+  const copies = backstageCopies(app);
+  const installed = [join(app, 'node_modules/signin-rules'), join(host, 'node_modules/signin-rules')].find(existsSync);
+  const nestedDir = join(installed, 'node_modules/@backstage');
+  const nestedBackstage = existsSync(nestedDir) ? readdirSync(nestedDir) : [];
   step('no @backstage/* package nested under node_modules/signin-rules/node_modules', nestedBackstage.length === 0,
     `nested @backstage packages: ${nestedBackstage.length}${nestedBackstage.length ? ` (${nestedBackstage.join(', ')})` : ''}; ` +
-      `node_modules/signin-rules: ${du(join(host, 'node_modules/signin-rules'))} KiB`);
-  const tree = JSON.parse(run('npm', ['ls', '--all', '--json', '@backstage/backend-plugin-api', '@backstage/plugin-auth-node'], host));
-  const versions = { '@backstage/backend-plugin-api': new Set(), '@backstage/plugin-auth-node': new Set() };
-  const walk = (deps = {}) => Object.entries(deps).forEach(([name, d]) => (versions[name]?.add(d.version), walk(d.dependencies)));
-  walk(tree.dependencies);
-  step('npm ls: one version of backend-plugin-api and of plugin-auth-node in the host', [...Object.values(versions)].every((s) => s.size === 1),
-    Object.entries(versions).map(([n, s]) => `${n}: ${[...s].join(', ')}`).join('; '));
+      `${installed.slice(app.length + 1)}: ${du(installed)} KiB`);
+  const twice = [...copies].filter(([, versions]) => versions.size > 1);
+  step(`one version of each of the app's ${copies.size} @backstage/* packages`, twice.length === 0,
+    ['backend-plugin-api', 'plugin-auth-node', 'plugin-catalog-node'].map((n) => `@backstage/${n}: ${[...(copies.get(`@backstage/${n}`)?.keys() ?? [])].join(', ')}`).join('; ') +
+      twice.map(([n, versions]) => `\n${n}: ${[...versions].map(([v, dirs]) => `${v} in ${dirs.join(', ')}`).join('; ')}`).join(''));
+
+  // 3b. The CLI and the shipped presets, from the app, as the README says.
+  cpSync(join(repo, 'examples/app-config.yaml'), join(app, 'app-config.yaml'));
+  try {
+    const validate = yarn(['signin-rules', 'validate', '../../app-config.yaml'], host).trim();
+    step('cd packages/backend && yarn signin-rules validate ../../app-config.yaml (presets by module path)', validate === 'ok: 1 rules block valid (bitbucket/development)', validate);
+    const listing = yarn(['signin-rules', 'presets', 'signin-rules'], host);
+    const uses = listing.match(/- preset: "signin-rules\/presets\/[^"]+"/g) ?? [];
+    step('yarn signin-rules presets signin-rules lists the shipped presets', uses.length >= 5, uses.join('\n'));
+  } catch (e) {
+    step('the CLI runs from the app', false, String(e.stdout || '') + String(e.stderr || e.message).slice(-2000));
+  }
 
   // 4. The example backend entry point, as written, with the example app-config.
   const source = readFileSync(join(repo, 'examples/backend/index.ts'), 'utf8');
   writeFileSync(join(host, 'index.js'), ts.transpileModule(source, { compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022 } }).outputText);
   cpSync(join(repo, 'examples/app-config.yaml'), join(host, 'app-config.yaml'));
   cpSync(join(repo, 'examples/catalog.yaml'), join(host, 'catalog.yaml'));
-  // The example's rules use preset files by paths relative to it.
-  cpSync(join(repo, 'presets'), join(host, 'presets'), { recursive: true });
   const port = await freePort();
   writeFileSync(join(host, 'app-config.port.yaml'), `backend:\n  baseUrl: http://localhost:${port}\n  listen:\n    port: ${port}\n`);
   const good = await startBackend('index.js', ['app-config.yaml', 'app-config.port.yaml'], port, async (b) => (await readiness(b)) === 200);
