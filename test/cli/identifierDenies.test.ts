@@ -11,7 +11,7 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ex, fixture, root, run } from './run';
+import { ex, fixture, installHere, root, run } from './run';
 
 const dir = (f: string) => fixture(`identifier-denies/${f}`);
 const explain = async (env: string, ...who: string[]) => {
@@ -24,7 +24,7 @@ describe('a deny of an address, and a later rule that finds users by the local p
     const r = await run(['validate', dir('app-config.yaml')]);
     expect(r.code).toBe(0);
     expect(r.err + r.out).toMatch(
-      /examples\/presets\/service-accounts\.yaml:\d+:\d+: warning: rule "service-accounts\/block": denies deploy@acme\.com, but rule "staff" below runs emailLocalPartMatchingUserEntityName, which finds users by the local part alone: deploy@acme\.io skips this deny .*\["deploy"\].*\n\s+used at .*identifier-denies\/app-config\.yaml:13:19/,
+      /\bpresets\/service-accounts\.yaml:\d+:\d+: warning: rule "service-accounts\/block": denies deploy@acme\.com, but rule "staff" below runs emailLocalPartMatchingUserEntityName, which finds users by the local part alone: deploy@acme\.io skips this deny .*\["deploy"\].*\n\s+used at .*identifier-denies\/app-config\.yaml:13:19/,
     );
     // The advised config (localParts) draws no such warning.
     expect((r.err + r.out).match(/which finds users by the local part alone/g)).toHaveLength(1);
@@ -48,8 +48,9 @@ describe('a renamed service account', () => {
   it('validate warns of a deny of usernames alone before a resolver by user id: the shipped example names both', async () => {
     const r = await run(['validate', ex('app-config.yaml')]);
     expect(r.err + r.out).not.toMatch(/warning/);
-    const onlyNames = join(mkdtempSync(join(tmpdir(), 'signin-rules-')), 'app-config.yaml');
-    writeFileSync(onlyNames, readFileSync(ex('app-config.yaml'), 'utf8').replace(/\n\s+userIds: .*\n/, '\n').replaceAll('./presets/', `${ex('presets')}/`));
+    // A copy in an app that installed the package, so its presets resolve by module path.
+    const onlyNames = join(installHere(mkdtempSync(join(tmpdir(), 'signin-rules-'))), 'app-config.yaml');
+    writeFileSync(onlyNames, readFileSync(ex('app-config.yaml'), 'utf8').replace(/\n\s+userIds: .*\n/, '\n'));
     const warned = await run(['validate', onlyNames]);
     expect(warned.err + warned.out).toMatch(
       /service-accounts\.yaml:\d+:\d+: warning: rule "service-accounts\/block": denies Bitbucket usernames, but rule "staff" below runs userIdMatchingUserEntityAnnotation: .*Deny the user ids too/,

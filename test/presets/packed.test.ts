@@ -32,7 +32,13 @@ test('npm pack ships every preset, and none of their test files', () => {
 
 test('the example config, copied into an app, validates with the presets by module path', async () => {
   copyFileSync(ex('app-config.yaml'), join(host, 'app-config.yaml'));
-  expect(await run(['validate', join(host, 'app-config.yaml')])).toEqual({ code: 0, err: '', out: 'ok: 1 rules block valid (bitbucket/development)' });
+  const r = await run(['validate', join(host, 'app-config.yaml')]);
+  expect(r).toMatchObject({ code: 0, err: '' });
+  // Each preset came from the installed package, not from the clone.
+  const lines = r.out.split('\n');
+  expect(lines.pop()).toBe('ok: 1 rules block valid (bitbucket/development)');
+  expect(lines.length).toBeGreaterThan(0);
+  for (const line of lines) expect(line).toMatch(/^preset \S+@\S+: .*\/node_modules\/signin-rules\/presets\/[a-z-]+\.yaml \(package signin-rules@/);
 });
 
 test('each shipped preset resolves by module path', async () => {
