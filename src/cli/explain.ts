@@ -104,7 +104,7 @@ export const explainCommand: Command = {
         example: 'signin-rules explain --config app-config.yaml --catalog catalog.yaml --profile profiles/',
       },
       email: { type: 'string', value: '<address>', help: 'short form: the profile email', example: 'signin-rules explain --config app-config.yaml --catalog catalog.yaml --email alice@acme.com' },
-      username: { type: 'string', value: '<name>', help: 'short form: the provider username', example: 'signin-rules explain --config app-config.yaml --catalog catalog.yaml --email alice@acme.com --username alice-acme' },
+      username: { type: 'string', value: '<name>', help: 'short form: the provider username', example: 'signin-rules explain --config app-config.yaml --catalog catalog.yaml --email alice@acme.com --username alice-acme --user-id \'{a1a1a1a1-0000-4000-8000-000000000001}\'' },
       'user-id': { type: 'string', value: '<id>', help: 'short form: the provider user id', example: "signin-rules explain --config app-config.yaml --catalog catalog.yaml --user-id '{a1a1a1a1-0000-4000-8000-000000000001}'" },
       workspace: { type: 'string', multiple: true, value: '<slug>', help: 'short form: a workspace the person is in', example: 'signin-rules explain --config app-config.yaml --catalog catalog.yaml --email erin@freelance.example --username erin-dev --workspace acme' },
       ...catalogFlags('signin-rules explain --config app-config.yaml --email alice@acme.com'),
