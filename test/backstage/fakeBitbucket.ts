@@ -293,7 +293,7 @@ const handlers = [
           slug,
           name: slug,
           links: {
-            self: { href: `${API}/2.0/workspaces/${slug}` },
+            self: { href: `${API}/2.0/workspaces/${slug}` }, // one workspace's own resource, as Bitbucket links it; the list GET /2.0/workspaces is the one retired (CHANGE-2770)
             html: { href: `https://bitbucket.org/${slug}/` },
             avatar: { href: `https://bitbucket.org/workspaces/${slug}/avatar/` },
           },
