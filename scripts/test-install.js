@@ -168,7 +168,7 @@ async function main() {
   cpSync(join(repo, 'examples/app-config.yaml'), join(app, 'app-config.yaml'));
   try {
     const validate = yarn(['signin-rules', 'validate', '../../app-config.yaml'], host).trim();
-    step('cd packages/backend && yarn signin-rules validate ../../app-config.yaml (presets by module path)', validate === 'ok: 1 rules block valid (bitbucket/development)', validate);
+    step('cd packages/backend && yarn signin-rules validate ../../app-config.yaml (presets by module path)', validate.split('\n').pop() === 'ok: 1 rules block valid (bitbucket/development)', validate);
     const listing = yarn(['signin-rules', 'presets', 'signin-rules'], host);
     const uses = listing.match(/- preset: "signin-rules\/presets\/[^"]+"/g) ?? [];
     step('yarn signin-rules presets signin-rules lists the shipped presets', uses.length >= 5, uses.join('\n'));
