@@ -9,16 +9,16 @@ import {
 } from '@backstage/plugin-auth-node';
 import { catalogServiceRef } from '@backstage/plugin-catalog-node';
 import { forbiddenKeyProblems, locate } from '../config/locate';
-import { formatProblem, RulesConfigError, type Problem } from '../engine/problems';
-import type { Decision } from '../engine/decide';
-import { FORBIDDEN_KEYS, plainDataProblems } from '../engine/plainData';
-import type { CompiledRules } from '../engine/compile';
+import { formatProblem, RulesConfigError, type Problem } from '../common/problems';
+import type { Decision } from '../decide/decide';
+import { FORBIDDEN_KEYS, plainDataProblems } from '../config/plainData';
+import type { CompiledRules } from '../rules/compile';
 import { bitbucketNeeds } from '../providers';
-import { prepareSignIn } from '../signIn/prepare';
+import { prepareSignIn } from '../setup/prepare';
 import { presetFileLine } from '../presets';
-import { createBitbucketAuthenticator, type BitbucketFailure } from './bitbucketAuthenticator';
-import { catalogBatchLookup } from './catalogBatch';
-import { configFilePaths, readConfigSourcesWithIncludes } from './configFiles';
+import { createBitbucketAuthenticator, type BitbucketFailure } from '../providers/bitbucket/authenticator';
+import { catalogBatchLookup } from '../lookups/batch';
+import { configFilePaths, readConfigSourcesWithIncludes } from '../config/configFiles';
 
 /**
  * The audit line of one decision: who decided what, never facts or tokens.

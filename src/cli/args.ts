@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { didYouMean } from '../engine/suggest';
+import { didYouMean } from '../common/suggest';
 import { UsageError } from './context';
 
 

@@ -6,12 +6,12 @@
 import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { dirname, join, relative, isAbsolute } from 'node:path';
 import { locate, type SourceFile } from '../config/locate';
-import type { CompiledRules } from '../engine/compile';
-import type { SignInFacts } from '../engine/facts';
-import { inspectExpression } from '../engine/logic';
+import type { CompiledRules } from '../rules/compile';
+import type { SignInFacts } from '../facts/facts';
+import { inspectExpression } from '../logic/check';
 import { loadPreset, resolvePreset } from '../presets';
 import { dirOf, isPathReference } from '../presets/resolve';
-import type { PreparedEnvironment } from '../signIn/prepare';
+import type { PreparedEnvironment } from '../setup/prepare';
 
 const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 

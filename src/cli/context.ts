@@ -1,10 +1,10 @@
 import { resolve as resolvePath } from 'node:path';
 import type { LoadedConfig } from '../config/load';
 import { forbiddenKeyProblems } from '../config/locate';
-import { FORBIDDEN_KEYS } from '../engine/plainData';
-import type { Problem } from '../engine/problems';
-import type { ResolverRegistry } from '../engine/compile';
-import { prepareSignIn, type PreparedEnvironment } from '../signIn/prepare';
+import { FORBIDDEN_KEYS } from '../config/plainData';
+import type { Problem } from '../common/problems';
+import type { ResolverRegistry } from '../rules/compile';
+import { prepareSignIn, type PreparedEnvironment } from '../setup/prepare';
 import { appConfigPath, readConfig } from './readConfig';
 
 /** Wrong usage: exit code 2, with the usage text. */

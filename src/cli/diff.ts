@@ -9,7 +9,7 @@ import { stringifyEntityRef } from '@backstage/catalog-model';
 import type { SignInInfo } from '@backstage/plugin-auth-node';
 import { statSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
-import type { SignInFacts } from '../engine/facts';
+import type { SignInFacts } from '../facts/facts';
 import { string, strings, type Command } from './args';
 import { inside, hasFact, presetLabel, presetsUsed, ruleChanges, rulesOf, settingChanges, type PresetUse, type RuleChange, type SettingChange } from './compareConfigs';
 import { InputError, loadCustomResolvers, readAndCheck, UsageError, type CheckedConfig } from './context';

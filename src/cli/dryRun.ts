@@ -5,14 +5,14 @@
  */
 import type { Entity } from '@backstage/catalog-model';
 import type { SignInInfo } from '@backstage/plugin-auth-node';
-import type { BatchLookup } from '../engine/prefetch';
+import type { BatchLookup } from '../lookups/plan';
 import { createCatalogResolverContext, LocalCatalog, type CatalogLookup } from './catalog';
-import type { Problem } from '../engine/problems';
-import type { Decision } from '../engine/decide';
-import type { TraceEvent } from '../engine/trace';
+import type { Problem } from '../common/problems';
+import type { Decision } from '../decide/decide';
+import type { TraceEvent } from '../decide/trace';
 import { environmentFor, InputError, readAndCheck, UsageError, type CheckedConfig } from './context';
-import type { ResolverRegistry } from '../engine/compile';
-import type { PreparedEnvironment } from '../signIn/prepare';
+import type { ResolverRegistry } from '../rules/compile';
+import type { PreparedEnvironment } from '../setup/prepare';
 import { DEFAULT_CATALOG_TIMEOUT_MS, liveCatalog, redactUrl } from './liveCatalog';
 
 export interface ExplainResult {

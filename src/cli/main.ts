@@ -8,7 +8,7 @@ import { redactor, TOKEN_ENV } from './liveCatalog';
 import { colourWanted, quietStdout, readAll, type Io } from './output';
 import { testCommand } from './test';
 import { validateCommand } from './validate';
-import { didYouMean } from '../engine/suggest';
+import { didYouMean } from '../common/suggest';
 
 /** The subcommands, in the order the help lists them. */
 export const COMMANDS: Command[] = [validateCommand, explainCommand, testCommand, diffCommand, presetsCommand];

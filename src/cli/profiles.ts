@@ -5,7 +5,7 @@ import { readdirSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseYaml, yamlProblemLines } from '../config/yamlFile';
-import { didYouMean } from '../engine/suggest';
+import { didYouMean } from '../common/suggest';
 import { InputError } from './context';
 
 /** The keys of a short-form profile, for quick questions and test cases. */

@@ -14,7 +14,7 @@ import { resolve } from 'node:path';
 import { includedSources } from '../config/includes';
 import { mergeConfig, loadConfigFiles, type LoadedConfig } from '../config/load';
 import { locate } from '../config/locate';
-import type { ConfigPath, Problem } from '../engine/problems';
+import type { ConfigPath, Problem } from '../common/problems';
 
 const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 

@@ -1,6 +1,6 @@
 /** The human account of a dry run: what the rules saw, and why each one applied or not. */
-import { evaluate, truthy } from '../engine/logic';
-import type { SignInFacts } from '../engine/facts';
+import { evaluate, truthy } from '../logic/check';
+import type { SignInFacts } from '../facts/facts';
 import type { ExplainResult } from './dryRun';
 import { palette, type Palette } from './output';
 

@@ -1,5 +1,5 @@
 /** How the CLI reports config problems: sorted by file and line, as text or JSON. */
-import { formatPath, formatProblem, type Problem } from '../engine/problems';
+import { formatPath, formatProblem, type Problem } from '../common/problems';
 
 /**
  * Problems in reading order: by file (in the order the files were given,

@@ -1,6 +1,6 @@
 import { strings, type Command } from './args';
 import { loadCustomResolvers, readAndCheck, UsageError } from './context';
-import { formatProblem } from '../engine/problems';
+import { formatProblem } from '../common/problems';
 import { presetFileLine } from '../presets';
 import { palette } from './output';
 import { plural, problemJson, problemLines, sortProblems } from './report';

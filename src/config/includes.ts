@@ -6,7 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import { isMap, isScalar, isSeq } from 'yaml';
-import type { ConfigPath, Problem } from '../engine/problems';
+import type { ConfigPath, Problem } from '../common/problems';
 import { nodeAt, parseSourceFile, type SourceFile } from './locate';
 
 /** `$include` directives in a file, with the config path each one stands at. */

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { parseSourceFile, type SourceFile } from './locate';
-import type { Problem } from '../engine/problems';
+import type { Problem } from '../common/problems';
 
 type Json = unknown;
 

@@ -1,5 +1,5 @@
 import { isMap, isScalar, isSeq, type Document, type LineCounter, type Node } from 'yaml';
-import type { ConfigPath, Problem, SourcePlace } from '../engine/problems';
+import type { ConfigPath, Problem, SourcePlace } from '../common/problems';
 import { parseYaml, type YamlDocument } from './yamlFile';
 
 /** One parsed config file, positions kept. */

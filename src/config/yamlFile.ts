@@ -17,7 +17,7 @@ import {
   type Node,
   type YAMLError,
 } from 'yaml';
-import type { Problem, SourcePlace } from '../engine/problems';
+import type { Problem, SourcePlace } from '../common/problems';
 
 /** yaml's default for maxAliasCount, which Backstage's config loader and catalog use as is. */
 export const DEFAULT_MAX_ALIAS_COUNT = 100;

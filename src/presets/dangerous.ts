@@ -5,7 +5,7 @@
  * config, so it warns, never fails; louder where it is easy to miss: written
  * in a preset (someone else's file) or on a rule that applies to everyone.
  */
-import type { ConfigPath, Problem } from '../engine/problems';
+import type { ConfigPath, Problem } from '../common/problems';
 import type { Expansion } from './expand';
 
 export const DANGEROUS_OPTION = 'dangerouslyAllowSignInWithoutUserInCatalog';

@@ -9,10 +9,10 @@
 import { dirname } from 'node:path';
 import type { ErrorObject } from 'ajv';
 import { locate, type SourceFile } from '../config/locate';
-import type { ConfigPath, Problem, SourcePlace } from '../engine/problems';
-import { plainDataProblems } from '../engine/plainData';
-import { oneLevelUp } from '../engine/schema';
-import { closest } from '../engine/suggest';
+import type { ConfigPath, Problem, SourcePlace } from '../common/problems';
+import { plainDataProblems } from '../config/plainData';
+import { oneLevelUp } from '../rules/schema';
+import { closest } from '../common/suggest';
 import { loadPreset, parameterRead, paramsReads, paramsVar, type Preset } from './load';
 import { dirOf, displayPath, packageOf, packageRootOf, resolvePreset } from './resolve';
 

@@ -1,6 +1,6 @@
-import { compileRules, type CompiledRules, type ResolverRegistry } from '../engine/compile';
+import { compileRules, type CompiledRules, type ResolverRegistry } from '../rules/compile';
 import { expandPresets, type ExpandOptions, type Expansion, type PresetFileUsed } from './expand';
-import type { Problem } from '../engine/problems';
+import type { Problem } from '../common/problems';
 import { dangerousRuleWarnings } from './dangerous';
 
 export { expandPresets, MAX_EXPANDED_RULES, MAX_PRESET_DEPTH, MAX_PRESET_PROBLEMS, MAX_PRESET_USES, PRESET_EXPANSION_BUDGET_MS } from './expand';

@@ -3,10 +3,10 @@ import { isCollection, isMap, isScalar, visit } from 'yaml';
 import { closeSync, constants, fstatSync, openSync, readSync, statSync } from 'node:fs';
 import { RE2JS } from 're2js';
 import { forbiddenKeyProblems, locate, type SourceFile } from '../config/locate';
-import type { ConfigPath, Problem, SourcePlace } from '../engine/problems';
-import { schemaProblems } from '../engine/schema';
+import type { ConfigPath, Problem, SourcePlace } from '../common/problems';
+import { schemaProblems } from '../rules/schema';
 import { parseYaml } from '../config/yamlFile';
-import { FORBIDDEN_KEYS, plainDataProblems } from '../engine/plainData';
+import { FORBIDDEN_KEYS, plainDataProblems } from '../config/plainData';
 import { displayPath } from './resolve';
 
 /** The JSON Schema of a preset file (generated from the rules entry's schema). */

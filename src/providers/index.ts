@@ -1,9 +1,9 @@
-import { bitbucketProvider } from './bitbucket';
+import { bitbucketProvider } from './bitbucket/facts';
 import type { Provider } from './types';
 
 export type { Provider } from './types';
-export { bitbucketProvider, bitbucketNeeds } from './bitbucket';
-export { bitbucketSignInResolvers } from './bitbucketResolvers';
+export { bitbucketProvider, bitbucketNeeds } from './bitbucket/facts';
+export { bitbucketSignInResolvers } from './bitbucket/resolvers';
 
 /** Providers signin-rules adds facts and resolvers for. Others still get the common facts and resolvers. */
 export const providers: Readonly<Record<string, Provider>> = { bitbucket: bitbucketProvider };

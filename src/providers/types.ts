@@ -1,5 +1,5 @@
-import type { ResolverRegistry } from '../engine/compile';
-import type { ProviderFacts } from '../engine/facts';
+import type { ResolverRegistry } from '../rules/compile';
+import type { ProviderFacts } from '../facts/facts';
 
 /** What signin-rules knows about one auth provider. */
 export interface Provider extends ProviderFacts {

@@ -15,7 +15,7 @@ import {
   fetchWorkspaces,
   MAX_PAGE_BYTES,
   readApiOptions,
-} from '../../src/backstage/bitbucketAuthenticator';
+} from '../../src/providers/bitbucket/authenticator';
 
 const API = 'https://api.bitbucket.org/2.0';
 const EMAILS = `${API}/user/emails`;

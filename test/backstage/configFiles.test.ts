@@ -1,7 +1,7 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { configFilePaths, readConfigSources } from '../../src/backstage/configFiles';
+import { configFilePaths, readConfigSources } from '../../src/config/configFiles';
 import { locate } from '../../src/config/locate';
 
 describe('finding the app-config files a backend was started with (for error places)', () => {

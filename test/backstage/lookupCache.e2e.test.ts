@@ -9,7 +9,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import { cacheKey, cachedBatchLookup } from '../../src/engine/lookupCache';
+import { cacheKey, cachedBatchLookup } from '../../src/lookups/cache';
 import { authCatalogRequests, Backstage, FakeBitbucketUser, startBackstage } from './harness';
 
 // A copy of the fixture catalog, which the test edits to remove a user.

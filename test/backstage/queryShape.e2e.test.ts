@@ -4,7 +4,7 @@
  * Bitbucket's API faked. The auth plugin's resolver context sends a lookup as
  * a catalog filter string ("key=value,key=value"), and the catalog reads ","
  * as a second condition, a repeated key as "any of", and folds the Kelvin sign
- * into "k" (see test/engine/filterStructure.test.ts). Each attacker with a
+ * into "k" (see test/decide/filterStructure.test.ts). Each attacker with a
  * string username or email below was signed in as somebody else before the
  * catalog guard; the non-string ones widened the query to every user.
  */

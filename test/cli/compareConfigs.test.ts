@@ -1,7 +1,7 @@
 /** Which rules a change touched, the laws `diff`'s "cannot tell" rests on. */
 import fc from 'fast-check';
 import { hasFact, ruleChanges } from '../../src/cli/compareConfigs';
-import type { SignInFacts } from '../../src/engine/facts';
+import type { SignInFacts } from '../../src/facts/facts';
 
 const rule = (name: string, when: unknown = { '==': [{ var: 'email.domain' }, name] }) =>
   ({ name, definition: JSON.stringify({ name, when, deny: 'x' }), rule: { name, when, deny: 'x' } });

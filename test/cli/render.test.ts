@@ -1,7 +1,7 @@
 /** The story a trace tells: for a false condition, which part was false and the values it saw. */
 import { whyFalse } from '../../src/cli/render';
-import { buildFacts } from '../../src/engine/facts';
-import { bitbucketProvider } from '../../src/providers/bitbucket';
+import { buildFacts } from '../../src/facts/facts';
+import { bitbucketProvider } from '../../src/providers/bitbucket/facts';
 import { fromShortForm } from '../../src/cli/profiles';
 
 const facts = buildFacts('bitbucket', fromShortForm({ email: 'erin@Freelance.example', username: 'erin-dev', workspaces: ['oss'] }), bitbucketProvider);

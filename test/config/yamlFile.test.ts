@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readConfigSources } from '../../src/backstage/configFiles';
+import { readConfigSources } from '../../src/config/configFiles';
 import { locate } from '../../src/config/locate';
 import fc from 'fast-check';
 import { stringify } from 'yaml';

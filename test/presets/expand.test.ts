@@ -4,10 +4,10 @@
  */
 import { mkdirSync, symlinkSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
-import { registryFor } from '../../src/signIn/prepare';
+import { registryFor } from '../../src/setup/prepare';
 import { findRulesBlocks, loadConfigFiles } from '../../src/config/load';
 import { compileWithPresets, MAX_EXPANDED_RULES, MAX_PRESET_PROBLEMS } from '../../src/presets';
-import type { Problem } from '../../src/engine/problems';
+import type { Problem } from '../../src/common/problems';
 import { appConfig, tempDir } from './tempFiles';
 import fc from 'fast-check';
 

@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { run } from '../cli/run';
-import { closest, MAX_SUGGESTED_LENGTH } from '../../src/engine/suggest';
+import { closest, MAX_SUGGESTED_LENGTH } from '../../src/common/suggest';
 import { appConfig, tempDir } from './tempFiles';
 
 const temp = tempDir('hostile-');

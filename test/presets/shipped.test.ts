@@ -8,9 +8,9 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { createCatalogResolverContext, LocalCatalog } from '../../src/cli/catalog';
-import type { Decision } from '../../src/engine/decide';
+import type { Decision } from '../../src/decide/decide';
 import { bitbucketNeeds } from '../../src/providers';
-import { prepareSignIn } from '../../src/signIn/prepare';
+import { prepareSignIn } from '../../src/setup/prepare';
 
 const examples = join(__dirname, '../../examples');
 const preset = (name: string) => join(__dirname, '../../presets', name);

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { run } from '../cli/run';
 import { compileWithPresets, PRESET_EXPANSION_BUDGET_MS } from '../../src/presets';
 import { MAX_PATTERN_PROGRAM, MAX_PRESET_BYTES, presetRegExp } from '../../src/presets/load';
-import { registryFor } from '../../src/signIn/prepare';
+import { registryFor } from '../../src/setup/prepare';
 import { appConfig, tempDir } from './tempFiles';
 
 const temp = tempDir('untrusted-');

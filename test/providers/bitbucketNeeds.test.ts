@@ -1,6 +1,6 @@
-import { compileRules } from '../../src/engine/compile';
+import { compileRules } from '../../src/rules/compile';
 import { bitbucketNeeds, bitbucketProvider } from '../../src/providers';
-import { resolverRegistry } from '../../src/resolvers/builtin';
+import { resolverRegistry } from '../../src/providers/common/resolvers';
 
 // Which extra Bitbucket calls a rules block costs, from what its rules read and name.
 const needsOf = (rules: unknown[]) => {

@@ -18,8 +18,8 @@ import { deepFreeze, jsonCopy } from './json';
 import { catalogProblem, describeSource, LocalCatalogError, type CatalogProblem } from './problems';
 import { processEntity, type Processed } from './processing';
 import { relationsTable } from './relations';
-import type { CatalogLookup } from './resolverContext';
-import { buildSearchRows, indexRows, type SearchIndex, type SearchRow } from '../../engine/catalogSearch';
+import type { CatalogLookup } from '../../lookups/resolverContext';
+import { buildSearchRows, indexRows, type SearchIndex, type SearchRow } from '../../lookups/searchTable';
 import { stitch } from './stitch';
 import { checkPathSegment } from './transport';
 

@@ -6,7 +6,7 @@
  */
 import { InputError } from '@backstage/errors';
 import { isPlainObject } from './json';
-import type { SearchIndex } from '../../engine/catalogSearch';
+import type { SearchIndex } from '../../lookups/searchTable';
 
 export type Predicate = unknown;
 export type Matcher = (search: SearchIndex) => boolean;

@@ -1,4 +1,4 @@
-import { formatProblem, type Problem } from '../../engine/problems';
+import { formatProblem, type Problem } from '../../common/problems';
 /** What the local catalog reports about entities the real catalog would not serve. */
 
 /** Where an entity came from: a document of a file, or an index of fromEntities' array. */

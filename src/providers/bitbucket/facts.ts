@@ -1,0 +1,87 @@
+import type { SignInInfo } from '@backstage/plugin-auth-node';
+import { FactsError } from '../../facts/facts';
+import { canonicalName } from '../../facts/email';
+import { bitbucketSignInResolvers } from './resolvers';
+import type { Provider } from '../types';
+
+/**
+ * The profile our Bitbucket authenticator delivers: passport's profile plus
+ * what it fetched (see src/providers/bitbucket/authenticator.ts).
+ */
+export interface BitbucketProfile {
+  id?: string;
+  username?: string;
+  displayName?: string;
+  /** The Atlassian account ID (`account_id` of GET /2.0/user). */
+  accountId?: string;
+  /** Slugs; present only when a rule reads `bitbucket.workspaces` or `bitbucket.adminWorkspaces`. */
+  workspaces?: string[];
+  /** Slugs of the workspaces where the person is an administrator; fetched with `workspaces`. */
+  adminWorkspaces?: string[];
+}
+
+const slugs = (v: unknown) => (Array.isArray(v) ? v.filter(w => typeof w === 'string') : null);
+
+export const DEFAULT_API_TIMEOUT_MS = 5000;
+/** The largest delay Node's timers honour; a longer one fires at once. */
+const MAX_API_TIMEOUT_MS = 2_147_483_647;
+
+/** Why an `apiTimeoutMs` value is wrong, or undefined when it is right (or absent). */
+export function apiTimeoutProblem(value: unknown): string | undefined {
+  if (value === undefined) return undefined;
+  // Backstage's config reader takes a number written as a string (from ${VAR}) as that number.
+  const n = typeof value === 'string' && /^\d+$/.test(value.trim()) ? Number(value) : value;
+  if (typeof n === 'number' && Number.isInteger(n) && n >= 1 && n <= MAX_API_TIMEOUT_MS) return undefined;
+  return `apiTimeoutMs must be a whole number of milliseconds from 1 to ${MAX_API_TIMEOUT_MS}, got ${JSON.stringify(value)}`;
+}
+
+export const bitbucketProvider: Provider = {
+  providerId: 'bitbucket',
+  resolvers: { ...bitbucketSignInResolvers },
+  // What rules may read as fullProfile.*: the account's identity, nothing the authenticator carries besides.
+  profileFields: ['id', 'username', 'displayName'],
+  // What facts() returns: a rule reading any other bitbucket.* path is refused at start-up.
+  factNames: ['username', 'userId', 'accountId', 'workspaces', 'adminWorkspaces'],
+  settingsProblems(env) {
+    const out: Array<{ key: string; message: string }> = [];
+    const timeout = apiTimeoutProblem(env.apiTimeoutMs);
+    if (timeout) out.push({ key: 'apiTimeoutMs', message: timeout });
+    // Optional in one file (another may hold them), but never of the wrong type.
+    for (const key of ['clientId', 'clientSecret', 'callbackUrl']) {
+      const v = env[key];
+      if (v !== undefined && (typeof v !== 'string' || v === '')) out.push({ key, message: `${key} must be a non-empty string` });
+    }
+    return out;
+  },
+  facts(info: SignInInfo<unknown>) {
+    const p = ((info.result as { fullProfile?: BitbucketProfile })?.fullProfile ?? {}) as BitbucketProfile;
+    return {
+      username: typeof p.username === 'string' ? canonical(p.username, 'username') : null,
+      userId: typeof p.id === 'string' ? canonical(p.id, 'user id') : null,
+      accountId: typeof p.accountId === 'string' ? canonical(p.accountId, 'account ID') : null,
+      workspaces: slugs(p.workspaces),
+      adminWorkspaces: slugs(p.adminWorkspaces),
+    };
+  },
+};
+
+/** A name as the catalog compares it; one it cannot be compared in refuses the sign-in. */
+function canonical(raw: string, what: string): string {
+  const c = canonicalName(raw);
+  if ('problem' in c) throw new FactsError(`the Bitbucket ${what} is not plain: it ${c.problem}`);
+  return c.name;
+}
+
+/** Which extra Bitbucket API calls the compiled rules and resolvers need. */
+export function bitbucketNeeds(factPaths: string[], resolverNames: string[]): { email: boolean; workspaces: boolean } {
+  const reads = (prefix: string) =>
+    factPaths.some(p => p === '' || p === prefix || prefix.startsWith(`${p}.`) || p.startsWith(`${prefix}.`));
+  // Any resolver but the two annotation ones may read profile.email (the common
+  // email resolvers do; custom ones might).
+  const withoutEmail = ['usernameMatchingUserEntityAnnotation', 'userIdMatchingUserEntityAnnotation'];
+  return {
+    email: reads('email') || reads('profile.email') || resolverNames.some(n => !withoutEmail.includes(n)),
+    // One call answers both.
+    workspaces: reads('bitbucket.workspaces') || reads('bitbucket.adminWorkspaces'),
+  };
+}

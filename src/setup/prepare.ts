@@ -1,0 +1,168 @@
+import { ConfigReader } from '@backstage/config';
+import {
+  readDeclarativeSignInResolver,
+  type SignInResolver,
+  type SignInResolverFactory,
+} from '@backstage/plugin-auth-node';
+import { locate, type SourceFile } from '../config/locate';
+import type { CompiledRules, ResolverRegistry } from '../rules/compile';
+import type { ConfigPath, Problem } from '../common/problems';
+import { optionProblems } from '../rules/resolverOptions';
+import { didYouMean } from '../common/suggest';
+import { knownFactPaths } from '../facts/facts';
+import { compileWithPresets, dangerousOptionWarning, DANGEROUS_OPTION, type PresetFileUsed } from '../presets';
+import { providers } from '../providers';
+import { resolverRegistry } from '../providers/common/resolvers';
+import { rulesSignInResolver, type DecisionHooks } from '../decide/rulesResolver';
+
+/** One provider environment (`auth.providers.<provider>.<env>`), checked and ready to sign people in. */
+export interface PreparedEnvironment {
+  providerId: string;
+  env: string;
+  /** Its rules blocks, compiled, in the order of its `signIn.resolvers` list. */
+  blocks: CompiledRules[];
+  /** The same blocks as written, presets expanded: what `signin-rules diff` compares rule by rule. */
+  expandedBlocks: unknown[];
+  /** Every fact path its rules read: the provider fetches only what is read. */
+  factPaths: string[];
+  /** Every resolver it may run, inside rules and beside them. */
+  resolverNames: string[];
+  /** Every preset file its rules blocks use (nested ones too): name@version, path and package, for the record. */
+  presetFiles: PresetFileUsed[];
+  /**
+   * The whole `signIn.resolvers` list, run by Backstage's own
+   * readDeclarativeSignInResolver; undefined when the list is absent (no sign-in).
+   */
+  signInResolver(hooks?: DecisionHooks): SignInResolver<unknown> | undefined;
+}
+
+export interface PreparedSignIn {
+  environments: PreparedEnvironment[];
+  /** Every problem of every environment, located where the sources are known. */
+  problems: Problem[];
+  /** Shapes that validate but are likely mistakes; they do not stop start-up. */
+  warnings: Problem[];
+}
+
+export interface PrepareOptions {
+  /** The app-config, merged (at least `auth.providers`). */
+  config: Record<string, unknown>;
+  /** The files it was read from, to locate problems. */
+  sources?: SourceFile[];
+  /** Resolver factories registered in code. */
+  custom?: ResolverRegistry;
+  /** Only these providers (the Bitbucket module serves one). Default: every provider in the config. */
+  providerIds?: string[];
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+/** The resolvers a rule or a list entry may name for one provider: common, the provider's own, then custom. */
+export const registryFor = (providerId: string, custom: ResolverRegistry = {}): ResolverRegistry =>
+  resolverRegistry(providers[providerId]?.resolvers ?? {}, custom);
+
+/**
+ * Checks and compiles the sign-in of every provider environment, once, at
+ * start-up: the seam the backend module and the CLI share. Every entry of
+ * each `signIn.resolvers` list is checked as Backstage will build it, rules
+ * blocks and the resolvers beside them, and all problems come back at once.
+ */
+export function prepareSignIn(options: PrepareOptions): PreparedSignIn {
+  const { config, sources = [], custom = {} } = options;
+  const environments: PreparedEnvironment[] = [];
+  const problems: Problem[] = [];
+  const warnings: Problem[] = [];
+  const place = (p: Problem): Problem => ({ ...p, place: p.place ?? locate(sources, p.path, p.key) });
+
+  const all = (config.auth as Record<string, unknown> | undefined)?.providers;
+  for (const [providerId, envs] of Object.entries(isObject(all) ? all : {})) {
+    if (options.providerIds && !options.providerIds.includes(providerId)) continue;
+    if (!isObject(envs)) continue;
+    const registry = registryFor(providerId, custom);
+    // Beside rules, a provider served by another module may use resolvers only that module knows.
+    const knowsAll = Object.hasOwn(providers, providerId);
+    for (const [env, envConfig] of Object.entries(envs)) {
+      if (!isObject(envConfig)) continue;
+      const listPath: ConfigPath = ['auth', 'providers', providerId, env, 'signIn', 'resolvers'];
+      const list = isObject(envConfig.signIn) ? envConfig.signIn.resolvers : undefined;
+      const found: Problem[] = [];
+      // The provider's own settings (apiTimeoutMs, ...): a bad one would stop start-up unlocated, or after `validate` said ok.
+      for (const p of providers[providerId]?.settingsProblems?.(envConfig) ?? []) {
+        found.push({ path: ['auth', 'providers', providerId, env, p.key], message: p.message });
+      }
+      const blocks: Array<{ entry: Record<string, unknown>; compiled: CompiledRules; expanded: unknown }> = [];
+      const factPaths = new Set<string>();
+      const resolverNames = new Set<string>();
+      const presetFiles = new Map<string, PresetFileUsed>();
+      (Array.isArray(list) ? list : []).forEach((entry: unknown, i) => {
+        const at = [...listPath, i];
+        const name = isObject(entry) ? entry.resolver : undefined;
+        if (typeof name !== 'string') {
+          if (knowsAll) found.push({ path: at, message: 'each sign-in resolver entry needs a "resolver" name' });
+          return;
+        }
+        const { resolver: _name, ...block } = entry as Record<string, unknown>;
+        if (name === 'rules') {
+          // Presets expand here, from the file that holds the block (or the
+          // working directory for config given as data), then compile as any block.
+          const result = compileWithPresets(block, registry, { path: at, sources }, { facts: knownFactPaths(providerId, providers[providerId]) });
+          found.push(...result.problems);
+          warnings.push(...result.warnings.map(place));
+          if (result.compiled) {
+            blocks.push({ entry: block, compiled: result.compiled, expanded: result.expansion.block });
+            result.compiled.factPaths.forEach(p => factPaths.add(p));
+            result.compiled.resolverNames.forEach(n => resolverNames.add(n));
+            result.expansion.presetFiles.forEach(f => presetFiles.set(f.file, f));
+          }
+          return;
+        }
+        // Beside rules, an entry runs for everyone who reaches it: as unconditional as a rule can be.
+        if (block[DANGEROUS_OPTION] === true) warnings.push(place(dangerousOptionWarning({ path: at }, name, { conditional: false })));
+        if (!knowsAll) return;
+        if (!Object.hasOwn(registry, name)) {
+          const known = ['rules', ...Object.keys(registry)].sort().join(', ');
+          found.push({ path: [...at, 'resolver'], message: `unknown resolver "${name}"${didYouMean(name, ['rules', ...Object.keys(registry)])} (available: ${known})` });
+          return;
+        }
+        resolverNames.add(name);
+        // zod strips options it does not know; a misspelt one would be dropped without a word.
+        for (const u of optionProblems(name, registry[name], block)) found.push({ path: [...at, u.option], message: u.message, key: true });
+        try {
+          // As Backstage calls it: the factory checks its own options.
+          registry[name](Object.keys(block).length > 0 ? block : undefined);
+        } catch (e) {
+          found.push({ path: at, message: `resolver "${name}": ${(e as Error).message}` });
+        }
+      });
+      problems.push(...found.map(place));
+      if (found.length) continue;
+      environments.push({
+        providerId,
+        env,
+        blocks: blocks.map(b => b.compiled),
+        expandedBlocks: blocks.map(b => b.expanded),
+        factPaths: [...factPaths],
+        resolverNames: [...resolverNames],
+        presetFiles: [...presetFiles.values()],
+        signInResolver(hooks = {}) {
+          // Backstage builds the list in order, calling the rules factory once
+          // per rules entry: each call takes the next block compiled above.
+          let next = 0;
+          const rules: SignInResolverFactory = raw => {
+            const index = next++;
+            const b = blocks[index];
+            if (!b || JSON.stringify(raw ?? {}) !== JSON.stringify(b.entry)) {
+              throw new Error(`signin-rules: the rules entries of ${providerId}/${env} differ from those checked at start-up`);
+            }
+            return rulesSignInResolver(b.compiled, { providerId, adapter: providers[providerId], cacheScope: `${providerId}/${env}/${index}`, ...hooks });
+          };
+          return readDeclarativeSignInResolver({
+            config: new ConfigReader(envConfig as any),
+            signInResolverFactories: { ...registry, rules },
+          });
+        },
+      });
+    }
+  }
+  return { environments, problems, warnings };
+}
