@@ -1,5 +1,4 @@
 import { coreServices, createBackendModule, createExtensionPoint } from '@backstage/backend-plugin-api';
-import type { Config } from '@backstage/config';
 import {
   authProvidersExtensionPoint,
   createOAuthRouteHandlers,
@@ -8,13 +7,11 @@ import {
   type SignInResolverFactory,
 } from '@backstage/plugin-auth-node';
 import { catalogServiceRef } from '@backstage/plugin-catalog-node';
-import { forbiddenKeyProblems, locate } from '../config/locate';
-import { formatProblem, RulesConfigError, type Problem } from '../common/problems';
+import { formatProblem, RulesConfigError } from '../common/problems';
 import type { Decision } from '../decide/decide';
-import { FORBIDDEN_KEYS, plainDataProblems } from '../config/plainData';
 import type { CompiledRules } from '../rules/compile';
 import { bitbucketNeeds } from '../providers';
-import { prepareSignIn } from '../setup/prepare';
+import { prepareFromConfig } from '../setup/prepare';
 import { presetFileLine } from '../presets';
 import { createBitbucketAuthenticator, type BitbucketFailure } from '../providers/bitbucket/authenticator';
 import { catalogBatchLookup } from '../lookups/batch';
@@ -36,43 +33,6 @@ export function auditFields(provider: string, d: Decision, withEmail: boolean): 
     durationMs: Math.round(d.durationMs * 10) / 10,
     ...(withEmail ? { email: d.email } : {}),
   };
-}
-
-// Backstage's own pattern for a config key it lets you read by name.
-const READABLE_KEY = /^[a-z][a-z0-9]*(?:[-_:][a-z0-9]+)*$/i;
-
-/**
- * Keys that would turn into a prototype, anywhere below `config`. Backstage's
- * reader lists such keys but drops them from the values it hands out, so they
- * are looked for key by key; below keys it will not read by name (JSON Logic
- * operators, filter fields) the values are checked as they come.
- */
-function forbiddenConfigKeys(config: Config, path: Array<string | number>): Problem[] {
-  const out: Problem[] = [];
-  let whole: Record<string, unknown> | undefined;
-  for (const key of config.keys()) {
-    if (FORBIDDEN_KEYS.has(key)) {
-      out.push({ path: [...path, key], key: true, message: `"${key}" is not allowed as a key` });
-      continue;
-    }
-    if (!READABLE_KEY.test(key)) {
-      whole ??= config.get<Record<string, unknown>>();
-      out.push(...plainDataProblems(whole[key], [...path, key]));
-      continue;
-    }
-    const value = config.getOptional(key);
-    const isObj = (v: unknown) => v !== null && typeof v === 'object' && !Array.isArray(v);
-    if (Array.isArray(value)) {
-      if (value.every(isObj)) {
-        config.getConfigArray(key).forEach((c, i) => out.push(...forbiddenConfigKeys(c, [...path, key, i])));
-      } else {
-        out.push(...plainDataProblems(value, [...path, key]));
-      }
-    } else if (isObj(value)) {
-      out.push(...forbiddenConfigKeys(config.getConfig(key), [...path, key]));
-    }
-  }
-  return out;
 }
 
 /** Lets other backend modules register custom resolvers that rules can name. */
@@ -120,33 +80,12 @@ export const authModuleBitbucketSigninRules = createBackendModule({
         // Checked and compiled here, once: bad rules stop the backend with
         // every problem located, in development too (where the auth plugin
         // would only log a provider's failure).
+        // The rules are read from the config Backstage hands us (files, APP_CONFIG_*, remote sources alike);
+        // the files it was started with are read only to put places on problems.
         const sources = await readConfigSourcesWithIncludes(configFilePaths());
-        const providerConfig = config.getOptional('auth.providers.bitbucket') ?? {};
-        const prepared = prepareSignIn({
-          config: { auth: { providers: { bitbucket: providerConfig } } },
-          sources,
-          custom,
-          providerIds: ['bitbucket'],
-        });
-        // Backstage's config loader turns a `__proto__` key into a prototype before
-        // we see the config: look for such keys in the config files themselves,
-        // and in the config as it reached us (config given as data keeps them).
-        const providerRoot = config.getOptionalConfig('auth.providers.bitbucket');
-        const seen = new Set<string>();
-        const problems = [
-          ...forbiddenKeyProblems(sources, ['auth', 'providers', 'bitbucket'], FORBIDDEN_KEYS),
-          ...(providerRoot ? forbiddenConfigKeys(providerRoot, ['auth', 'providers', 'bitbucket']) : []),
-          ...prepared.problems,
-        ].filter(p => {
-          const key = `${p.path.join('\0')}\0${p.message}`;
-          if (seen.has(key)) return false;
-          seen.add(key);
-          return true;
-        });
+        const prepared = prepareFromConfig({ config, sources, custom, providerIds: ['bitbucket'] });
         prepared.warnings.forEach(p => logger.warn(`signin-rules: ${formatProblem(p)}`));
-        if (problems.length) {
-          throw new RulesConfigError(problems.map(p => ({ ...p, place: p.place ?? locate(sources, p.path, p.key) })));
-        }
+        if (prepared.problems.length) throw new RulesConfigError(prepared.problems);
 
         // Which preset files the rules came from, name@version and path: the record of what was read.
         for (const e of prepared.environments) e.presetFiles.forEach(f => logger.info(`signin-rules: ${e.env}: ${presetFileLine(f)}`));

@@ -12,8 +12,8 @@ import { inspectExpression } from '../logic/check';
 import { loadPreset, resolvePreset } from '../presets';
 import { dirOf, isPathReference } from '../presets/resolve';
 import type { PreparedEnvironment } from '../setup/prepare';
+import { isObject, stableStringify } from '../common/data';
 
-const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 
 /** One rule as it decides: its name and everything but its description. */
 interface RuleDefinition {
@@ -21,13 +21,6 @@ interface RuleDefinition {
   /** Canonical JSON of what the rule does. */
   definition: string;
   rule: Record<string, unknown>;
-}
-
-/** JSON with keys sorted, so that key order in a file is no change. */
-function canonical(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
-  if (isObject(v)) return `{${Object.keys(v).sort().map(k => `${JSON.stringify(k)}:${canonical(v[k])}`).join(',')}}`;
-  return JSON.stringify(v) ?? 'null';
 }
 
 /** The rules of an environment's rules blocks, presets expanded, in order; each block's default last, named `default`. */
@@ -39,7 +32,7 @@ export function rulesOf(environment: PreparedEnvironment | undefined): RuleDefin
     const prefix = i === 0 ? '' : `#${i + 1}:`;
     const add = (name: string, raw: Record<string, unknown>) => {
       const { description: _d, ...rule } = raw;
-      out.push({ name: prefix + name, definition: canonical(rule), rule });
+      out.push({ name: prefix + name, definition: stableStringify(rule), rule });
     };
     for (const r of Array.isArray(block.rules) ? block.rules : []) if (isObject(r)) add(String(r.name), r);
     if (isObject(block.default)) add('default', block.default);

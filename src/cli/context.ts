@@ -1,11 +1,8 @@
 import { resolve as resolvePath } from 'node:path';
-import type { LoadedConfig } from '../config/load';
-import { forbiddenKeyProblems } from '../config/locate';
-import { FORBIDDEN_KEYS } from '../config/plainData';
 import type { Problem } from '../common/problems';
+import { readConfig, type ReadConfig } from '../config/read';
 import type { ResolverRegistry } from '../rules/compile';
-import { prepareSignIn, type PreparedEnvironment } from '../setup/prepare';
-import { appConfigPath, readConfig } from './readConfig';
+import { prepareFromConfig, type PreparedEnvironment } from '../setup/prepare';
 
 /** Wrong usage: exit code 2, with the usage text. */
 export class UsageError extends Error {}
@@ -30,7 +27,7 @@ export function loadCustomResolvers(paths: string[]): ResolverRegistry {
 }
 
 export interface CheckedConfig {
-  loaded: LoadedConfig;
+  loaded: ReadConfig;
   /** The provider environments, ready to sign in, as the backend prepares them. */
   environments: PreparedEnvironment[];
   problems: Problem[];
@@ -40,34 +37,15 @@ export interface CheckedConfig {
 
 /** Reads app-config files and prepares their sign-in exactly as the backend module does. */
 export async function readAndCheck(files: string[], custom: ResolverRegistry): Promise<CheckedConfig> {
-  let loaded: LoadedConfig;
+  let loaded: ReadConfig;
   try {
     loaded = await readConfig(files);
   } catch (e) {
     throw new InputError((e as Error).message);
   }
-  if (loaded.problems.length) return { loaded, environments: [], problems: loaded.problems, warnings: [] };
-  const prepared = prepareSignIn({ config: loaded.data, sources: loaded.sources, custom });
-  // The config loader turns a "__proto__" key into a prototype: look for such keys in the files themselves
-  // (the backend module does the same), and say it once, at the key.
-  const forbidden = forbiddenKeyProblems(loaded.sources, ['auth', 'providers'], FORBIDDEN_KEYS);
-  const at = new Set(forbidden.map(p => p.path.join('\0')));
-  const problems = [
-    ...forbidden,
-    ...prepared.problems.filter(p => !at.has(p.path.join('\0')) && !at.has([...p.path, '__proto__'].join('\0'))),
-  ].map(p => fromVariable(p, loaded.fromEnvironment ?? []));
-  return { loaded, environments: prepared.environments, problems, warnings: prepared.warnings.map(p => fromVariable(p, loaded.fromEnvironment ?? [])) };
-}
-
-/** A problem inside a value an APP_CONFIG_* variable set: named by the variable, not by a file line it replaced. */
-function fromVariable(p: Problem, variables: string[]): Problem {
-  const name = variables.find(v => {
-    const path = appConfigPath(v);
-    return path.length <= p.path.length && path.every((seg, i) => String(p.path[i]) === seg);
-  });
-  if (!name) return p;
-  const { place: _replaced, ...rest } = p;
-  return { ...rest, message: `${p.message} (in the value of ${name})` };
+  if (loaded.problems.length || !loaded.config) return { loaded, environments: [], problems: loaded.problems, warnings: [] };
+  const { environments, problems, warnings } = prepareFromConfig({ config: loaded.config, sources: loaded.sources, custom, fromEnvironment: loaded.fromEnvironment ?? [] });
+  return { loaded, environments, problems, warnings };
 }
 
 /** The prepared provider environment explain runs: exactly what the backend runs. */

@@ -3,11 +3,10 @@ import { evaluate, truthy } from '../logic/check';
 import type { SignInFacts } from '../facts/facts';
 import type { ExplainResult } from './dryRun';
 import { palette, type Palette } from './output';
+import { isLogic } from '../common/data';
 
 const show = (v: unknown) => (v === undefined ? 'null' : JSON.stringify(v));
 
-const isLogic = (x: unknown): x is Record<string, unknown> =>
-  typeof x === 'object' && x !== null && !Array.isArray(x) && Object.keys(x).length === 1;
 
 const args = (x: Record<string, unknown>): unknown[] => {
   const v = Object.values(x)[0];

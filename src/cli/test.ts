@@ -19,8 +19,9 @@ import { readProfile, toSignInInfo } from './profiles';
 import { renderTrace, verdict } from './render';
 import { palette, type Io } from './output';
 import { appConfigNote, sortProblems } from './report';
-import { appConfigVariables } from './readConfig';
+import { appConfigVariables } from '../config/read';
 import type { Command } from './args';
+import { isObject } from '../common/data';
 
 export interface Expectation {
   signedIn?: string;
@@ -74,7 +75,6 @@ export interface TestReport {
 }
 
 const TEST_FILE = /\.test\.ya?ml$/;
-const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 
 /** Files as given; a directory stands for its `*.test.yaml` files, found recursively, sorted. */
 export function findTestFiles(paths: string[]): string[] {

@@ -1,10 +1,10 @@
 import { readFile } from 'node:fs/promises';
 import { parseSourceFile, type SourceFile } from './locate';
 import type { Problem } from '../common/problems';
+import { isObject } from '../common/data';
 
 type Json = unknown;
 
-const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 
 /** Merges config as Backstage does: objects key by key, anything else (arrays too) replaced by the later file. */
 export function mergeConfig(base: Json, override: Json): Json {

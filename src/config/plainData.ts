@@ -8,8 +8,7 @@
  */
 
 import type { Problem } from '../common/problems';
-
-export const FORBIDDEN_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
+import { FORBIDDEN_KEYS } from '../common/data';
 
 export function plainDataProblems(value: unknown, base: Array<string | number> = []): Problem[] {
   const problems: Problem[] = [];

@@ -1,6 +1,7 @@
 import type { AuthResolverCatalogUserQuery } from '@backstage/plugin-auth-node';
 import type { MatchQuery } from '../rules/compile';
 import { Budget, evaluate, truthy, weightOf } from '../logic/evaluate';
+import { isLogic } from '../common/data';
 
 /** The query could not be built because a value it needs is absent: nobody can match. */
 export class MissingValueError extends Error {
@@ -31,8 +32,6 @@ type Runs = Array<{ text: string; config: boolean }>;
 /** How `cat` (Array.prototype.join) spells a value. */
 const spelled = (v: unknown): string => (v === null || v === undefined ? '' : String(v));
 
-const isLogic = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v) && Object.keys(v).length === 1;
 
 /**
  * Evaluates an entity ref expression exactly as `evaluate` does (same value,

@@ -2,6 +2,7 @@ import { estimateCost, FACT_BOUNDS } from './cost';
 import { DEFAULT_EVALUATION_LIMITS, evaluate, OPERATORS, truthy, weightOf, type EvaluationLimits } from './evaluate';
 import type { Problem } from '../common/problems';
 import { didYouMeanOperator } from '../common/suggest';
+import { FORBIDDEN_KEYS } from '../common/data';
 
 export { evaluate, truthy };
 
@@ -16,8 +17,6 @@ const KNOWN_OPERATORS = [...ALLOWED_OPERATORS].sort().join(', ');
 
 /** Deeper expressions are refused: nobody writes them by hand, and they cost stack. */
 export const MAX_EXPRESSION_DEPTH = 32;
-
-export const FORBIDDEN_SEGMENTS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
 
 /**
  * How many arguments each operator takes, [least, most]. json-logic-js runs
@@ -66,7 +65,7 @@ export function inspectExpression(
       issues.push({ path: at, message: `a ${what} must be a literal string` });
       return;
     }
-    const bad = p.split('.').find(seg => FORBIDDEN_SEGMENTS.has(seg));
+    const bad = p.split('.').find(seg => FORBIDDEN_KEYS.has(seg));
     if (bad) {
       issues.push({ path: at, message: `the ${what} "${p}" may not go through "${bad}"` });
       return;

@@ -21,6 +21,7 @@
  * fallback expression is passed in an array and referred to by its index.
  */
 import { Budget, evaluate, OPERATIONS, weightOf, type EvaluationLimits } from './evaluate';
+import { isLogic } from '../common/data';
 
 /** One decision's view of the facts: every compiled path read once. */
 export interface Frame {
@@ -40,8 +41,6 @@ export type CompiledExpression = (frame: Frame) => unknown;
 const MISSING = Symbol('missing');
 const HEAVY = Symbol('heavy');
 
-const isLogic = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v) && Object.keys(v).length === 1;
 const isScalar = (v: unknown) => v === null || typeof v !== 'object';
 const isPath = (v: unknown) => typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean' || v === null;
 

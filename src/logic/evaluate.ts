@@ -1,3 +1,4 @@
+import { isLogic } from '../common/data';
 /**
  * JSON Logic evaluation with a budget. The semantics are json-logic-js 2.0.5's,
  * operator for operator (test/logic/evaluate.property.test.ts holds the two
@@ -70,8 +71,6 @@ export function truthy(value: unknown): boolean {
   return !!value;
 }
 
-const isLogic = (logic: unknown): logic is Record<string, unknown> =>
-  typeof logic === 'object' && logic !== null && !Array.isArray(logic) && Object.keys(logic).length === 1;
 
 function getVar(data: any, a: unknown, b: unknown): unknown {
   const notFound = b === undefined ? null : b;

@@ -28,6 +28,7 @@ import { ConfigReader, readDurationFromConfig } from '@backstage/config';
 import type { AuthResolverCatalogUserQuery } from '@backstage/plugin-auth-node';
 import { withDeadline } from '../common/deadline';
 import { partition, type BatchLookup } from './plan';
+import { stableStringify } from '../common/data';
 
 /** Where answers are kept. Backstage's CacheService is one (the module gives the auth plugin's own). */
 export interface LookupCache {
@@ -38,7 +39,6 @@ export interface LookupCache {
 /** The longest `cache.ttl`: a removal or a group change takes effect within the hour. */
 export const MAX_CACHE_TTL_MS = 60 * 60 * 1000;
 
-const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 
 /**
  * `cache.ttl` in milliseconds, read as Backstage reads a duration (as it reads
@@ -63,13 +63,6 @@ export function readCacheTtl(ttl: unknown): { ttlMs: number } | { problem: strin
   return { ttlMs };
 }
 
-/** JSON with object keys sorted: one key per query, however its config was written. */
-const stable = (v: unknown): string =>
-  Array.isArray(v)
-    ? `[${v.map(stable).join(',')}]`
-    : isObject(v)
-      ? `{${Object.keys(v).sort().map(k => `${JSON.stringify(k)}:${stable(v[k])}`).join(',')}}`
-      : JSON.stringify(v);
 
 /**
  * The key of one query's answer for one block. The TTL is part of it: a block
@@ -78,7 +71,7 @@ const stable = (v: unknown): string =>
  * not, and are never read).
  */
 export const cacheKey = (scope: string, ttlMs: number, query: AuthResolverCatalogUserQuery) =>
-  `signin-rules:lookup:v2:${stable([scope, ttlMs, query])}`;
+  `signin-rules:lookup:v2:${stableStringify([scope, ttlMs, query])}`;
 
 /** The MAC key: the secret itself never signs (nor reaches a message), only a key derived for this use. */
 const macKeyOf = (secret: string) => Buffer.from(hkdfSync('sha256', secret, '', 'signin-rules lookup cache v2', 32));

@@ -6,6 +6,7 @@ import type {
 } from '@backstage/plugin-auth-node';
 import { withDeadline } from '../common/deadline';
 import { INVISIBLE, lookAlikeProblem } from '../facts/email';
+import { isObject } from '../common/data';
 
 /**
  * The one gate between every resolver (match, the Bitbucket and email
@@ -91,11 +92,10 @@ function entityRefProblem(ref: unknown): string | undefined {
   return undefined;
 }
 
-const isRecord = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 
 /** Why a catalog user query is unsafe to send, or undefined. */
 export function catalogQueryProblem(query: unknown): string | undefined {
-  if (!isRecord(query)) return 'the query is not an object';
+  if (!isObject(query)) return 'the query is not an object';
   const kinds = ['entityRef', 'annotations', 'filter'].filter(k => query[k] !== undefined);
   if (kinds.length !== 1 || Object.keys(query).length !== 1) {
     return 'the query must have exactly one of entityRef, annotations or filter';
@@ -109,7 +109,7 @@ export function catalogQueryProblem(query: unknown): string | undefined {
   const records = kind === 'filter' && Array.isArray(query.filter) ? query.filter : [query[kind]];
   if (records.length === 0) return `${kind} is empty`;
   for (const record of records) {
-    if (!isRecord(record) || Object.keys(record).length === 0) return `${kind} must be a non-empty object`;
+    if (!isObject(record) || Object.keys(record).length === 0) return `${kind} must be a non-empty object`;
     for (const [key, value] of Object.entries(record)) {
       const kp = queryKeyProblem(key);
       if (kp) return `${kind} key ${JSON.stringify(key)} ${kp}`;
@@ -190,7 +190,7 @@ export function guardContext(ctx: AuthResolverContext, limits: GuardLimits = DEF
       checkQuery(query);
       const found = await timed('a user lookup', () => ctx.findCatalogUser(query));
       const entity = found?.entity as { kind?: unknown; metadata?: { name?: unknown } } | undefined;
-      if (!isRecord(entity) || typeof entity.metadata?.name !== 'string') {
+      if (!isObject(entity) || typeof entity.metadata?.name !== 'string') {
         refuse('the catalog answered a user lookup with something that is not an entity');
       }
       if (String(entity!.kind).toLocaleLowerCase('en-US') !== 'user') {

@@ -16,6 +16,7 @@ import type {
   SignInResolverFactory,
 } from '@backstage/plugin-auth-node';
 import { buildSearchRows, indexRows } from './searchTable';
+import { isObject } from '../common/data';
 
 /**
  * The user lookups a resolver asks for, in order, when each answers "not
@@ -91,7 +92,6 @@ export function prefetchingContext(ctx: AuthResolverContext, queries: AuthResolv
   };
 }
 
-const isRecord = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 
 /** The getEntities filter records of a user lookup, as Backstage's resolver context sends it (a getEntityByRef as its filter). */
 export function lookupFilters(query: AuthResolverCatalogUserQuery): Array<Record<string, string>> {
@@ -117,7 +117,7 @@ export function lookupFilters(query: AuthResolverCatalogUserQuery): Array<Record
 export function batchLookup(getEntities: (filter: Array<Record<string, string>>) => Promise<unknown>): BatchLookup {
   return async queries => {
     const res = await getEntities(queries.flatMap(lookupFilters));
-    const items = isRecord(res) ? res.items : undefined;
+    const items = isObject(res) ? res.items : undefined;
     if (!Array.isArray(items)) throw new Error('the catalog answered a user lookup with something that is not a list of entities');
     return partition(queries, items);
   };
@@ -125,7 +125,7 @@ export function batchLookup(getEntities: (filter: Array<Record<string, string>>)
 
 /** Each entity of an answer given to the lookups whose filters it matches, as the catalog matches (its search table). */
 export function partition(queries: AuthResolverCatalogUserQuery[], items: unknown[]): Entity[][] {
-  if (!items.every(i => isRecord(i) && isRecord(i.metadata) && typeof i.metadata.name === 'string')) {
+  if (!items.every(i => isObject(i) && isObject(i.metadata) && typeof i.metadata.name === 'string')) {
     throw new Error('the catalog answered a user lookup with something that is not an entity');
   }
   const entities = items as Entity[];

@@ -26,6 +26,7 @@ import type {
   TokenParams,
 } from '@backstage/plugin-auth-node';
 import { batchLookup, type BatchLookup } from './plan';
+import { isObject } from '../common/data';
 
 /** The two catalog calls a sign-in makes; CatalogClient satisfies it, and so does LocalCatalog. */
 export type CatalogLookup = Pick<CatalogApi, 'getEntities' | 'getEntityByRef'>;
@@ -66,7 +67,6 @@ export class MalformedCatalogResponseError extends Error {
   }
 }
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 function kindOf(v: unknown): string {
   if (v === null || v === undefined) return String(v);

@@ -7,10 +7,10 @@
  */
 import type { ConfigPath, Problem } from '../common/problems';
 import type { Expansion } from './expand';
+import { isObject } from '../common/data';
 
 export const DANGEROUS_OPTION = 'dangerouslyAllowSignInWithoutUserInCatalog';
 
-const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 
 /** The warning for one resolver entry with the option on. */
 export function dangerousOptionWarning(

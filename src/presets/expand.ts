@@ -15,6 +15,7 @@ import { oneLevelUp } from '../rules/schema';
 import { closest } from '../common/suggest';
 import { loadPreset, parameterRead, paramsReads, paramsVar, type Preset } from './load';
 import { dirOf, displayPath, packageOf, packageRootOf, resolvePreset } from './resolve';
+import { isObject } from '../common/data';
 
 /** A problem with the preset uses that led to it, outermost first. */
 
@@ -101,7 +102,6 @@ export interface ExpandOptions {
   clock?: () => number;
 }
 
-const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 const isScalar = (v: unknown) => v === null || ['string', 'number', 'boolean'].includes(typeof v);
 const USE_KEYS = ['preset', 'with', 'as', 'when'];
 const AS_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;

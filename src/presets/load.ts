@@ -6,8 +6,9 @@ import { forbiddenKeyProblems, locate, type SourceFile } from '../config/locate'
 import type { ConfigPath, Problem, SourcePlace } from '../common/problems';
 import { schemaProblems } from '../rules/schema';
 import { parseYaml } from '../config/yamlFile';
-import { FORBIDDEN_KEYS, plainDataProblems } from '../config/plainData';
+import { plainDataProblems } from '../config/plainData';
 import { displayPath } from './resolve';
+import { FORBIDDEN_KEYS, isObject } from '../common/data';
 
 /** The JSON Schema of a preset file (generated from the rules entry's schema). */
 // Read at run time (src/ and dist/ both sit two levels below the package root).
@@ -97,7 +98,6 @@ export interface Preset {
   place(path: ConfigPath, key?: boolean): SourcePlace | undefined;
 }
 
-const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 
 /** `params.<name>` in a `var`, the only way a preset reads a parameter. */
 const PARAM_READ = /^params\.([A-Za-z_][A-Za-z0-9_]*)$/;

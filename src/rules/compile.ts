@@ -12,6 +12,7 @@ import { plainDataProblems } from '../config/plainData';
 import { optionProblems } from './resolverOptions';
 import { didYouMean } from '../common/suggest';
 import type { ConfigPath, Problem } from '../common/problems';
+import { isObject } from '../common/data';
 
 /** Named resolver factories a rule may use: built-ins and those registered in code. */
 export type ResolverRegistry = Readonly<Record<string, SignInResolverFactory>>;
@@ -107,7 +108,6 @@ const ACTIONS = ['resolvers', 'match', 'deny'] as const;
 /** Filter fields that choose an entity's kind or namespace. */
 const REF_STRUCTURE_KEYS = new Set(['kind', 'metadata.namespace']);
 
-const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 
 /**
  * Checks a `rules` resolver block (schema first, then everything the schema

@@ -2,6 +2,7 @@ import { evaluate, truthy } from '../logic/evaluate';
 import { buildFacts } from '../facts/facts';
 import type { CompiledRule } from './compile';
 import type { ConfigPath, Problem } from '../common/problems';
+import { isObject } from '../common/data';
 
 /**
  * Warnings about what a condition compares, beside the deny-list and
@@ -12,7 +13,6 @@ import type { ConfigPath, Problem } from '../common/problems';
  * that is lower-cased (never equal).
  */
 
-const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 
 /** Facts that are lower-cased, as the catalog compares them (see facts.ts, providers/bitbucket/facts.ts). */
 const LOWER_CASED = new Set(['email.address', 'email.localPart', 'email.domain', 'email.withTag', 'email.tag', 'bitbucket.username', 'bitbucket.userId', 'bitbucket.accountId']);

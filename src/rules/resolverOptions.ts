@@ -1,8 +1,8 @@
 import { commonSignInResolvers } from '@backstage/plugin-auth-node';
 import { undeclared } from '../lookups/plan';
 import { didYouMean } from '../common/suggest';
+import { isObject } from '../common/data';
 
-const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 
 /**
  * The option names a resolver factory accepts, when it says so: factories

@@ -1,10 +1,11 @@
-import { ConfigReader } from '@backstage/config';
+import { ConfigReader, type Config } from '@backstage/config';
 import {
   readDeclarativeSignInResolver,
   type SignInResolver,
   type SignInResolverFactory,
 } from '@backstage/plugin-auth-node';
 import { locate, type SourceFile } from '../config/locate';
+import { appConfigVariables, placeForVariables, signInConfig } from '../config/read';
 import type { CompiledRules, ResolverRegistry } from '../rules/compile';
 import type { ConfigPath, Problem } from '../common/problems';
 import { optionProblems } from '../rules/resolverOptions';
@@ -14,6 +15,7 @@ import { compileWithPresets, dangerousOptionWarning, DANGEROUS_OPTION, type Pres
 import { providers } from '../providers';
 import { resolverRegistry } from '../providers/common/resolvers';
 import { rulesSignInResolver, type DecisionHooks } from '../decide/rulesResolver';
+import { isObject } from '../common/data';
 
 /** One provider environment (`auth.providers.<provider>.<env>`), checked and ready to sign people in. */
 export interface PreparedEnvironment {
@@ -55,7 +57,6 @@ export interface PrepareOptions {
   providerIds?: string[];
 }
 
-const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 
 /** The resolvers a rule or a list entry may name for one provider: common, the provider's own, then custom. */
 export const registryFor = (providerId: string, custom: ResolverRegistry = {}): ResolverRegistry =>
@@ -165,4 +166,35 @@ export function prepareSignIn(options: PrepareOptions): PreparedSignIn {
     }
   }
   return { environments, problems, warnings };
+}
+
+export interface PrepareFromConfigOptions {
+  /** The config as Backstage hands it (`coreServices.rootConfig`), or as the CLI's reader builds it. */
+  config: Config;
+  /** The files it was read from, only to locate problems. */
+  sources?: SourceFile[];
+  custom?: ResolverRegistry;
+  providerIds?: string[];
+  /** The `APP_CONFIG_*` variables applied over the files; default: those set in this process. */
+  fromEnvironment?: string[];
+}
+
+/**
+ * The sign-in of a `Config`, prepared as `prepareSignIn` does, with every
+ * problem located: in a file when it was written there, else by its config
+ * path (and the variable that set it). The backend module and the CLI both
+ * start here, so a config is checked the same way wherever it is read.
+ */
+export function prepareFromConfig(options: PrepareFromConfigOptions): PreparedSignIn {
+  const { config, sources = [], custom, providerIds } = options;
+  const read = signInConfig(config, sources, providerIds);
+  const prepared = prepareSignIn({ config: read.data, sources, custom, providerIds });
+  // A forbidden key is said once, at the key: not again as the prototype it made of its parent.
+  const at = new Set(read.forbidden.map(p => p.path.join('\0')));
+  const fromVariables = placeForVariables(sources, options.fromEnvironment ?? appConfigVariables(process.env));
+  const problems = [
+    ...read.forbidden,
+    ...prepared.problems.filter(p => !at.has(p.path.join('\0')) && !at.has([...p.path, '__proto__'].join('\0'))),
+  ].map(p => fromVariables({ ...p, place: p.place ?? locate(sources, p.path, p.key) }));
+  return { environments: prepared.environments, problems, warnings: prepared.warnings.map(fromVariables) };
 }

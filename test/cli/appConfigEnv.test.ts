@@ -36,4 +36,14 @@ describe('APP_CONFIG_* environment variables, as the backend reads them', () => 
     const t = await run(['test', ex('app-config.test.yaml'), '--json']);
     expect(JSON.parse(t.out).notes).toEqual(['APP_CONFIG_auth_environment from the environment applies over the config files, as in the backend']);
   });
+
+  it('validate checks the config the variables make: a bad third rule is named by config path and variable, not by a file line', async () => {
+    process.env.APP_CONFIG_auth_providers_bitbucket_development_signIn_resolvers = JSON.stringify([
+      { resolver: 'rules', rules: [{ name: 'a', deny: 'no', when: { '==': [1, 2] } }, { name: 'b', deny: 'no', when: { '==': [1, 3] } }, { name: 'c', deny: 'no', when: { frob: [] } }] },
+    ]);
+    const r = await run(['validate', before]);
+    expect(r.code).toBe(1);
+    expect(r.out).toMatch(/^auth\.providers\.bitbucket\.development\.signIn\.resolvers\[0\]\.rules\[2\]\.when\.frob: rule "c": unknown JSON Logic operator "frob".*\(in the value of APP_CONFIG_auth_providers_bitbucket_development_signIn_resolvers\)$/m);
+    expect(r.out).not.toContain('app-config.yaml:');
+  });
 });

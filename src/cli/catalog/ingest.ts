@@ -22,8 +22,9 @@ import {
 import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { parseYamlDocuments, type YamlDocument } from '../../config/yamlFile';
-import { isPlainObject, jsonCopy } from './json';
+import { jsonCopy } from './json';
 import { catalogProblem, type CatalogProblem, type EntitySource } from './problems';
+import { isObject } from '../../common/data';
 
 /** An entity as the catalog holds it before processing: envelope checked, location annotations set, JSON. */
 export interface Received {
@@ -80,7 +81,7 @@ export async function readEntityFiles(paths: string[]): Promise<Ingested> {
         return;
       }
       if (json === null || json === undefined) return; // an empty document: skipped, like the catalog does
-      if (!isPlainObject(json)) {
+      if (!isObject(json)) {
         fileProblems.push(catalogProblem(source, `Expected object at root, got ${typeof json}`));
         return;
       }

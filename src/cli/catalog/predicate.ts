@@ -5,8 +5,8 @@
  * (toLocaleLowerCase('en-US')); a key matches when one of its rows does.
  */
 import { InputError } from '@backstage/errors';
-import { isPlainObject } from './json';
 import type { SearchIndex } from '../../lookups/searchTable';
+import { isObject } from '../../common/data';
 
 export type Predicate = unknown;
 export type Matcher = (search: SearchIndex) => boolean;
@@ -16,7 +16,7 @@ function isPrimitive(value: unknown): value is string | number | boolean {
 }
 
 export function compilePredicate(filter: Predicate): Matcher {
-  if (!isPlainObject(filter)) {
+  if (!isObject(filter)) {
     const actual = JSON.stringify(filter);
     throw new InputError(
       `Invalid filter predicate: top-level primitive values are not supported. Wrap the value in a field expression, e.g. { "kind": ${actual} }`,
@@ -27,15 +27,15 @@ export function compilePredicate(filter: Predicate): Matcher {
     return s => !inner(s);
   }
   if ('$all' in filter) {
-    if (filter.$all.length === 0) return () => true;
+    if ((filter.$all as Predicate[]).length === 0) return () => true;
     const inner: Matcher[] = [];
-    for (const sub of filter.$all) inner.push(compilePredicate(sub));
+    for (const sub of (filter.$all as Predicate[])) inner.push(compilePredicate(sub));
     return s => inner.every(m => m(s));
   }
   if ('$any' in filter) {
-    if (filter.$any.length === 0) return () => false;
+    if ((filter.$any as Predicate[]).length === 0) return () => false;
     const inner: Matcher[] = [];
-    for (const sub of filter.$any) inner.push(compilePredicate(sub));
+    for (const sub of (filter.$any as Predicate[])) inner.push(compilePredicate(sub));
     return s => inner.some(m => m(s));
   }
   if (Object.keys(filter).length === 0) return () => true;
@@ -50,7 +50,7 @@ function compileFieldCondition(key: string, value: unknown): Matcher {
     const wanted = String(value).toLocaleLowerCase('en-US');
     return s => s.get(key)?.has(wanted) ?? false;
   }
-  if (isPlainObject(value)) {
+  if (isObject(value)) {
     if ('$exists' in value) {
       const exists = Boolean(value.$exists);
       return s => s.has(key) === exists;

@@ -6,7 +6,8 @@
  */
 import { ANNOTATION_EDIT_URL, ANNOTATION_VIEW_URL, type Entity, type EntityRelation } from '@backstage/catalog-model';
 import { createHash } from 'node:crypto';
-import { jsonCopy, stableStringify } from './json';
+import { stableStringify } from '../../common/data';
+import { jsonCopy } from './json';
 import type { Processed } from './processing';
 
 const scriptProtocolPattern =
