@@ -19,6 +19,7 @@ import { palette } from './output';
 import { expandFiles, profileOfUser, readProfile } from './profiles';
 import { verdict } from './render';
 import { appConfigNote, plural, problemJson, problemLines, sortProblems } from './report';
+import { isObject } from '../common/data';
 
 type Decided = Pick<ExplainResult, 'outcome' | 'rule' | 'userEntityRef' | 'ownershipEntityRefs' | 'message' | 'refusal'>;
 
@@ -86,7 +87,7 @@ const providersWithRules = (c: CheckedConfig) => [...new Set(c.environments.filt
 
 function providerEnvs(c: CheckedConfig, providerId: string): string[] {
   const envs = (c.loaded.data.auth as Record<string, any> | undefined)?.providers?.[providerId];
-  return envs && typeof envs === 'object' && !Array.isArray(envs) ? Object.keys(envs) : [];
+  return isObject(envs) ? Object.keys(envs) : [];
 }
 
 /** The config files of each side: two files, or the same names under each side's root. */

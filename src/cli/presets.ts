@@ -10,6 +10,7 @@ import { registryFor } from '../setup/prepare';
 import type { Command } from './args';
 import { InputError, UsageError } from './context';
 import { problemJson } from './report';
+import { isObject } from '../common/data';
 
 /** One preset as `signin-rules presets` shows it. */
 export interface PresetListing {
@@ -96,7 +97,7 @@ function looksLikePreset(file: string): boolean {
   if (typeof text !== 'string') return true;
   try {
     const value = parse(text, { maxAliasCount: 100, logLevel: 'error' });
-    return value !== null && typeof value === 'object' && !Array.isArray(value) && 'rules' in value;
+    return isObject(value) && 'rules' in value;
   } catch {
     // Broken YAML in a folder of presets: loadPreset says where.
     return true;

@@ -74,8 +74,8 @@ function entityRefProblem(ref: unknown): string | undefined {
     const m = /^(?:([^:/]*):)?(?:([^:/]*)\/)?([^:/]*)$/.exec(ref);
     if (!m) return 'has more than one ":" or "/"';
     parts = { kind: m[1], namespace: m[2], name: m[3] };
-  } else if (ref && typeof ref === 'object' && !Array.isArray(ref)) {
-    parts = ref as Record<string, unknown>;
+  } else if (isObject(ref)) {
+    parts = ref;
   } else {
     return queryValueProblem(ref);
   }

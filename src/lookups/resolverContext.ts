@@ -25,7 +25,7 @@ import type {
   BackstageSignInResult,
   TokenParams,
 } from '@backstage/plugin-auth-node';
-import { batchLookup, type BatchLookup } from './plan';
+import { batchLookup, lookupFilters, type BatchLookup } from './plan';
 import { isObject } from '../common/data';
 
 /** The two catalog calls a sign-in makes; CatalogClient satisfies it, and so does LocalCatalog. */
@@ -127,20 +127,10 @@ export function createCatalogResolverContext(
       // undefined is the client's "404, no such entity"; anything else must be an entity object.
       if (found !== undefined && !isObject(found)) refuse(`the entity is not an object but ${kindOf(found)}`);
       result = found as Entity | undefined;
-    } else if ('annotations' in query) {
-      const filter: Record<string, string> = { kind: 'user' };
-      for (const [key, value] of Object.entries(query.annotations)) {
-        filter[`metadata.annotations.${key}`] = value;
-      }
-      requests++;
-      result = itemsOf(await catalog.getEntities({ filter }, requestOptions));
-    } else if ('filter' in query) {
-      const filter = [query.filter].flat().map(value => {
-        if (!Object.keys(value).some(key => key.toLowerCase() === 'kind')) {
-          return { ...value, kind: 'user' };
-        }
-        return value;
-      }) as EntityFilterQuery;
+    } else if ('annotations' in query || 'filter' in query) {
+      // The translation the batch uses too; an annotations lookup sends its one record as is, as Backstage's context does.
+      const filters = lookupFilters(query);
+      const filter: EntityFilterQuery = 'annotations' in query ? filters[0] : filters;
       requests++;
       result = itemsOf(await catalog.getEntities({ filter }, requestOptions));
     } else {

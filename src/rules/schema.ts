@@ -1,6 +1,7 @@
 import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
 import type { Problem } from '../common/problems';
 import { didYouMean } from '../common/suggest';
+import { isObject } from '../common/data';
 
 /** The JSON Schema of a `resolver: rules` entry, the single source of truth. */
 // Read at run time (src/ and dist/ both sit two levels below the package root).
@@ -81,7 +82,7 @@ export function schemaProblems(
 /** Schema problems of one rules block, with paths relative to the block. */
 export function checkRulesSchema(block: unknown): Problem[] {
   // Backstage strips `resolver` before calling a factory; the schema describes the whole entry.
-  const entry = block && typeof block === 'object' && !Array.isArray(block) ? { resolver: 'rules', ...block } : block;
+  const entry = isObject(block) ? { resolver: 'rules', ...block } : block;
   return schemaProblems(validate, entry).map(p => misplaced(p) ?? p);
 }
 
