@@ -2,6 +2,7 @@ import { NotAllowedError } from '@backstage/errors';
 import { createSignInResolverFactory, type SignInResolver, type SignInResolverFactory } from '@backstage/plugin-auth-node';
 import { z } from 'zod/v3';
 import { compileRules, type CompiledRules, type ResolverRegistry } from '../rules/compile';
+import type { ProviderIdentity } from '../rules/compiled';
 import { decide, type Decision } from './decide';
 import { knownFactPaths, type ProviderFacts } from '../facts/facts';
 import { RulesConfigError } from '../common/problems';
@@ -31,7 +32,7 @@ export interface DecisionHooks {
     /**
      * Seals each entry (HMAC), so that whoever can write the store cannot plant a sign-in: a secret
      * every instance of the backend shares and the store does not hold, e.g. the provider
-     * environment's client secret (what the Bitbucket module uses). Never logged.
+     * environment's client secret (what this package's provider module uses). Never logged.
      */
     secret: string;
     /** Told when the cache failed or was late; the sign-in went on without it. */
@@ -80,7 +81,7 @@ export interface RulesResolverOptions extends DecisionHooks {
  * `resolver: rules` for another provider's module, as one more entry of its
  * `signInResolverFactories`. Backstage calls the factory while the auth plugin
  * starts, so a bad block still stops start-up, with every problem listed (by
- * config path: such a module does not know the files). The Bitbucket module
+ * config path: such a module does not know the files). This package's module
  * and the CLI go through prepareSignIn instead, which also locates problems.
  */
 export function createRulesResolverFactory(options: RulesResolverOptions): SignInResolverFactory {
@@ -90,7 +91,9 @@ export function createRulesResolverFactory(options: RulesResolverOptions): SignI
     // The shape is checked by our own JSON Schema with located messages; zod only passes it through.
     optionsSchema: z.record(z.unknown()),
     create(block) {
-      const { compiled, problems } = compileRules(block, options.registry, { facts: knownFactPaths(options.providerId, options.adapter) });
+      // A Provider (src/providers/types.ts) declares its identity for the warnings; bare facts carry none.
+      const identity = (options.adapter as { identity?: ProviderIdentity } | undefined)?.identity;
+      const { compiled, problems } = compileRules(block, options.registry, { facts: knownFactPaths(options.providerId, options.adapter), identity });
       if (!compiled) throw new RulesConfigError(problems);
       return rulesSignInResolver(compiled, { ...options, cacheScope: `${options.providerId}/${blocks++}` });
     },

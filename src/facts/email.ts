@@ -86,7 +86,7 @@ export function withoutTag(address: string): { address: string; localPart: strin
 }
 
 /**
- * One canonical form for an account name or id (a Bitbucket username, a user
+ * One canonical form for an account name or id (a provider's username, a user
  * UUID): lower-cased as the catalog lower-cases, so that a rule compares it as
  * the catalog will match it (`CI-Bot` is `ci-bot`). A name with a character
  * that NFKC or lower-casing turns into another (the Kelvin sign into "k")

@@ -11,7 +11,7 @@ import { didYouMean } from '../common/suggest';
  * rule, a trace or a log.
  */
 export interface SignInFacts {
-  /** The auth provider's id, e.g. `bitbucket`. */
+  /** The auth provider's id, as in `auth.providers.<id>`. */
   provider: string;
   /** The simple profile Backstage shows in the frontend. */
   profile: { email: string | null; displayName: string | null };
@@ -24,7 +24,7 @@ export interface SignInFacts {
   email: { address: string; localPart: string; domain: string; tag: string | null; withTag: string } | null;
   /** The provider profile fields its adapter declares, or null without an adapter. */
   fullProfile: Record<string, unknown> | null;
-  /** Facts a provider adapter adds under its own id, e.g. `bitbucket.workspaces`. */
+  /** Facts a provider adapter adds under its own id (`<providerId>.workspaces`). */
   [providerFacts: string]: unknown;
 }
 
@@ -36,7 +36,7 @@ export interface ProviderFacts {
   /** The facts it adds under `facts[providerId]`: strings, lists of strings or null. */
   facts(info: SignInInfo<unknown>): Record<string, unknown>;
   /**
-   * The names of the facts `facts()` adds (e.g. `workspaces` for `bitbucket.workspaces`): a rule that reads
+   * The names of the facts `facts()` adds (e.g. `workspaces` for `<providerId>.workspaces`): a rule that reads
    * any other path under `providerId` is a start-up error. Without it, paths under `providerId` are not checked.
    */
   factNames?: readonly string[];
@@ -80,7 +80,7 @@ function factValue(v: unknown, under: string, name: string, keep: boolean): unkn
 const str = (v: unknown) => (typeof v === 'string' && v !== '' ? v : null);
 
 /**
- * Which top-level facts a rules block reads (`email`, `bitbucket`, ...), or
+ * Which top-level facts a rules block reads (`email`, a provider's id, ...), or
  * 'all' (a rule reads the whole facts, or a trace shows them). Facts nobody
  * reads are still checked against their bounds, so the same profiles are
  * refused, but not built.
@@ -160,7 +160,7 @@ export function knownFactPaths(providerId: string, adapter?: ProviderFacts): Kno
 
 /**
  * Why `path` is not a fact, or undefined when it is one (or an item of one:
- * `bitbucket.workspaces.0`). JSON Logic reads an unknown path as null, so a
+ * `<providerId>.workspaces.0`). JSON Logic reads an unknown path as null, so a
  * misspelt fact in a deny would never fire: it is refused at start-up instead.
  */
 export function factPathProblem(path: string, known: KnownFacts): string | undefined {

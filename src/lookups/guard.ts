@@ -9,7 +9,7 @@ import { INVISIBLE, lookAlikeProblem } from '../facts/email';
 import { isObject } from '../common/data';
 
 /**
- * The one gate between every resolver (match, the Bitbucket and email
+ * The one gate between every resolver (match, the providers' and the email
  * resolvers, custom ones) and the catalog. A sign-in's resolvers only ever see
  * the guarded context, so a value taken from a profile cannot change the shape
  * of a catalog query, a silent catalog cannot hang a sign-in, and a runaway

@@ -20,36 +20,11 @@ export type ResolverRegistry = Readonly<Record<string, SignInResolverFactory>>;
 /** The name of the default rule in traces, decisions and messages. */
 export const DEFAULT_RULE = 'default';
 
-export type MatchQuery =
-  | { entityRef: unknown }
-  | { annotations: Record<string, unknown> }
-  | { filter: Record<string, unknown> };
-
-export type Action =
-  | {
-      kind: 'resolvers';
-      resolvers: Array<{
-        name: string;
-        resolve: SignInResolver<unknown>;
-        /**
-         * The lookups it makes for a sign-in, in order, as its definition declares them (built-in
-         * resolvers do); absent for a resolver whose code may do anything else (a custom one), which
-         * only ever runs when its rule acts.
-         */
-        lookups?: (info: SignInInfo<unknown>) => AuthResolverCatalogUserQuery[];
-      }>;
-    }
-  | { kind: 'match'; query: MatchQuery }
-  | { kind: 'deny'; message: string };
+import type { Action, CompiledRule, ProviderIdentity } from './compiled';
+export type { Action, CompiledRule, MatchQuery } from './compiled';
 
 type ResolverStep = Extract<Action, { kind: 'resolvers' }>['resolvers'][number];
 
-export interface CompiledRule {
-  name: string;
-  /** Absent means always. */
-  when?: unknown;
-  action: Action;
-}
 
 /** Every bound one sign-in is held to; `limits:` in a rules block overrides the defaults. */
 export type Limits = GuardLimits & { evaluationSteps: number; valueWeight: number };
@@ -116,7 +91,12 @@ const REF_STRUCTURE_KEYS = new Set(['kind', 'metadata.namespace']);
 export function compileRules(
   block: unknown,
   registry: ResolverRegistry,
-  options: { /** The facts rules may read (see knownFactPaths); without it, fact paths are not checked. */ facts?: KnownFacts } = {},
+  options: {
+    /** The facts rules may read (see knownFactPaths); without it, fact paths are not checked. */
+    facts?: KnownFacts;
+    /** What the provider declares about its identities, for the warnings; without it, only the common facts' warnings. */
+    identity?: ProviderIdentity;
+  } = {},
 ): { compiled?: CompiledRules; problems: Problem[]; warnings: Problem[] } {
   const b = block as { rules?: unknown; default?: unknown; limits?: Partial<Limits>; audit?: { email?: boolean }; cache?: { ttl?: unknown } };
   const ruleNameAt = (path: ConfigPath): string | undefined => {
@@ -281,11 +261,11 @@ export function compileRules(
   executable(compiled);
   const all = defaultRule ? [...rules, defaultRule] : rules;
   const warnings = [
-    ...denyListWarnings(rules, defaultRule, readsOf),
+    ...denyListWarnings(rules, defaultRule, readsOf, new Set(options.identity?.emailBlindResolvers)),
     ...plusTagWarnings(rules, defaultRule, readsOf),
     ...localPartWarnings(all, readsOf, optionsOf),
-    ...caseWarnings(all),
-    ...renamedWarnings(all),
+    ...caseWarnings(all, options.identity),
+    ...renamedWarnings(all, options.identity),
   ];
   return { compiled, problems, warnings };
 }
@@ -293,20 +273,19 @@ export function compileRules(
 const EMAIL_FACTS = ['email', 'profile.email', 'profile', ''];
 const readsEmail = (paths: string[] = []) =>
   paths.some(p => EMAIL_FACTS.includes(p) || p.startsWith('email.') || p === 'profile.email');
-/** Resolvers that never look at the email. */
-const EMAIL_BLIND = new Set(['usernameMatchingUserEntityAnnotation', 'userIdMatchingUserEntityAnnotation']);
 
 /**
  * The deny-list pitfall: a deny on the email (its domain, say) followed by a
  * rule that signs people in without looking at the email. Someone with no
- * email, or an unconfirmed one (which Bitbucket does not hand over), skips
+ * email, or an unconfirmed one (which a provider may not hand over), skips
  * the deny and is signed in by the later rule. Allow-lists do not have it.
+ * `emailBlind`: the resolvers the provider declares never read the email.
  */
-function denyListWarnings(rules: CompiledRule[], defaultRule: CompiledRule | undefined, readsOf: Map<unknown, string[]>): Problem[] {
+function denyListWarnings(rules: CompiledRule[], defaultRule: CompiledRule | undefined, readsOf: Map<unknown, string[]>, emailBlind: ReadonlySet<string>): Problem[] {
   const noEmail = { provider: '', profile: { email: null, displayName: null }, email: null, fullProfile: null };
   const signsInWithoutEmail = (r: CompiledRule) => {
     if (r.when !== undefined && readsEmail(readsOf.get(r.when))) return false;
-    if (r.action.kind === 'resolvers') return r.action.resolvers.length > 0 && r.action.resolvers.every(x => EMAIL_BLIND.has(x.name));
+    if (r.action.kind === 'resolvers') return r.action.resolvers.length > 0 && r.action.resolvers.every(x => emailBlind.has(x.name));
     if (r.action.kind === 'match') {
       const q = r.action.query;
       const values = 'entityRef' in q ? [q.entityRef] : Object.values('annotations' in q ? q.annotations : q.filter);

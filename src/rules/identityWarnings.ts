@@ -1,6 +1,6 @@
 import { evaluate, truthy } from '../logic/evaluate';
 import { buildFacts } from '../facts/facts';
-import type { CompiledRule } from './compile';
+import type { CompiledRule, ProviderIdentity } from './compiled';
 import type { ConfigPath, Problem } from '../common/problems';
 import { isObject } from '../common/data';
 
@@ -14,14 +14,10 @@ import { isObject } from '../common/data';
  */
 
 
-/** Facts that are lower-cased, as the catalog compares them (see facts.ts, providers/bitbucket/facts.ts). */
-const LOWER_CASED = new Set(['email.address', 'email.localPart', 'email.domain', 'email.withTag', 'email.tag', 'bitbucket.username', 'bitbucket.userId', 'bitbucket.accountId']);
-/** Raw profile values an identity is compared by, and the canonical fact to compare instead. */
-const RAW: Record<string, string> = {
-  'profile.email': 'email.address',
-  'fullProfile.username': 'bitbucket.username',
-  'fullProfile.id': 'bitbucket.userId',
-};
+/** Common facts that are lower-cased, as the catalog compares them (see facts.ts); a provider declares its own. */
+const LOWER_CASED = ['email.address', 'email.localPart', 'email.domain', 'email.withTag', 'email.tag'];
+/** Raw profile values an identity is compared by, and the canonical fact to compare instead; a provider adds its own. */
+const RAW: Readonly<Record<string, string>> = { 'profile.email': 'email.address' };
 const COMPARISONS = new Set(['==', '===', '!=', '!==', 'in']);
 
 /** The fact path of `{ var: "a.b" }` (or `{ var: ["a.b", default] }`), else undefined. */
@@ -168,14 +164,16 @@ export function localPartWarnings(all: CompiledRule[], readsOf: Map<unknown, str
  * still finds; and a literal with upper-case letters compared with a
  * lower-cased fact never matches, in any rule.
  */
-export function caseWarnings(all: CompiledRule[]): Problem[] {
+export function caseWarnings(all: CompiledRule[], identity?: ProviderIdentity): Problem[] {
+  const lowerCased = new Set([...LOWER_CASED, ...(identity?.lowerCasedFacts ?? [])]);
+  const rawFacts: Readonly<Record<string, string>> = { ...identity?.rawProfileFacts, ...RAW };
   const out: Problem[] = [];
   for (const [i, r] of all.entries()) {
     if (r.when === undefined) continue;
     const at: ConfigPath = ['rules', i, 'when'];
     const seen = new Set<string>();
     for (const c of comparisons(r.when, at)) {
-      const raw = RAW[c.fact];
+      const raw = Object.hasOwn(rawFacts, c.fact) ? rawFacts[c.fact] : undefined;
       if (raw !== undefined && r.action.kind === 'deny' && c.literals.length > 0 && !seen.has(c.fact)) {
         seen.add(c.fact);
         const example = c.literals[0].value;
@@ -188,7 +186,7 @@ export function caseWarnings(all: CompiledRule[]): Problem[] {
             `Compare ${raw}, which is lower-cased as the catalog compares`,
         });
       }
-      if (!LOWER_CASED.has(c.fact)) continue;
+      if (!lowerCased.has(c.fact)) continue;
       const upper = c.literals.find(l => l.value !== l.value.toLocaleLowerCase('en-US'));
       if (upper) {
         out.push({
@@ -205,25 +203,28 @@ export function caseWarnings(all: CompiledRule[]): Problem[] {
 }
 
 /**
- * The rename pitfall: a deny names Bitbucket usernames, which the account
- * holder can change, while a later rule finds users by the user id, which
- * stays. The renamed account skips the deny and is found by its id.
+ * The rename pitfall: a deny names account names (usernames), which the
+ * account holder can change, while a later rule finds users by the id, which
+ * stays. The renamed account skips the deny and is found by its id. The
+ * provider declares which of its facts are which (`identity.renamable`).
  */
-export function renamedWarnings(all: CompiledRule[]): Problem[] {
+export function renamedWarnings(all: CompiledRule[], identity?: ProviderIdentity): Problem[] {
+  const rename = identity?.renamable;
+  if (!rename) return [];
   const out: Problem[] = [];
   for (const [i, r] of all.entries()) {
     if (r.action.kind !== 'deny' || r.when === undefined) continue;
     const named = (fact: string) => comparisons(r.when, []).some(c => c.fact === fact && c.literals.length > 0);
-    if (!named('bitbucket.username') || named('bitbucket.userId')) continue;
-    const later = all.slice(i + 1).find(x => x.action.kind === 'resolvers' && x.action.resolvers.some(y => y.name === 'userIdMatchingUserEntityAnnotation'));
+    if (!named(rename.name.fact) || named(rename.id.fact)) continue;
+    const later = all.slice(i + 1).find(x => x.action.kind === 'resolvers' && x.action.resolvers.some(y => y.name === rename.id.resolver));
     if (!later) continue;
     out.push({
       path: ['rules', i, 'when'],
       rule: r.name,
       message:
-        `denies Bitbucket usernames, but rule "${later.name}" below runs userIdMatchingUserEntityAnnotation: ` +
-        'the account holder can change the username, and the renamed account skips this deny and is found there by its user id. ' +
-        "Deny the user ids too (bitbucket.userId, the service-accounts preset's userIds)",
+        `denies ${identity!.displayName} ${rename.name.plural}, but rule "${later.name}" below runs ${rename.id.resolver}: ` +
+        `the account holder can change the ${rename.name.singular}, and the renamed account skips this deny and is found there by its ${rename.id.singular}. ` +
+        `Deny the ${rename.id.plural} too (${rename.id.fact}${rename.hint ? `, ${rename.hint}` : ''})`,
     });
   }
   return out;

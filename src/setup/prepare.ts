@@ -106,7 +106,7 @@ export function prepareSignIn(options: PrepareOptions): PreparedSignIn {
         if (name === 'rules') {
           // Presets expand here, from the file that holds the block (or the
           // working directory for config given as data), then compile as any block.
-          const result = compileWithPresets(block, registry, { path: at, sources }, { facts: knownFactPaths(providerId, providers[providerId]) });
+          const result = compileWithPresets(block, registry, { path: at, sources }, { facts: knownFactPaths(providerId, providers[providerId]), identity: providers[providerId]?.identity });
           found.push(...result.problems);
           warnings.push(...result.warnings.map(place));
           if (result.compiled) {

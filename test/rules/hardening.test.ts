@@ -229,7 +229,7 @@ describe('the deny-list pitfall', () => {
   const registry = { ...testResolvers, ...bitbucketProvider.resolvers };
 
   it('warns when a deny on the email is followed by a rule that signs in without reading it', () => {
-    const { warnings } = compileRules({ rules: [deny, byUsername] }, registry);
+    const { warnings } = compileRules({ rules: [deny, byUsername] }, registry, { identity: bitbucketProvider.identity });
     expect(warnings).toEqual([
       expect.objectContaining({ path: ['rules', 0, 'when'], rule: 'no-contractors', message: expect.stringMatching(/^denies by email, but rule "workspace" below signs people in without reading the email/) }),
     ]);
@@ -237,9 +237,9 @@ describe('the deny-list pitfall', () => {
 
   it('does not warn for an allow-list, or a deny that also denies a missing email', () => {
     const allow = { ...byUsername, when: { and: [byUsername.when, { '==': [{ var: 'email.domain' }, 'acme.com'] }] } };
-    expect(compileRules({ rules: [deny, allow] }, registry).warnings).toEqual([]);
+    expect(compileRules({ rules: [deny, allow] }, registry, { identity: bitbucketProvider.identity }).warnings).toEqual([]);
     const strict = { ...deny, when: { or: [{ '!': { var: 'email' } }, deny.when] } };
-    expect(compileRules({ rules: [strict, byUsername] }, registry).warnings).toEqual([]);
+    expect(compileRules({ rules: [strict, byUsername] }, registry, { identity: bitbucketProvider.identity }).warnings).toEqual([]);
   });
 });
 
@@ -253,7 +253,7 @@ describe('the shipped examples are safe to copy', () => {
     const config = parse(readFileSync(join(examples, 'app-config.yaml'), 'utf8'));
     const entry = config.auth.providers.bitbucket.development.signIn.resolvers[0];
     const { resolver: _r, ...block } = entry;
-    const compile = (b: unknown) => compileWithPresets(b, { ...testResolvers, ...bitbucketProvider.resolvers }, { path: [], sources: [], cwd: examples });
+    const compile = (b: unknown) => compileWithPresets(b, { ...testResolvers, ...bitbucketProvider.resolvers }, { path: [], sources: [], cwd: examples }, { identity: bitbucketProvider.identity });
     const { compiled, problems, warnings } = compile(block);
     expect(problems).toEqual([]);
     expect(compiled).toBeDefined();

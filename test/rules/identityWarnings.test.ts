@@ -12,7 +12,7 @@ import { resolverRegistry } from '../../src/providers/common/resolvers';
 
 const registry = resolverRegistry(bitbucketProvider.resolvers);
 const warningsOf = (rules: unknown[], filter: RegExp) => {
-  const { compiled, problems, warnings } = compileRules({ rules, default: { deny: 'no' } }, registry);
+  const { compiled, problems, warnings } = compileRules({ rules, default: { deny: 'no' } }, registry, { identity: bitbucketProvider.identity });
   expect(problems).toEqual([]);
   expect(compiled).toBeDefined();
   return warnings.filter(w => filter.test(w.message));
@@ -122,5 +122,38 @@ describe('a literal with upper-case letters compared with a lower-cased fact', (
     expect(upper([{ name: 'bots', when: { in: [{ var: 'email.address' }, ['deploy@acme.com']] }, deny: 'no' }])).toEqual([]);
     expect(upper([{ name: 'bots', when: { '==': [{ var: 'profile.displayName' }, 'Deploy Bot'] }, deny: 'no' }])).toEqual([]);
     expect(upper([{ name: 'ws', when: { in: ['Acme', { var: 'bitbucket.workspaces' }] }, deny: 'no' }])).toEqual([]);
+  });
+});
+
+describe('provider knowledge comes from the provider, not the engine', () => {
+  const deny = { name: 'bots', when: { in: [{ var: 'acme.login' }, ['ci-bot']] }, deny: 'no' };
+  const byId = { name: 'by-id', resolvers: [{ resolver: 'idResolver' }] };
+  // A provider the engine has never heard of, declaring its own rename pitfall and email-blind resolver.
+  const identity = {
+    displayName: 'Acme',
+    emailBlindResolvers: ['idResolver'],
+    lowerCasedFacts: ['acme.login'],
+    renamable: {
+      name: { fact: 'acme.login', singular: 'login', plural: 'logins' },
+      id: { fact: 'acme.id', singular: 'id', plural: 'ids', resolver: 'idResolver' },
+    },
+  };
+  const acmeRegistry = { ...registry, idResolver: registry.userIdMatchingUserEntityAnnotation };
+  const compile = (rules: unknown[], withIdentity: boolean) =>
+    compileRules({ rules, default: { deny: 'no' } }, acmeRegistry, withIdentity ? { identity } : {}).warnings.map(w => w.message);
+
+  it("warns in the provider's own words about what it declares", () => {
+    expect(compile([deny, byId], true)).toContainEqual(expect.stringMatching(/^denies Acme logins, but rule "by-id" below runs idResolver: .* found there by its id\. Deny the ids too \(acme\.id\)$/));
+    expect(compile([{ ...deny, when: { '==': [{ var: 'acme.login' }, 'CI-Bot'] } }], true)).toContainEqual(expect.stringMatching(/^compares acme\.login with "CI-Bot", which has upper-case letters/));
+    expect(compile([{ name: 'no-x', when: { '==': [{ var: 'email.domain' }, 'x.com'] }, deny: 'no' }, byId], true)).toContainEqual(expect.stringMatching(/^denies by email, but rule "by-id" below signs people in without reading the email/));
+  });
+
+  it('knows no provider resolver or fact when none is declared (Bitbucket\'s included)', () => {
+    expect(compile([deny, byId], false)).toEqual([]);
+    const bitbucketDeny = { name: 'bots', when: { in: [{ var: 'bitbucket.username' }, ['ci-bot']] }, deny: 'no' };
+    const byUserId = { name: 'by-id', resolvers: [{ resolver: 'userIdMatchingUserEntityAnnotation' }] };
+    expect(compileRules({ rules: [bitbucketDeny, byUserId] }, registry).warnings).toEqual([]);
+    expect(compileRules({ rules: [bitbucketDeny, byUserId] }, registry, { identity: bitbucketProvider.identity }).warnings.map(w => w.message))
+      .toContainEqual(expect.stringMatching(/^denies Bitbucket usernames/));
   });
 });

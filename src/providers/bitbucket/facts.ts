@@ -42,6 +42,19 @@ export const bitbucketProvider: Provider = {
   profileFields: ['id', 'username', 'displayName'],
   // What facts() returns: a rule reading any other bitbucket.* path is refused at start-up.
   factNames: ['username', 'userId', 'accountId', 'workspaces', 'adminWorkspaces'],
+  identity: {
+    displayName: 'Bitbucket',
+    // Its two annotation resolvers look people up by username and account UUID only.
+    emailBlindResolvers: Object.keys(bitbucketSignInResolvers),
+    // facts() lower-cases these, as the catalog compares them.
+    lowerCasedFacts: ['bitbucket.username', 'bitbucket.userId', 'bitbucket.accountId'],
+    rawProfileFacts: { 'fullProfile.username': 'bitbucket.username', 'fullProfile.id': 'bitbucket.userId' },
+    renamable: {
+      name: { fact: 'bitbucket.username', singular: 'username', plural: 'usernames' },
+      id: { fact: 'bitbucket.userId', singular: 'user id', plural: 'user ids', resolver: 'userIdMatchingUserEntityAnnotation' },
+      hint: "the service-accounts preset's userIds",
+    },
+  },
   settingsProblems(env) {
     const out: Array<{ key: string; message: string }> = [];
     const timeout = apiTimeoutProblem(env.apiTimeoutMs);
