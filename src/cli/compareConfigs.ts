@@ -8,7 +8,7 @@ import { dirname, join, relative, isAbsolute } from 'node:path';
 import { locate, type SourceFile } from '../config/locate';
 import type { CompiledRules } from '../rules/compile';
 import type { SignInFacts } from '../facts/facts';
-import { inspectExpression } from '../logic/check';
+import { inspectExpression } from '../logic';
 import { loadPreset, resolvePreset } from '../presets';
 import { dirOf, isPathReference } from '../presets/resolve';
 import type { PreparedEnvironment } from '../setup/prepare';

@@ -1,35 +1,26 @@
 /** The human account of a dry run: what the rules saw, and why each one applied or not. */
-import { evaluate, truthy } from '../logic/check';
+import { MISSING, subResults, truthy, type SubResults } from '../logic';
+import { isLogic } from '../common/data';
 import type { SignInFacts } from '../facts/facts';
 import type { ExplainResult } from './dryRun';
 import { palette, type Palette } from './output';
-import { isLogic } from '../common/data';
 
-const show = (v: unknown) => (v === undefined ? 'null' : JSON.stringify(v));
-
+const show = (v: unknown) => (v === undefined ? 'null' : v === MISSING ? '(not evaluated)' : JSON.stringify(v));
 
 const args = (x: Record<string, unknown>): unknown[] => {
   const v = Object.values(x)[0];
   return Array.isArray(v) ? v : [v];
 };
 
-function valueOf(expr: unknown, facts: SignInFacts): unknown {
-  try {
-    return evaluate(expr, facts);
-  } catch (e) {
-    return `error: ${(e as Error).message}`;
-  }
-}
-
 /** `email.domain ("partner.io")` for a fact, the JSON of a literal, `<expr> (value)` for the rest. */
-function operand(expr: unknown, facts: SignInFacts): string {
+function operand(expr: unknown, seen: SubResults): string {
   if (!isLogic(expr) && !Array.isArray(expr)) return show(expr);
   if (isLogic(expr) && 'var' in expr) {
     const [path] = args(expr);
-    return `${path === '' || path === undefined || path === null ? 'the facts' : String(path)} (${show(valueOf(expr, facts))})`;
+    return `${path === '' || path === undefined || path === null ? 'the facts' : String(path)} (${show(seen.valueOf(expr))})`;
   }
   if (Array.isArray(expr) && !expr.some(isLogic)) return show(expr);
-  return `${show(expr)} (${show(valueOf(expr, facts))})`;
+  return `${show(expr)} (${show(seen.valueOf(expr))})`;
 }
 
 /** What a false comparison means. */
@@ -44,34 +35,39 @@ const isVar = (x: unknown): x is Record<string, unknown> => isLogic(x) && 'var' 
  * the first false part; for `or`, each part; for a comparison, both sides.
  */
 export function whyFalse(expr: unknown, facts: SignInFacts): string {
+  // One run of the interpreter, every part's value kept: the parts shown are the ones it evaluated.
+  return whyFalseOf(expr, subResults(expr, facts));
+}
+
+function whyFalseOf(expr: unknown, seen: SubResults): string {
   if (!isLogic(expr)) return `${show(expr)} is false`;
   const op = Object.keys(expr)[0];
   const a = args(expr);
   if (op === 'and') {
-    const part = a.find(x => !truthy(valueOf(x, facts)));
-    return part === undefined ? `${show(expr)} is false` : whyFalse(part, facts);
+    const part = a.find(x => !truthy(seen.valueOf(x)));
+    return part === undefined ? `${show(expr)} is false` : whyFalseOf(part, seen);
   }
-  if (op === 'or') return a.length === 1 ? whyFalse(a[0], facts) : `none holds: ${a.map(x => whyFalse(x, facts)).join('; ')}`;
+  if (op === 'or') return a.length === 1 ? whyFalseOf(a[0], seen) : `none holds: ${a.map(x => whyFalseOf(x, seen)).join('; ')}`;
   if (op === '!' || op === '!!') {
     const inner = a[0];
-    if (op === '!!') return `${operand(inner, facts)} is empty or false`;
+    if (op === '!!') return `${operand(inner, seen)} is empty or false`;
     if (isLogic(inner) && 'var' in inner) {
-      const v = valueOf(inner, facts) as { address?: unknown } | null;
+      const v = seen.valueOf(inner) as { address?: unknown } | null;
       // The email fact is an object; its address says it all.
       return `${String(args(inner)[0])} is present (${typeof v?.address === 'string' ? v.address : show(v)})`;
     }
-    return `${operand(inner, facts)} holds`;
+    return `${operand(inner, seen)} holds`;
   }
-  if (op === 'in') return `${operand(a[0], facts)} is not in ${operand(a[1], facts)}`;
+  if (op === 'in') return `${operand(a[0], seen)} is not in ${operand(a[1], seen)}`;
   if ((op === '==' || op === '===') && a.length === 2 && isVar(a[0]) !== isVar(a[1])) {
     // The common shape, a fact against a literal: `email.domain is "x", not "acme.com"`.
     const [fact, literal] = isVar(a[0]) ? [a[0], a[1]] : [a[1], a[0]];
-    if (!isLogic(literal)) return `${String(args(fact as Record<string, unknown>)[0])} is ${show(valueOf(fact, facts))}, not ${show(literal)}`;
+    if (!isLogic(literal)) return `${String(args(fact as Record<string, unknown>)[0])} is ${show(seen.valueOf(fact))}, not ${show(literal)}`;
   }
-  if (FALSE_COMPARISON[op] && a.length === 2) return `${operand(a[0], facts)} ${FALSE_COMPARISON[op]} ${operand(a[1], facts)}`;
-  if (op === 'var') return `${String(a[0])} is ${show(valueOf(expr, facts))}`;
-  if (op === 'some' || op === 'all' || op === 'none') return `${show(expr)} is false: ${operand(a[0], facts)}`;
-  return `${show(expr)} is ${show(valueOf(expr, facts))}`;
+  if (FALSE_COMPARISON[op] && a.length === 2) return `${operand(a[0], seen)} ${FALSE_COMPARISON[op]} ${operand(a[1], seen)}`;
+  if (op === 'var') return `${String(a[0])} is ${show(seen.valueOf(expr))}`;
+  if (op === 'some' || op === 'all' || op === 'none') return `${show(expr)} is false: ${operand(a[0], seen)}`;
+  return `${show(expr)} is ${show(seen.valueOf(expr))}`;
 }
 
 function describeFacts(f: SignInFacts): string[] {

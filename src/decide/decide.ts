@@ -2,8 +2,7 @@ import type { AuthResolverCatalogUserQuery, AuthResolverContext, BackstageSignIn
 import { buildCatalogQuery, MissingValueError } from './match';
 import { catalogQueryProblem, guardContext, type GuardedContext } from '../lookups/guard';
 import { executable, type Action, type CompiledRules, type MatchQuery } from '../rules/compile';
-import type { Scan } from '../logic/compile';
-import { Budget } from '../logic/evaluate';
+import { Budget, type Scan } from '../logic';
 import { buildFacts, type ProviderFacts, type SignInFacts } from '../facts/facts';
 import { prefetchingContext, type BatchLookup } from '../lookups/plan';
 import type { Tracer } from './trace';

@@ -1,5 +1,5 @@
 import type { SignInInfo } from '@backstage/plugin-auth-node';
-import { FACT_BOUNDS } from '../logic/cost';
+import { FACT_BOUNDS } from '../logic';
 import { canonicalEmail, withoutTag } from './email';
 import { didYouMean } from '../common/suggest';
 

@@ -1,10 +1,9 @@
 import { estimateCost, FACT_BOUNDS } from './cost';
-import { DEFAULT_EVALUATION_LIMITS, evaluate, OPERATORS, truthy, weightOf, type EvaluationLimits } from './evaluate';
+import { DEFAULT_EVALUATION_LIMITS, weightOf, type EvaluationLimits } from './evaluate';
+import { operation, OPERATORS } from './operations';
 import type { Problem } from '../common/problems';
 import { didYouMeanOperator } from '../common/suggest';
 import { FORBIDDEN_KEYS } from '../common/data';
-
-export { evaluate, truthy };
 
 /**
  * The JSON Logic operators rules may use: json-logic-js's, less `log` (prints
@@ -17,23 +16,6 @@ const KNOWN_OPERATORS = [...ALLOWED_OPERATORS].sort().join(', ');
 
 /** Deeper expressions are refused: nobody writes them by hand, and they cost stack. */
 export const MAX_EXPRESSION_DEPTH = 32;
-
-/**
- * How many arguments each operator takes, [least, most]. json-logic-js runs
- * `{"==": []}` as `undefined == undefined`, always true; an argument can also
- * vanish from a list when Backstage's config loader drops an unset `${VAR}`.
- */
-const ARITY: Record<string, [number, number]> = {
-  '==': [2, 2], '===': [2, 2], '!=': [2, 2], '!==': [2, 2], '>': [2, 2], '>=': [2, 2],
-  '<': [2, 3], '<=': [2, 3], '!': [1, 1], '!!': [1, 1], '%': [2, 2], '/': [2, 2], '-': [1, 2],
-  in: [2, 2], substr: [2, 3], var: [1, 2], missing_some: [2, 2], if: [1, Infinity], '?:': [1, Infinity],
-  and: [1, Infinity], or: [1, Infinity], map: [2, 2], filter: [2, 2], all: [2, 2], none: [2, 2], some: [2, 2],
-  reduce: [2, 3], missing: [1, Infinity], cat: [1, Infinity], merge: [1, Infinity], '+': [1, Infinity],
-  '*': [1, Infinity], min: [1, Infinity], max: [1, Infinity],
-};
-
-/** Operators whose second argument runs once per item of the first, with the item as its data. */
-const SCOPED_OPERATORS = new Set(['map', 'reduce', 'filter', 'all', 'none', 'some']);
 
 export interface ExpressionInfo {
   issues: Problem[];
@@ -115,7 +97,7 @@ export function inspectExpression(
     const raw = (node as Record<string, unknown>)[op];
     const args = Array.isArray(raw) ? raw : [raw];
     const argPath = (i: number) => (Array.isArray(raw) ? [...at, op, i] : [...at, op]);
-    const [least, most] = ARITY[op] ?? [0, Infinity];
+    const { arity: [least, most], form, names: named } = operation(op)!;
     if (args.length < least || args.length > most) {
       const want = least === most ? `${least}` : most === Infinity ? `at least ${least}` : `${least} to ${most}`;
       issues.push({ path: [...at, op], message: `"${op}" takes ${want} argument${want === '1' ? '' : 's'}, got ${args.length}` });
@@ -126,10 +108,10 @@ export function inspectExpression(
     // other position is an expression, evaluated by json-logic-js even where
     // the operator then ignores it.
     const names = new Set<number>();
-    if (op === 'var') {
+    if (named === 'var') {
       checkPath(args[0], argPath(0), scoped, '"var" path');
       names.add(0);
-    } else if (op === 'missing') {
+    } else if (named === 'missing') {
       if (Array.isArray(args[0])) {
         (args[0] as unknown[]).forEach((k, i) => checkPath(k, [...argPath(0), i], scoped, '"missing" key'));
         names.add(0);
@@ -139,7 +121,7 @@ export function inspectExpression(
           names.add(i);
         });
       }
-    } else if (op === 'missing_some') {
+    } else if (named === 'missing_some') {
       if (Array.isArray(args[1])) {
         (args[1] as unknown[]).forEach((k, i) => checkPath(k, [...argPath(1), i], scoped, '"missing_some" key'));
       } else {
@@ -148,13 +130,13 @@ export function inspectExpression(
       names.add(1);
     }
     args.forEach((a, i) => {
-      if (!names.has(i)) visit(a, argPath(i), depth + 1, scoped || (SCOPED_OPERATORS.has(op) && i === 1));
+      if (!names.has(i)) visit(a, argPath(i), depth + 1, scoped || (form === 'loop' && i === 1));
     });
   };
 
   visit(expr, [], 0, false);
   if (issues.length === 0) {
-    const cost = estimateCost(expr, FACT_BOUNDS);
+    const cost = estimateCost(expr, limits, FACT_BOUNDS);
     if (cost.steps > limits.steps) {
       issues.push({
         path: [],

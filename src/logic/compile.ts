@@ -20,7 +20,8 @@
  * The generated code holds no text from the config: every literal, path and
  * fallback expression is passed in an array and referred to by its index.
  */
-import { Budget, evaluate, OPERATIONS, weightOf, type EvaluationLimits } from './evaluate';
+import { Budget, evaluate, weightOf, type EvaluationLimits } from './evaluate';
+import { operation, OPERATIONS, type OperationContext } from './operations';
 import { isLogic } from '../common/data';
 
 /** One decision's view of the facts: every compiled path read once. */
@@ -44,21 +45,24 @@ const HEAVY = Symbol('heavy');
 const isScalar = (v: unknown) => v === null || typeof v !== 'object';
 const isPath = (v: unknown) => typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean' || v === null;
 
-/** Loop operators, left to the budgeted interpreter. */
-const FALLBACK = new Set(['map', 'filter', 'reduce', 'all', 'none', 'some', 'merge']);
+const opsWhere = (f: (name: string) => boolean) => new Set(Object.keys(OPERATIONS).filter(f));
+/** Loop operators (and merge, a loop over its arguments' items), left to the budgeted interpreter. */
+const FALLBACK = opsWhere(op => OPERATIONS[op].form === 'loop' || op === 'merge');
 const COMPARE: Record<string, string> = { '==': '==', '===': '===', '!=': '!=', '!==': '!==', '>': '>', '>=': '>=' };
 /**
  * Operators whose value is a boolean or a number: weight 1, never checked
  * against valueWeight. Not `*`: with one argument it answers that argument.
  */
-const SCALAR_RESULT = new Set([...Object.keys(COMPARE), '<', '<=', '!', '!!', 'in', '+', '-', '/', '%', 'min', 'max']);
+const SCALAR_RESULT = opsWhere(op => OPERATIONS[op].form === 'generic' && ['boolean', 'number'].includes(OPERATIONS[op].result));
 /** Operators whose value is always a boolean. */
-const BOOLEAN_RESULT = new Set([...Object.keys(COMPARE), '<', '<=', '!', '!!', 'in']);
+const BOOLEAN_RESULT = opsWhere(op => OPERATIONS[op].form === 'generic' && OPERATIONS[op].result === 'boolean');
 
 /** The helpers generated code calls; the same functions evaluate.ts uses. */
 const helpers = {
   W: weightOf,
   OP: OPERATIONS,
+  /** What an operation may ask of the interpreter, on this decision's budget. */
+  X: (B: Budget): OperationContext => ({ apply: (l, d) => evaluate(l, d, B) }),
   M: MISSING,
   H: HEAVY,
   /** evaluate's check of an operator's object or string value. */
@@ -209,7 +213,7 @@ export class LogicProgram {
         }
         return { code: `(u += 1, ${code})`, bool: gens.every(g => g.bool) };
       }
-      const known = Object.hasOwn(OPERATIONS, op);
+      const known = operation(op)?.run !== undefined;
       if (FALLBACK.has(op) || !known || (op === 'var' && args.length > 0 && !isPath(args[0]))) return interpreted(node);
 
       if (op === 'var') {
@@ -250,7 +254,9 @@ export class LogicProgram {
       // OPERATIONS.in, inline for the same reason as truthiness.
       else if (op === 'in') value = `(!${a(1)} || typeof ${a(1)}.indexOf === 'undefined' ? false : ${a(1)}.indexOf(${a(0)}) !== -1)`;
       else {
-        const call = `OP[${JSON.stringify(op)}](D, [${parts.map(p => p.t).join(', ')}])`;
+        // Only missing and missing_some may ask the interpreter for something (a key json-logic-js evaluates).
+        const ctx = OPERATIONS[op].names === 'missing' || OPERATIONS[op].names === 'missing_some' ? ', X(B)' : '';
+        const call = `OP[${JSON.stringify(op)}].run(D, [${parts.map(p => p.t).join(', ')}]${ctx})`;
         value = SCALAR_RESULT.has(op) ? call : `CV(B, ${call})`;
       }
       const charge = weights.length ? `, u += ${weights.join(' + ')}` : '';
@@ -402,7 +408,7 @@ export type Scan = (frame: Frame & { at?: number; V?: unknown[] }, from: number)
 function build(fn: string): (F: Frame, k: unknown[]) => unknown {
   let made = SHAPES.get(fn);
   if (!made) {
-    const source = `"use strict";\nconst { W, OP, M, H, CV, heavy, EV } = h;\nreturn ${fn};`;
+    const source = `"use strict";\nconst { W, OP, X, M, H, CV, heavy, EV } = h;\nreturn ${fn};`;
     made = new Function('h', source)(helpers) as (...args: any[]) => unknown;
     SHAPES.set(fn, made);
   }

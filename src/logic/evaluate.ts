@@ -1,4 +1,3 @@
-import { isLogic } from '../common/data';
 /**
  * JSON Logic evaluation with a budget. The semantics are json-logic-js 2.0.5's,
  * operator for operator (test/logic/evaluate.property.test.ts holds the two
@@ -6,6 +5,9 @@ import { isLogic } from '../common/data';
  * sign-in can cause: every step and every value built is counted, and going
  * over refuses the sign-in instead of spinning or exhausting memory.
  */
+
+import { isLogic } from '../common/data';
+import { operation as lookUp, truthy, type OperationContext } from './operations';
 
 export interface EvaluationLimits {
   /** Evaluation steps for one sign-in, all conditions and match values together. */
@@ -66,175 +68,149 @@ export function weightOf(v: unknown): number {
   return w;
 }
 
-export function truthy(value: unknown): boolean {
-  if (Array.isArray(value) && value.length === 0) return false;
-  return !!value;
+export { truthy };
+
+/**
+ * What a tracer sees of an evaluation: each node of the expression's own
+ * scope (not inside a loop's body) with its value, and how the value came
+ * about. `N` is whatever the tracer makes of a node (its text's provenance,
+ * or nothing); evaluate hands a node's N to its parent.
+ */
+export interface Tracer<N = unknown> {
+  /** A literal (not an operator, not a list). */
+  literal(node: unknown): N;
+  /** A value an operator or a list computed. */
+  computed(node: unknown, value: unknown): N;
+  /** A branch operator's value: one argument's, as it was (`from`), or none (no argument decided). */
+  passed(node: unknown, value: unknown, from: { note: N } | undefined): N;
+  /** An operator that joins its arguments' text (cat): each argument's N and value. */
+  joined(node: unknown, value: unknown, parts: N[], args: unknown[]): N;
 }
-
-
-function getVar(data: any, a: unknown, b: unknown): unknown {
-  const notFound = b === undefined ? null : b;
-  if (typeof a === 'undefined' || a === '' || a === null) return data;
-  const subProps = String(a).split('.');
-  for (let i = 0; i < subProps.length; i++) {
-    if (data === null || data === undefined) return notFound;
-    data = data[subProps[i]];
-    if (data === undefined) return notFound;
-  }
-  return data;
-}
-
-function missing(data: unknown, args: unknown[]): unknown[] {
-  const out: unknown[] = [];
-  const keys = (Array.isArray(args[0]) ? args[0] : args) as unknown[];
-  for (const key of keys) {
-    const value = getVar(data, key, undefined);
-    if (value === null || value === '') out.push(key);
-  }
-  return out;
-}
-
-export const OPERATIONS: Record<string, (data: unknown, a: any[]) => unknown> = {
-  '==': (_, [a, b]) => a == b,
-  '===': (_, [a, b]) => a === b,
-  '!=': (_, [a, b]) => a != b,
-  '!==': (_, [a, b]) => a !== b,
-  '>': (_, [a, b]) => a > b,
-  '>=': (_, [a, b]) => a >= b,
-  '<': (_, [a, b, c]) => (c === undefined ? a < b : a < b && b < c),
-  '<=': (_, [a, b, c]) => (c === undefined ? a <= b : a <= b && b <= c),
-  '!!': (_, [a]) => truthy(a),
-  '!': (_, [a]) => !truthy(a),
-  '%': (_, [a, b]) => a % b,
-  in: (_, [a, b]) => {
-    if (!b || typeof b.indexOf === 'undefined') return false;
-    return b.indexOf(a) !== -1;
-  },
-  cat: (_, args) => args.join(''),
-  substr: (_, [source, start, end]) => {
-    if (end < 0) {
-      const temp = String(source).substr(start);
-      return temp.substr(0, temp.length + end);
-    }
-    return String(source).substr(start, end);
-  },
-  '+': (_, args) => args.reduce((a, b) => parseFloat(a) + parseFloat(b), 0),
-  '*': (_, args) => args.reduce((a, b) => parseFloat(a) * parseFloat(b)),
-  '-': (_, [a, b]) => (b === undefined ? -a : a - b),
-  '/': (_, [a, b]) => a / b,
-  // As json-logic-js's, without spreading the arguments (a long list overflows the stack) or
-  // concatenating pairwise (quadratic in the number of arguments).
-  min: (_, args) => args.reduce((m: number, x) => Math.min(m, x), Infinity),
-  max: (_, args) => args.reduce((m: number, x) => Math.max(m, x), -Infinity),
-  merge: (_, args) => {
-    const out: unknown[] = [];
-    for (const a of args) {
-      if (Array.isArray(a)) for (const x of a) out.push(x);
-      else out.push(a);
-    }
-    return out;
-  },
-  var: (data, [a, b]) => getVar(data, a, b),
-  missing: (data, args) => missing(data, args),
-  missing_some: (data, [needCount, options]) => {
-    const areMissing = missing(data, [options]);
-    return options.length - areMissing.length >= needCount ? [] : areMissing;
-  },
-};
-
-/** The operators this evaluator knows, the same names as json-logic-js's (less `log` and `method`). */
-export const OPERATORS: ReadonlySet<string> = new Set([
-  ...Object.keys(OPERATIONS), 'if', '?:', 'and', 'or', 'filter', 'map', 'reduce', 'all', 'none', 'some',
-]);
 
 /**
  * Evaluates a checked expression against the facts, as json-logic-js does,
  * within `budget`. Throws as json-logic-js does, or BudgetExceededError.
  */
 export function evaluate(logic: unknown, data: unknown, budget: Budget = new Budget()): unknown {
-  const apply = (logic: unknown, data: unknown): unknown => {
+  return run(logic, data, budget, undefined).value;
+}
+
+/** Evaluates as `evaluate` does (same value, steps and errors), showing `tracer` each node of the expression's own scope; `note` is its N for the whole expression. */
+export function evaluateTraced<N>(logic: unknown, data: unknown, budget: Budget, tracer: Tracer<N>): { value: unknown; note: N } {
+  return run(logic, data, budget, tracer);
+}
+
+function run<N>(logic: unknown, data: unknown, budget: Budget, tracer: Tracer<N> | undefined): { value: unknown; note: N } {
+  /** The tracer's N for the node last applied with it. */
+  let note: N = undefined as N;
+  const ctx: OperationContext = { apply: (l, d) => apply(l, d, undefined) };
+  const apply = (logic: unknown, data: unknown, t: Tracer<N> | undefined): unknown => {
     budget.charge(1);
     if (Array.isArray(logic)) {
-      const out = logic.map(l => apply(l, data));
+      const out = logic.map(l => apply(l, data, t));
       budget.checkValue(out);
+      if (t) note = t.computed(logic, out);
       return out;
     }
-    if (!isLogic(logic)) return logic;
+    if (!isLogic(logic)) {
+      if (t) note = t.literal(logic);
+      return logic;
+    }
     const op = Object.keys(logic)[0];
     let values = logic[op] as unknown[];
     if (!Array.isArray(values)) values = [values];
+    const operation = lookUp(op);
 
-    switch (op) {
-      case 'if':
-      case '?:': {
+    if (operation?.form === 'branch') {
+      const passed = (i: number | undefined) => {
+        if (i === undefined) {
+          const value = op === 'if' || op === '?:' ? null : undefined;
+          if (t) note = t.passed(logic, value, undefined);
+          return value;
+        }
+        const value = apply(values[i], data, t);
+        if (t) note = t.passed(logic, value, { note });
+        return value;
+      };
+      if (op === 'if' || op === '?:') {
         let i = 0;
         for (; i < values.length - 1; i += 2) {
-          if (truthy(apply(values[i], data))) return apply(values[i + 1], data);
+          if (truthy(apply(values[i], data, t))) return passed(i + 1);
         }
-        if (values.length === i + 1) return apply(values[i], data);
-        return null;
+        return passed(values.length === i + 1 ? i : undefined);
       }
-      case 'and': {
-        let current: unknown;
-        for (const v of values) {
-          current = apply(v, data);
-          if (!truthy(current)) return current;
+      // and / or: the first argument that decides, else the last.
+      if (values.length === 0) return passed(undefined);
+      for (let i = 0; i < values.length - 1; i++) {
+        const current = apply(values[i], data, t);
+        if (truthy(current) !== (op === 'and')) {
+          if (t) note = t.passed(logic, current, { note });
+          return current;
         }
-        return current;
       }
-      case 'or': {
-        let current: unknown;
-        for (const v of values) {
-          current = apply(v, data);
-          if (truthy(current)) return current;
-        }
-        return current;
-      }
-      case 'filter':
-      case 'map': {
-        const scoped = apply(values[0], data);
-        if (!Array.isArray(scoped)) return [];
-        const out =
-          op === 'map'
-            ? scoped.map(d => apply(values[1], d))
-            : scoped.filter(d => truthy(apply(values[1], d)));
-        budget.checkValue(out);
-        return out;
-      }
-      case 'reduce': {
-        const scoped = apply(values[0], data);
-        const initial = typeof values[2] !== 'undefined' ? apply(values[2], data) : null;
-        if (!Array.isArray(scoped)) return initial;
-        return scoped.reduce((accumulator, current) => {
-          const next = apply(values[1], { current, accumulator });
-          budget.checkValue(next);
-          return next;
-        }, initial);
-      }
-      case 'all':
-      case 'none':
-      case 'some': {
-        const scoped = apply(values[0], data);
-        if (!Array.isArray(scoped) || !scoped.length) return op === 'none';
-        for (const d of scoped) {
-          const t = truthy(apply(values[1], d));
-          if (op === 'all' && !t) return false;
-          if (op !== 'all' && t) return op === 'some';
-        }
-        return op !== 'some';
-      }
+      return passed(values.length - 1);
     }
 
-    const args = values.map(v => apply(v, data));
-    const operation = Object.hasOwn(OPERATIONS, op) ? OPERATIONS[op] : undefined;
-    if (!operation) throw new Error(`Unrecognized operation ${op}`);
+    if (operation?.form === 'loop') {
+      // The body runs in the item's scope, unseen by the tracer.
+      const out = loop(op, values, data, t);
+      if (t) note = t.computed(logic, out);
+      return out;
+    }
+
+    const notes: N[] = [];
+    const args = values.map(v => {
+      const value = apply(v, data, t);
+      if (t) notes.push(note);
+      return value;
+    });
+    if (!operation?.run) throw new Error(`Unrecognized operation ${op}`);
     // Comparing, joining or searching costs about as much as the values are large.
     let work = 0;
     for (const a of args) work += weightOf(a);
     budget.charge(work);
-    const out = operation(data, args);
+    const out = operation.run(data, args, ctx);
     if (typeof out === 'object' || typeof out === 'string') budget.checkValue(out);
+    if (t) note = operation.joinsText ? t.joined(logic, out, notes, args) : t.computed(logic, out);
     return out;
   };
-  return apply(logic, data);
+
+  const loop = (op: string, values: unknown[], data: unknown, t: Tracer<N> | undefined): unknown => {
+    switch (op) {
+      case 'filter':
+      case 'map': {
+        const scoped = apply(values[0], data, t);
+        if (!Array.isArray(scoped)) return [];
+        const out =
+          op === 'map'
+            ? scoped.map(d => apply(values[1], d, undefined))
+            : scoped.filter(d => truthy(apply(values[1], d, undefined)));
+        budget.checkValue(out);
+        return out;
+      }
+      case 'reduce': {
+        const scoped = apply(values[0], data, t);
+        const initial = typeof values[2] !== 'undefined' ? apply(values[2], data, t) : null;
+        if (!Array.isArray(scoped)) return initial;
+        return scoped.reduce((accumulator, current) => {
+          const next = apply(values[1], { current, accumulator }, undefined);
+          budget.checkValue(next);
+          return next;
+        }, initial);
+      }
+      default: {
+        // all, none, some
+        const scoped = apply(values[0], data, t);
+        if (!Array.isArray(scoped) || !scoped.length) return op === 'none';
+        for (const d of scoped) {
+          const holds = truthy(apply(values[1], d, undefined));
+          if (op === 'all' && !holds) return false;
+          if (op !== 'all' && holds) return op === 'some';
+        }
+        return op !== 'some';
+      }
+    }
+  };
+  const value = apply(logic, data, tracer);
+  return { value, note };
 }

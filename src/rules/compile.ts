@@ -1,12 +1,10 @@
 import type { AuthResolverCatalogUserQuery, SignInInfo, SignInResolver, SignInResolverFactory } from '@backstage/plugin-auth-node';
 import { checkRulesSchema } from './schema';
 import { DEFAULT_LIMITS, type GuardLimits } from '../lookups/guard';
-import { DEFAULT_EVALUATION_LIMITS, evaluate, truthy, type EvaluationLimits } from '../logic/evaluate';
-import { LogicProgram, type Scan } from '../logic/compile';
+import { DEFAULT_EVALUATION_LIMITS, evaluate, inspectExpression, LogicProgram, truthy, type EvaluationLimits, type Scan } from '../logic';
 import { declaredLookups } from '../lookups/plan';
 import { factNeeds, factPathProblem, type FactNeeds, type KnownFacts } from '../facts/facts';
 import { caseWarnings, localPartWarnings, renamedWarnings } from './identityWarnings';
-import { inspectExpression } from '../logic/check';
 import { readCacheTtl } from '../lookups/cache';
 import { plainDataProblems } from '../config/plainData';
 import { optionProblems } from './resolverOptions';

@@ -1,4 +1,4 @@
-import { evaluate, truthy } from '../logic/evaluate';
+import { evaluate, truthy } from '../logic';
 import { buildFacts } from '../facts/facts';
 import type { CompiledRule, ProviderIdentity } from './compiled';
 import type { ConfigPath, Problem } from '../common/problems';

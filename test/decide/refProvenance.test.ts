@@ -13,8 +13,7 @@
 import fc from 'fast-check';
 import { compileRules } from '../../src/rules/compile';
 import { decide } from '../../src/decide/decide';
-import { Budget, evaluate } from '../../src/logic/evaluate';
-import { evaluateEntityRef } from '../../src/decide/match';
+import { Budget, evaluate, evaluateEntityRef } from '../../src/logic';
 import { bitbucketProvider } from '../../src/providers';
 import { resolverRegistry } from '../../src/providers/common/resolvers';
 import { createCatalogResolverContext, LocalCatalog } from '../../src/cli/catalog';
