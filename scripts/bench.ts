@@ -21,7 +21,7 @@ import type { BatchLookup } from '../src/lookups/plan';
 import { prepareSignIn } from '../src/setup/prepare';
 import { bitbucketProvider } from '../src/providers';
 import { resolverRegistry } from '../src/providers/common/resolvers';
-import { createRulesResolverFactory } from '../src/decide/rulesResolver';
+import { createRulesResolverFactory } from '../src/setup/createRulesResolverFactory';
 import { LocalCatalog, createCatalogResolverContext, type CatalogLookup } from '../src/cli/catalog';
 import type { EndToEnd } from './benchE2e';
 
@@ -208,7 +208,7 @@ const stockFactories = { ...registry, ...(stockBitbucketResolvers as unknown as 
 let batch: BatchLookup | undefined;
 const rulesFactories = {
   ...registry,
-  rules: createRulesResolverFactory({ providerId: 'bitbucket', registry, adapter: bitbucketProvider, batch: (queries, ctx) => batch!(queries, ctx) }),
+  rules: createRulesResolverFactory({ providerId: 'bitbucket', provider: bitbucketProvider, batch: (queries, ctx) => batch!(queries, ctx) }),
 };
 
 /** Catalog requests one sign-in makes, and who it signed in. */

@@ -37,9 +37,11 @@ export function auditFields(provider: string, d: Decision, withEmail: boolean): 
 
 /** Lets other backend modules register custom resolvers that rules can name. */
 export interface SigninRulesResolversExtensionPoint {
+  /** Adds resolvers by name, before the auth plugin starts; a name may be registered once. */
   addResolverFactories(factories: Record<string, SignInResolverFactory>): void;
 }
 
+/** The extension point a backend module uses to add custom resolvers (see docs/install.md). */
 export const signinRulesResolversExtensionPoint = createExtensionPoint<SigninRulesResolversExtensionPoint>({
   id: 'signin-rules.resolvers',
 });

@@ -3,8 +3,11 @@ export type ConfigPath = ReadonlyArray<string | number>;
 
 /** Where a problem sits in a source file (1-based line and column). */
 export interface SourcePlace {
+  /** The file, as it was given (relative to the working directory, or absolute). */
   file: string;
+  /** 1-based line. */
   line: number;
+  /** 1-based column. */
   column: number;
 }
 
@@ -18,6 +21,7 @@ export interface Problem {
   path: ConfigPath;
   /** The rule's name, `default` for the default rule, absent for the block itself. */
   rule?: string;
+  /** What is wrong, in one sentence, without the place. */
   message: string;
   /** The mistake is the path's last key itself, not its value. */
   key?: boolean;
@@ -51,6 +55,7 @@ export function formatProblem(p: Problem): string {
 
 /** Thrown at start-up when any rules block is invalid; lists every problem at once. */
 export class RulesConfigError extends Error {
+  /** Every problem found, each located as far as known. */
   readonly problems: Problem[];
   constructor(problems: Problem[]) {
     const n = problems.length;

@@ -10,6 +10,7 @@ import type { Tracer } from './trace';
 /** What the deciding rule's action was; null when no rule decided. */
 export type DecidingAction = 'resolvers' | 'match' | 'deny' | null;
 
+/** How one sign-in was decided: the audit record, holding no facts and no token. */
 export type Decision = (
   | { outcome: 'signed-in'; rule: string; result: BackstageSignInResult }
   | { outcome: 'refused'; rule: string | null; message: string; reason: 'deny' | 'not-found' | 'error' }

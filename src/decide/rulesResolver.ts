@@ -1,11 +1,8 @@
 import { NotAllowedError } from '@backstage/errors';
-import { createSignInResolverFactory, type SignInResolver, type SignInResolverFactory } from '@backstage/plugin-auth-node';
-import { z } from 'zod/v3';
-import { compileRules, type CompiledRules, type ResolverRegistry } from '../rules/compile';
-import type { ProviderIdentity } from '../rules/compiled';
+import type { SignInResolver } from '@backstage/plugin-auth-node';
+import type { CompiledRules } from '../rules/compile';
 import { decide, type Decision } from './decide';
-import { knownFactPaths, type ProviderFacts } from '../facts/facts';
-import { RulesConfigError } from '../common/problems';
+import type { ProviderFacts } from '../facts/facts';
 import { cachedBatchLookup, type LookupCache } from '../lookups/cache';
 import type { BatchLookup } from '../lookups/plan';
 import type { Tracer } from './trace';
@@ -69,33 +66,4 @@ export function rulesSignInResolver(
     if (decision.outcome === 'signed-in') return decision.result;
     throw new NotAllowedError(decision.message);
   };
-}
-
-export interface RulesResolverOptions extends DecisionHooks {
-  providerId: string;
-  registry: ResolverRegistry;
-  adapter?: ProviderFacts;
-}
-
-/**
- * `resolver: rules` for another provider's module, as one more entry of its
- * `signInResolverFactories`. Backstage calls the factory while the auth plugin
- * starts, so a bad block still stops start-up, with every problem listed (by
- * config path: such a module does not know the files). This package's module
- * and the CLI go through prepareSignIn instead, which also locates problems.
- */
-export function createRulesResolverFactory(options: RulesResolverOptions): SignInResolverFactory {
-  // Backstage creates the blocks in config order: their number keeps their cache entries apart.
-  let blocks = 0;
-  return createSignInResolverFactory({
-    // The shape is checked by our own JSON Schema with located messages; zod only passes it through.
-    optionsSchema: z.record(z.unknown()),
-    create(block) {
-      // A Provider (src/providers/types.ts) declares its identity for the warnings; bare facts carry none.
-      const identity = (options.adapter as { identity?: ProviderIdentity } | undefined)?.identity;
-      const { compiled, problems } = compileRules(block, options.registry, { facts: knownFactPaths(options.providerId, options.adapter), identity });
-      if (!compiled) throw new RulesConfigError(problems);
-      return rulesSignInResolver(compiled, { ...options, cacheScope: `${options.providerId}/${blocks++}` });
-    },
-  });
 }

@@ -30,6 +30,7 @@ export interface SignInFacts {
 
 /** What one provider adds to the facts (see src/providers). */
 export interface ProviderFacts {
+  /** The provider's id under `auth.providers`; its facts sit under `facts[providerId]`. */
   providerId: string;
   /** The fields of the provider's profile (`fullProfile`) that rules may read as `fullProfile.<field>`. */
   profileFields: readonly string[];

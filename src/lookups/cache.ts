@@ -32,7 +32,9 @@ import { stableStringify } from '../common/data';
 
 /** Where answers are kept. Backstage's CacheService is one (the module gives the auth plugin's own). */
 export interface LookupCache {
+  /** The entry under `key`, or undefined. */
   get(key: string): Promise<unknown>;
+  /** Keeps `value` under `key` for `ttl` milliseconds. */
   set(key: string, value: string, options: { ttl: number }): Promise<void>;
 }
 

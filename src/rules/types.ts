@@ -19,6 +19,7 @@ export type RuleAction =
   | { match: RuleMatch }
   | { deny: string };
 
+/** One rule: a name, an optional condition, one action. */
 export type Rule = RuleAction & {
   /** Letters, digits, `_ . : -`; unique in the block; `default` is reserved. */
   name: string;
@@ -27,12 +28,15 @@ export type Rule = RuleAction & {
   when?: Record<string, unknown> | boolean;
 };
 
+/** The options of one `resolver: rules` entry. */
 export interface RulesBlock {
   /** Tried top to bottom; the first rule whose `when` holds acts. */
   rules: Rule[];
   /** Acts when no rule signed the person in and none denied; without it the sign-in is refused. */
   default?: RuleAction & { description?: string };
+  /** Per-sign-in bounds; see docs/config.md. */
   limits?: { catalogLookups?: number; catalogTimeoutMs?: number; evaluationSteps?: number; valueWeight?: number };
+  /** What the audit line carries besides the decision. */
   audit?: { email?: boolean };
   /** Keep each catalog lookup's answer for `ttl` (e.g. "5m" or { minutes: 5 }, at most 1 hour); absent: off. */
   cache?: { ttl: string | { years?: number; months?: number; weeks?: number; days?: number; hours?: number; minutes?: number; seconds?: number; milliseconds?: number } };
