@@ -141,11 +141,6 @@ export async function decide(
   let action: DecidingAction = null;
   let email: string | null = null;
   const finish = (d: Outcome): Decision => {
-    // A refusal the guard raised stands, whatever a resolver made of it (caught it, or fell back).
-    const violation = guarded?.violation();
-    if (violation && !(d.outcome === 'refused' && d.reason === 'error')) {
-      d = { outcome: 'refused', rule: d.rule, reason: 'error', message: `Sign-in refused${d.rule ? `: rule "${d.rule}"` : ''}: ${violation.message}` };
-    }
     tracer?.(
       d.outcome === 'signed-in'
         ? { type: 'decision', outcome: d.outcome, rule: d.rule, userEntityRef: d.result.identity?.userEntityRef }
@@ -258,6 +253,8 @@ export async function decide(
     // A deny needs nothing more: decided without waiting on anything.
     if (rule.action.kind === 'deny') return finish({ outcome: 'refused', rule: rule.name, reason: 'deny', message: rule.action.message });
     const r = await act(rule.name, rule.action, seen, step.built, () => (guarded ??= guardContext(context, compiled.limits)).context, tracer);
+    // A refusal the guard raised stands, whatever the resolver made of it (caught it, fell back, failed
+    // otherwise): checked here, where the guard is first used, so no later rule acts after it.
     const violation = guarded?.violation();
     if (violation) {
       return finish({ outcome: 'refused', rule: rule.name, reason: 'error', message: `Sign-in refused: rule "${rule.name}": ${violation.message}` });

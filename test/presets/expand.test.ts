@@ -275,6 +275,50 @@ describe('presets are data, never code', () => {
     );
   });
 
+  it('whatever a parameter\'s schema admits, given or by default, no object a value holds reaches a compiled rule', () => {
+    // Any parameter the preset schema admits: each type, a list with or without items, an enum.
+    // The preset checker may refuse some; what compiles must hold plain values where params are read.
+    const scalarType = fc.constantFrom('string', 'number', 'integer', 'boolean');
+    const operator = fc.constantFrom({ var: 'fullProfile.id' }, { var: 'email.address' }, { cat: ['a', { var: 'email.domain' }] }, { if: [true, 'a', 'b'] });
+    const scalar = fc.oneof(fc.string({ maxLength: 5 }), fc.integer(), fc.boolean());
+    const value = fc.oneof(
+      { arbitrary: fc.array(fc.oneof(scalar, operator), { maxLength: 3 }), weight: 4 },
+      { arbitrary: scalar, weight: 2 },
+      { arbitrary: operator, weight: 1 },
+      { arbitrary: fc.jsonValue({ maxDepth: 2 }), weight: 1 },
+    );
+    const schema = fc.record(
+      {
+        type: fc.oneof({ arbitrary: fc.constant('array'), weight: 3 }, { arbitrary: scalarType, weight: 1 }),
+        items: fc.record({ type: scalarType }),
+        enum: fc.uniqueArray(scalar, { minLength: 1, maxLength: 3, selector: v => JSON.stringify(v) }),
+      },
+      { requiredKeys: ['type'] },
+    );
+    // Each rule's condition is written with exactly two objects besides the read: what compiles has no more.
+    const rule = fc.constantFrom(
+      { name: 'in', when: { in: [{ var: 'email.domain' }, { var: 'params.p' }] }, deny: 'x' },
+      { name: 'eq', when: { '==': [{ var: 'email.domain' }, { var: 'params.p' }] }, deny: 'x' },
+    );
+    const objects = (v: unknown): number => (Array.isArray(v) ? v.reduce((n: number, x) => n + objects(x), 0) : v && typeof v === 'object' ? 1 + Object.values(v).reduce((n: number, x) => n + objects(x), 0) : 0);
+    let n = 0;
+    let compiled = 0;
+    fc.assert(
+      fc.property(rule, schema, fc.option(value, { nil: undefined, freq: 4 }), fc.oneof({ arbitrary: fc.constant(undefined), weight: 3 }, { arbitrary: value, weight: 1 }), (written, decl, given, fallback) => {
+        const file = join(dir, `p${n++}.yaml`);
+        const properties = { p: { ...decl, description: 'p', ...(fallback === undefined ? {} : { default: fallback }) } };
+        files({ [relative(dir, file)]: JSON.stringify({ name: 'p', version: '1.0.0', description: 'd', parameters: { type: 'object', properties }, rules: [written] }) });
+        const out = compileWithPresets({ rules: [{ preset: file, ...(given === undefined ? {} : { with: { p: given } }) }] }, registryFor('bitbucket'), { path: ['x'], sources: [], cwd: dir });
+        if (!out.compiled) return;
+        compiled++;
+        expect(objects(out.compiled.rules[0].when)).toBe(2);
+      }),
+      { numRuns: 500 },
+    );
+    // Not a vacuous law: many of the uses compile.
+    expect(compiled).toBeGreaterThan(30);
+  });
+
   it('an operator given as a list parameter\'s default is refused the same way', async () => {
     files({ 'loose.yaml': 'name: loose\nversion: 1.0.0\ndescription: d\nparameters:\n  type: object\n  properties:\n    xs: { type: array, description: any list, default: [{ var: fullProfile.id }] }\nrules:\n  - { name: r, when: { in: [{ var: bitbucket.username }, { var: params.xs }] }, deny: x }\n' });
     const r = await compile('- preset: ./loose.yaml');
