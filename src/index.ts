@@ -13,6 +13,7 @@ export { authModuleBitbucketSigninRules as default } from './backstage/module';
 export { signinRulesResolversExtensionPoint, type SigninRulesResolversExtensionPoint } from './backstage/module';
 export { createRulesResolverFactory, type RulesResolverOptions } from './setup/createRulesResolverFactory';
 export type { Provider } from './providers/types';
+export type { ProviderIdentity } from './rules/compiled';
 export type { ProviderFacts } from './facts/facts';
 export type { Decision, DecidingAction } from './decide/decide';
 export type { BatchLookup } from './lookups/plan';
