@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { includedSources } from './includes';
+import { withIncludes } from './includes';
 import { parseSourceFile, type SourceFile } from './locate';
 import type { YamlDocument } from './yamlFile';
 
@@ -50,9 +50,5 @@ export function readConfigSources(paths: string[], cwd: string = process.cwd()):
  * (The config loader has already refused included files it cannot parse.)
  */
 export async function readConfigSourcesWithIncludes(paths: string[], cwd: string = process.cwd()): Promise<SourceFile[]> {
-  const files = readConfigSources(paths, cwd);
-  const sources: SourceFile[] = [...files];
-  const seen = new Set<string>();
-  for (const file of files) sources.push(...(await includedSources(file, seen)).sources);
-  return sources;
+  return (await withIncludes(readConfigSources(paths, cwd))).sources;
 }

@@ -62,3 +62,16 @@ export async function includedSources(src: SourceFile, seen: Set<string>): Promi
   return { sources, problems };
 }
 
+
+/** Files and every file they include, each mounted where it is included; the included files' YAML problems. */
+export async function withIncludes(files: SourceFile[]): Promise<{ sources: SourceFile[]; problems: Problem[] }> {
+  const sources = [...files];
+  const problems: Problem[] = [];
+  const seen = new Set<string>();
+  for (const file of files) {
+    const inc = await includedSources(file, seen);
+    sources.push(...inc.sources);
+    problems.push(...inc.problems);
+  }
+  return { sources, problems };
+}

@@ -87,6 +87,11 @@ export function locate(sources: SourceFile[], path: ConfigPath, atKey = false): 
   return best.place;
 }
 
+/** Whether some file writes `path` itself (an `$include` counts): not so for a value from the environment or a remote source. */
+export function written(sources: SourceFile[], path: ConfigPath): boolean {
+  return sources.some(src => locateIn(src, path, false).depth === path.length);
+}
+
 /**
  * Keys that a config loader turns into a prototype (`__proto__`, ...), found
  * in the files themselves below `under`: after loading, such a key has

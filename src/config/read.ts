@@ -11,9 +11,9 @@
 import { ConfigReader, type AppConfig, type Config } from '@backstage/config';
 import { EnvConfigSource, FileConfigSource } from '@backstage/config-loader';
 import { resolve } from 'node:path';
-import { includedSources } from './includes';
+import { withIncludes } from './includes';
 import { loadConfigFiles, type LoadedConfig } from './load';
-import { forbiddenKeyProblems, locate, type SourceFile } from './locate';
+import { forbiddenKeyProblems, locate, written, type SourceFile } from './locate';
 import { plainDataProblems } from './plainData';
 import { FORBIDDEN_KEYS, isObject } from '../common/data';
 import type { ConfigPath, Problem } from '../common/problems';
@@ -58,14 +58,7 @@ export const appConfigPath = (name: string): string[] => name.slice(ENV_PREFIX.l
 export async function readConfig(files: string[], env: NodeJS.ProcessEnv = process.env): Promise<ReadConfig> {
   const loaded = await loadConfigFiles(files);
   if (loaded.problems.length) return loaded;
-  const sources = [...loaded.sources];
-  const problems: Problem[] = [];
-  const seen = new Set<string>();
-  for (const src of loaded.sources) {
-    const inc = await includedSources(src, seen);
-    sources.push(...inc.sources);
-    problems.push(...inc.problems);
-  }
+  const { sources, problems } = await withIncludes(loaded.sources);
   // The loader would only repeat an included file's YAML problems, unlocated.
   if (problems.length) return { sources, data: {}, problems };
   const layers: AppConfig[] = [];
@@ -160,26 +153,34 @@ export function signInConfig(config: Config, sources: SourceFile[], providerIds?
   return { data: { auth: { providers } }, forbidden };
 }
 
+/** The part of a problem's path that a file must write for the file's place to be the problem's: its `signIn.resolvers` entry, else its parent. */
+function anchorOf(path: ConfigPath): ConfigPath {
+  const inList = path.length > 6 && path[0] === 'auth' && path[1] === 'providers' && path[4] === 'signIn' && path[5] === 'resolvers';
+  return inList ? path.slice(0, 7) : path.slice(0, -1);
+}
+
 /**
- * A problem placed in a config file although an `APP_CONFIG_*` variable set
- * its value: the file's line is what the variable replaced, so the variable
- * is named instead (places in preset files stay: they hold what ran).
+ * Places in config files only where a file wrote the value. A value an
+ * `APP_CONFIG_*` variable set is named by its config path and the variable
+ * (the file's line is what the variable replaced); one that no file holds
+ * (remote config) by its config path alone, never by the nearest line that
+ * happens to exist. Places in preset files stay: they hold what ran.
  */
-export function placeForVariables(sources: SourceFile[], variables: string[]): (p: Problem) => Problem {
+export function placedWhereWritten(sources: SourceFile[], variables: string[]): (p: Problem) => Problem {
   const configFiles = new Set(sources.map(s => s.file));
   return p => {
     const name = variables.find(v => {
       const path = appConfigPath(v);
       return path.length <= p.path.length && path.every((seg, i) => String(p.path[i]) === seg);
     });
-    if (!name) return p;
+    if (!name && written(sources, anchorOf(p.path))) return p;
     const { place, via, ...rest } = p;
     const kept = via?.filter(v => !configFiles.has(v.file));
     return {
       ...rest,
       ...(place && !configFiles.has(place.file) ? { place } : {}),
       ...(kept?.length ? { via: kept } : {}),
-      message: `${p.message} (in the value of ${name})`,
+      message: name ? `${p.message} (in the value of ${name})` : p.message,
     };
   };
 }

@@ -5,7 +5,7 @@ import {
   type SignInResolverFactory,
 } from '@backstage/plugin-auth-node';
 import { locate, type SourceFile } from '../config/locate';
-import { appConfigVariables, placeForVariables, signInConfig } from '../config/read';
+import { appConfigVariables, placedWhereWritten, signInConfig } from '../config/read';
 import type { CompiledRules, ResolverRegistry } from '../rules/compile';
 import type { ConfigPath, Problem } from '../common/problems';
 import { optionProblems } from '../rules/resolverOptions';
@@ -191,10 +191,10 @@ export function prepareFromConfig(options: PrepareFromConfigOptions): PreparedSi
   const prepared = prepareSignIn({ config: read.data, sources, custom, providerIds });
   // A forbidden key is said once, at the key: not again as the prototype it made of its parent.
   const at = new Set(read.forbidden.map(p => p.path.join('\0')));
-  const fromVariables = placeForVariables(sources, options.fromEnvironment ?? appConfigVariables(process.env));
+  const placed = placedWhereWritten(sources, options.fromEnvironment ?? appConfigVariables(process.env));
   const problems = [
     ...read.forbidden,
     ...prepared.problems.filter(p => !at.has(p.path.join('\0')) && !at.has([...p.path, '__proto__'].join('\0'))),
-  ].map(p => fromVariables({ ...p, place: p.place ?? locate(sources, p.path, p.key) }));
-  return { environments: prepared.environments, problems, warnings: prepared.warnings.map(fromVariables) };
+  ].map(p => placed({ ...p, place: p.place ?? locate(sources, p.path, p.key) }));
+  return { environments: prepared.environments, problems, warnings: prepared.warnings.map(placed) };
 }

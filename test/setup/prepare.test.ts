@@ -5,7 +5,9 @@ import type { Decision } from '../../src/decide/decide';
 import type { BatchLookup } from '../../src/lookups/plan';
 import type { DecisionHooks } from '../../src/decide/rulesResolver';
 import { formatProblem } from '../../src/common/problems';
-import { prepareSignIn } from '../../src/setup/prepare';
+import { ConfigReader } from '@backstage/config';
+import type { JsonObject } from '@backstage/types';
+import { prepareFromConfig, prepareSignIn } from '../../src/setup/prepare';
 import { contextWithUsers, signInInfo } from '../fixtures';
 
 const yaml = `auth:
@@ -214,5 +216,42 @@ describe('custom resolvers, as a sign-in through prepareSignIn runs them', () =>
         expect((d as { message: string }).message).toMatch(/^Sign-in refused: rule "sneaky": unsafe catalog query refused: filter\.spec\.profile\.email contains ","/);
       }
     }
+  });
+});
+
+describe('prepareFromConfig: the rules of a Backstage Config, placed only where a file wrote them', () => {
+  const file = [
+    'auth:',
+    '  providers:',
+    '    bitbucket:',
+    '      development:',
+    '        clientId: x',
+    '        signIn:',
+    '          resolvers:',
+    '            - resolver: rules',
+    '              rules:',
+    '                - { name: a, deny: no, when: { nope: [] } }',
+    '',
+  ].join('\n');
+  const src = parseSourceFile('app-config.yaml', file);
+  const remoteRules = [{ resolver: 'rules', rules: [{ name: 'r', deny: 'no' }, { name: 'b', deny: 'no', when: { frob: [] } }] }];
+  const providers = (resolvers: unknown) => ({ auth: { providers: { bitbucket: { development: { clientId: 'x', signIn: { resolvers } } } } } });
+
+  it('locates a problem the file holds at its line', () => {
+    const config = ConfigReader.fromConfigs([{ context: 'app-config.yaml', data: src.value as JsonObject }]);
+    const { problems } = prepareFromConfig({ config, sources: [src], fromEnvironment: [] });
+    expect(problems.map(formatProblem)).toEqual([expect.stringMatching(/^app-config\.yaml:10:\d+: rule "a": unknown JSON Logic operator "nope"/)]);
+  });
+
+  it('names a problem of a value from a remote source by its config path, not by the nearest line of the file', () => {
+    // A second source over the file, as remote config is layered over the files: its list replaces the file's.
+    const config = ConfigReader.fromConfigs([
+      { context: 'app-config.yaml', data: src.value as JsonObject },
+      { context: 'https://config.example/app-config.yaml', data: providers([...remoteRules, ...remoteRules]) as JsonObject },
+    ]);
+    const { problems } = prepareFromConfig({ config, sources: [src], fromEnvironment: [] });
+    const lines = problems.map(formatProblem);
+    // The first entry is in the file too (the place is kept); the second is written nowhere.
+    expect(lines).toContainEqual(expect.stringMatching(/^auth\.providers\.bitbucket\.development\.signIn\.resolvers\[1\]\.rules\[1\]\.when\.frob: rule "b": unknown JSON Logic operator "frob"/));
   });
 });
