@@ -4,7 +4,7 @@ import { z } from 'zod/v3';
 import { RulesConfigError, type ConfigPath } from '../common/problems';
 import { configFilePaths, readConfigSources } from '../config/configFiles';
 import { findRulesBlocks } from '../config/load';
-import { appConfigVariables, placeForVariables } from '../config/read';
+import { appConfigVariables, placedWhereWritten } from '../config/read';
 import { locate, type SourceFile } from '../config/locate';
 import { knownFactPaths } from '../facts/facts';
 import { compileWithPresets } from '../presets';
@@ -89,7 +89,7 @@ export function createRulesResolverFactory(options: RulesResolverOptions): SignI
       const result = compileWithPresets(block, registry, { path, sources }, { facts, identity: provider?.identity });
       if (!result.compiled) {
         // A value an APP_CONFIG_* variable set is named by that variable, not by the file line it replaced.
-        const fromVariables = placeForVariables(sources, appConfigVariables(process.env));
+        const fromVariables = placedWhereWritten(sources, appConfigVariables(process.env));
         throw new RulesConfigError(result.problems.map(p => fromVariables({ ...p, place: p.place ?? locate(sources!, p.path, p.key) })));
       }
       return rulesSignInResolver(result.compiled, { providerId, adapter: provider, cacheScope: `${providerId}/${blocks++}`, ...hooks });
