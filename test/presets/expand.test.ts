@@ -287,14 +287,15 @@ describe('presets are data, never code', () => {
       { arbitrary: operator, weight: 1 },
       { arbitrary: fc.jsonValue({ maxDepth: 2 }), weight: 1 },
     );
-    const schema = fc.record(
-      {
+    // Mostly the loose list (no items, no enum), the one shape whose schema lets an object through.
+    const sometimes = <T>(arb: fc.Arbitrary<T>) => fc.oneof({ arbitrary: fc.constant(undefined), weight: 3 }, { arbitrary: arb, weight: 1 });
+    const schema = fc
+      .record({
         type: fc.oneof({ arbitrary: fc.constant('array'), weight: 3 }, { arbitrary: scalarType, weight: 1 }),
-        items: fc.record({ type: scalarType }),
-        enum: fc.uniqueArray(scalar, { minLength: 1, maxLength: 3, selector: v => JSON.stringify(v) }),
-      },
-      { requiredKeys: ['type'] },
-    );
+        items: sometimes(fc.record({ type: scalarType })),
+        enum: sometimes(fc.uniqueArray(scalar, { minLength: 1, maxLength: 3, selector: v => JSON.stringify(v) })),
+      })
+      .map(d => Object.fromEntries(Object.entries(d).filter(([, v]) => v !== undefined)));
     // Each rule's condition is written with exactly two objects besides the read: what compiles has no more.
     const rule = fc.constantFrom(
       { name: 'in', when: { in: [{ var: 'email.domain' }, { var: 'params.p' }] }, deny: 'x' },
