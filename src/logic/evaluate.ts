@@ -122,33 +122,31 @@ function run<N>(logic: unknown, data: unknown, budget: Budget, tracer: Tracer<N>
     const operation = lookUp(op);
 
     if (operation?.form === 'branch') {
-      const passed = (i: number | undefined) => {
-        if (i === undefined) {
-          const value = op === 'if' || op === '?:' ? null : undefined;
-          if (t) note = t.passed(logic, value, undefined);
-          return value;
-        }
-        const value = apply(values[i], data, t);
-        if (t) note = t.passed(logic, value, { note });
-        return value;
-      };
+      // The argument whose value is the result: a branch (if), or the first that decides, else the last (and/or).
+      let chosen = -1;
       if (op === 'if' || op === '?:') {
         let i = 0;
-        for (; i < values.length - 1; i += 2) {
-          if (truthy(apply(values[i], data, t))) return passed(i + 1);
+        for (; i < values.length - 1 && chosen < 0; i += 2) {
+          if (truthy(apply(values[i], data, t))) chosen = i + 1;
         }
-        return passed(values.length === i + 1 ? i : undefined);
-      }
-      // and / or: the first argument that decides, else the last.
-      if (values.length === 0) return passed(undefined);
-      for (let i = 0; i < values.length - 1; i++) {
-        const current = apply(values[i], data, t);
-        if (truthy(current) !== (op === 'and')) {
-          if (t) note = t.passed(logic, current, { note });
-          return current;
+        if (chosen < 0 && values.length === i + 1) chosen = i;
+      } else {
+        for (let i = 0; i < values.length && chosen < 0; i++) {
+          const current = apply(values[i], data, t);
+          if (i === values.length - 1 || truthy(current) !== (op === 'and')) {
+            if (t) note = t.passed(logic, current, { note });
+            return current;
+          }
         }
       }
-      return passed(values.length - 1);
+      if (chosen < 0) {
+        const none = op === 'if' || op === '?:' ? null : undefined;
+        if (t) note = t.passed(logic, none, undefined);
+        return none;
+      }
+      const value = apply(values[chosen], data, t);
+      if (t) note = t.passed(logic, value, { note });
+      return value;
     }
 
     if (operation?.form === 'loop') {
