@@ -12,7 +12,7 @@ import { optionProblems } from '../rules/resolverOptions';
 import { didYouMean } from '../common/suggest';
 import { knownFactPaths } from '../facts/facts';
 import { compileWithPresets, dangerousOptionWarning, DANGEROUS_OPTION, type PresetFileUsed } from '../presets';
-import { providers } from '../providers';
+import { providers, type Provider } from '../providers';
 import { resolverRegistry } from '../providers/common/resolvers';
 import { rulesSignInResolver, type DecisionHooks } from '../decide/rulesResolver';
 import { isObject } from '../common/data';
@@ -20,6 +20,7 @@ import { isObject } from '../common/data';
 /** One provider environment (`auth.providers.<provider>.<env>`), checked and ready to sign people in. */
 export interface PreparedEnvironment {
   providerId: string;
+  /** The environment's name; '' for a proxy provider, whose config has no environment level. */
   env: string;
   /** Its rules blocks, compiled, in the order of its `signIn.resolvers` list. */
   blocks: CompiledRules[];
@@ -53,14 +54,16 @@ export interface PrepareOptions {
   sources?: SourceFile[];
   /** Resolver factories registered in code. */
   custom?: ResolverRegistry;
-  /** Only these providers (the Bitbucket module serves one). Default: every provider in the config. */
+  /** Only these providers (a provider's module serves one). Default: every provider in the config. */
   providerIds?: string[];
+  /** The provider adapters to use; default the ones signin-rules ships (src/providers). */
+  adapters?: Readonly<Record<string, Provider>>;
 }
 
 
 /** The resolvers a rule or a list entry may name for one provider: common, the provider's own, then custom. */
-export const registryFor = (providerId: string, custom: ResolverRegistry = {}): ResolverRegistry =>
-  resolverRegistry(providers[providerId]?.resolvers ?? {}, custom);
+export const registryFor = (providerId: string, custom: ResolverRegistry = {}, adapters: Readonly<Record<string, Provider>> = providers): ResolverRegistry =>
+  resolverRegistry((Object.hasOwn(adapters, providerId) ? adapters[providerId].resolvers : undefined) ?? {}, custom);
 
 /**
  * Checks and compiles the sign-in of every provider environment, once, at
@@ -69,7 +72,8 @@ export const registryFor = (providerId: string, custom: ResolverRegistry = {}): 
  * blocks and the resolvers beside them, and all problems come back at once.
  */
 export function prepareSignIn(options: PrepareOptions): PreparedSignIn {
-  const { config, sources = [], custom = {} } = options;
+  const { config, sources = [], custom = {}, adapters = providers } = options;
+  const adapterOf = (id: string): Provider | undefined => (Object.hasOwn(adapters, id) ? adapters[id] : undefined);
   const environments: PreparedEnvironment[] = [];
   const problems: Problem[] = [];
   const warnings: Problem[] = [];
@@ -79,17 +83,20 @@ export function prepareSignIn(options: PrepareOptions): PreparedSignIn {
   for (const [providerId, envs] of Object.entries(isObject(all) ? all : {})) {
     if (options.providerIds && !options.providerIds.includes(providerId)) continue;
     if (!isObject(envs)) continue;
-    const registry = registryFor(providerId, custom);
+    const registry = registryFor(providerId, custom, adapters);
     // Beside rules, a provider served by another module may use resolvers only that module knows.
-    const knowsAll = Object.hasOwn(providers, providerId);
-    for (const [env, envConfig] of Object.entries(envs)) {
+    const knowsAll = adapterOf(providerId) !== undefined;
+    // A proxy provider's config has no environment level: its one environment is named ''.
+    const proxy = adapterOf(providerId)?.kind === 'proxy';
+    for (const [env, envConfig] of proxy ? [['', envs] as const] : Object.entries(envs)) {
       if (!isObject(envConfig)) continue;
-      const listPath: ConfigPath = ['auth', 'providers', providerId, env, 'signIn', 'resolvers'];
+      const envPath: ConfigPath = proxy ? ['auth', 'providers', providerId] : ['auth', 'providers', providerId, env];
+      const listPath: ConfigPath = [...envPath, 'signIn', 'resolvers'];
       const list = isObject(envConfig.signIn) ? envConfig.signIn.resolvers : undefined;
       const found: Problem[] = [];
       // The provider's own settings (apiTimeoutMs, ...): a bad one would stop start-up unlocated, or after `validate` said ok.
-      for (const p of providers[providerId]?.settingsProblems?.(envConfig) ?? []) {
-        found.push({ path: ['auth', 'providers', providerId, env, p.key], message: p.message });
+      for (const p of adapterOf(providerId)?.settingsProblems?.(envConfig) ?? []) {
+        found.push({ path: [...envPath, p.key], message: p.message });
       }
       const blocks: Array<{ entry: Record<string, unknown>; compiled: CompiledRules; expanded: unknown }> = [];
       const factPaths = new Set<string>();
@@ -106,7 +113,7 @@ export function prepareSignIn(options: PrepareOptions): PreparedSignIn {
         if (name === 'rules') {
           // Presets expand here, from the file that holds the block (or the
           // working directory for config given as data), then compile as any block.
-          const result = compileWithPresets(block, registry, { path: at, sources }, { facts: knownFactPaths(providerId, providers[providerId]), identity: providers[providerId]?.identity });
+          const result = compileWithPresets(block, registry, { path: at, sources }, { facts: knownFactPaths(providerId, adapterOf(providerId)), identity: adapterOf(providerId)?.identity });
           found.push(...result.problems);
           warnings.push(...result.warnings.map(place));
           if (result.compiled) {
@@ -155,7 +162,7 @@ export function prepareSignIn(options: PrepareOptions): PreparedSignIn {
             if (!b || JSON.stringify(raw ?? {}) !== JSON.stringify(b.entry)) {
               throw new Error(`signin-rules: the rules entries of ${providerId}/${env} differ from those checked at start-up`);
             }
-            return rulesSignInResolver(b.compiled, { providerId, adapter: providers[providerId], cacheScope: `${providerId}/${env}/${index}`, ...hooks });
+            return rulesSignInResolver(b.compiled, { providerId, adapter: adapterOf(providerId), cacheScope: `${providerId}/${env}/${index}`, ...hooks });
           };
           return readDeclarativeSignInResolver({
             config: new ConfigReader(envConfig as any),
@@ -175,6 +182,8 @@ export interface PrepareFromConfigOptions {
   sources?: SourceFile[];
   custom?: ResolverRegistry;
   providerIds?: string[];
+  /** The provider adapters to use; default the ones signin-rules ships (src/providers). */
+  adapters?: Readonly<Record<string, Provider>>;
   /** The `APP_CONFIG_*` variables applied over the files; default: those set in this process. */
   fromEnvironment?: string[];
 }
@@ -186,9 +195,9 @@ export interface PrepareFromConfigOptions {
  * start here, so a config is checked the same way wherever it is read.
  */
 export function prepareFromConfig(options: PrepareFromConfigOptions): PreparedSignIn {
-  const { config, sources = [], custom, providerIds } = options;
+  const { config, sources = [], custom, providerIds, adapters } = options;
   const read = signInConfig(config, sources, providerIds);
-  const prepared = prepareSignIn({ config: read.data, sources, custom, providerIds });
+  const prepared = prepareSignIn({ config: read.data, sources, custom, providerIds, adapters });
   // A forbidden key is said once, at the key: not again as the prototype it made of its parent.
   const at = new Set(read.forbidden.map(p => p.path.join('\0')));
   const placed = placedWhereWritten(sources, options.fromEnvironment ?? appConfigVariables(process.env));

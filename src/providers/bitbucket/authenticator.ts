@@ -1,6 +1,17 @@
-import type { Config } from '@backstage/config';
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { apiTimeoutProblem, DEFAULT_API_TIMEOUT_MS } from './facts';
+import {
+  DEFAULT_API_TIMEOUT_MS,
+  jsonObject,
+  MAX_PAGE_BYTES,
+  ProviderApiError,
+  readApiOptions,
+  readCapped,
+  reportingFailures,
+  send,
+  withDeadline,
+  type ProviderApiOptions,
+  type ProviderCallFailure,
+} from '../common/providerApi';
 import { Strategy as BitbucketStrategy } from 'passport-bitbucket-oauth2';
 import {
   createOAuthAuthenticator,
@@ -17,31 +28,16 @@ export interface BitbucketNeeds {
   workspaces: boolean;
 }
 
-/** How the authenticator talks to Bitbucket's API; per provider environment. */
-export interface BitbucketApiOptions {
-  /** Time limit of one call (the token exchange, GET /user, /user/emails or /user/workspaces), all its pages included. */
-  timeoutMs: number;
-}
+/** How the authenticator talks to Bitbucket's API (the token exchange, GET /user, /user/emails, /user/workspaces). */
+export type BitbucketApiOptions = ProviderApiOptions;
 
 export const BITBUCKET_API = 'https://api.bitbucket.org/2.0';
 /** Bounds the pages followed per call; a longer list refuses the sign-in. */
 const MAX_PAGES = 10;
 /** Values asked for per page; a page with more is not Bitbucket's answer to us. */
 export const PAGELEN = 100;
-/** A page of 100 emails or workspace memberships is tens of KB; a body past this is refused, and read no further. */
-export const MAX_PAGE_BYTES = 1024 * 1024;
-
-/** An error of ours, whose message is known to be free of tokens; names the call and Bitbucket's status for the log. */
-export class BitbucketApiError extends Error {
-  constructor(
-    message: string,
-    readonly call: string,
-    readonly status?: number,
-  ) {
-    // Named Error, as the errors the sign-in popup showed before: only the message says more.
-    super(message);
-  }
-}
+export { MAX_PAGE_BYTES, readApiOptions };
+const NAME = 'Bitbucket';
 
 /** What a 401 or 403 means for each call: the OAuth consumer permission it needs. */
 const PERMISSION: Record<string, string> = {
@@ -51,10 +47,10 @@ const PERMISSION: Record<string, string> = {
 };
 
 /** The message for a refusal by Bitbucket: a missing permission, a retired API, or just the status. */
-function refusal(status: number, what: string, path: string): BitbucketApiError {
+function refusal(status: number, what: string, path: string): ProviderApiError {
   if (status === 410) {
     // A retired endpoint is not a permission problem: no setting in Bitbucket brings it back.
-    return new BitbucketApiError(
+    return new ProviderApiError(
       `Bitbucket has retired ${what} (410 Gone); this version of signin-rules still calls it: upgrade signin-rules`,
       what,
       status,
@@ -62,110 +58,25 @@ function refusal(status: number, what: string, path: string): BitbucketApiError 
   }
   const permission = PERMISSION[path.split('?')[0]];
   if ((status === 401 || status === 403) && permission) {
-    return new BitbucketApiError(
+    return new ProviderApiError(
       `Bitbucket answered ${status} to ${what}; does the OAuth consumer have the "${permission}" permission?`,
       what,
       status,
     );
   }
-  return new BitbucketApiError(`Bitbucket answered ${status} to ${what}`, what, status);
-}
-
-/** `promise`, or the signal's reason as soon as it aborts: the deadline holds whatever the fetch implementation does. */
-function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      value => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      error => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error);
-      },
-    );
-  });
-}
-
-/** The body as text, streamed and refused past MAX_PAGE_BYTES, so a huge answer is never held in memory. */
-async function readCapped(res: Response, signal: AbortSignal, what: string): Promise<string> {
-  const tooLarge = () => new BitbucketApiError(`Bitbucket sent more than ${MAX_PAGE_BYTES} bytes for ${what}`, what);
-  if (Number(res.headers.get('content-length')) > MAX_PAGE_BYTES) {
-    res.body?.cancel().catch(() => undefined);
-    throw tooLarge();
-  }
-  if (!res.body) return '';
-  const reader = res.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  try {
-    for (;;) {
-      const { done, value } = await untilAborted(reader.read(), signal);
-      if (done) break;
-      size += value.byteLength;
-      if (size > MAX_PAGE_BYTES) throw tooLarge();
-      chunks.push(value);
-    }
-  } catch (error) {
-    // Stop the download; its outcome no longer matters.
-    reader.cancel().catch(() => undefined);
-    throw error;
-  }
-  return Buffer.concat(chunks).toString('utf8');
-}
-
-/** One request to Bitbucket under `signal`, its network errors told without fetch's message (it may quote the token). */
-async function send(url: string, init: RequestInit, signal: AbortSignal, what: string): Promise<Response> {
-  return untilAborted(fetch(url, { ...init, signal }), signal).catch(error => {
-    if (signal.aborted) throw error; // reported as a timeout by the caller
-    const code = (error as { cause?: { code?: unknown } } | undefined)?.cause?.code;
-    throw new BitbucketApiError(
-      `Bitbucket could not be reached for ${what}${typeof code === 'string' && /^[A-Z_]+$/.test(code) ? ` (${code})` : ''}`,
-      what,
-    );
-  });
-}
-
-/** A JSON object from a body, or an error naming the call (never the parser's message: it quotes the body). */
-function jsonObject(text: string, what: string): Record<string, unknown> {
-  let body: unknown;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    throw new BitbucketApiError(`Bitbucket sent malformed JSON for ${what}`, what);
-  }
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-    throw new BitbucketApiError(`Bitbucket sent something other than a JSON object for ${what}`, what);
-  }
-  return body as Record<string, unknown>;
-}
-
-/** Runs `call` under one deadline of `timeoutMs`; an abort becomes "did not answer ... within". */
-async function withDeadline<T>(what: string, timeoutMs: number, call: (signal: AbortSignal) => Promise<T>): Promise<T> {
-  const signal = AbortSignal.timeout(timeoutMs);
-  try {
-    return await call(signal);
-  } catch (error) {
-    if (!(error instanceof BitbucketApiError) && signal.aborted) {
-      throw new BitbucketApiError(`Bitbucket did not answer ${what} within ${timeoutMs} ms`, what);
-    }
-    throw error;
-  }
+  return new ProviderApiError(`Bitbucket answered ${status} to ${what}`, what, status);
 }
 
 /** One JSON object from the API (GET /2.0`path`), under the time limit. */
 async function getObject(path: string, accessToken: string, options: BitbucketApiOptions): Promise<Record<string, unknown>> {
   const what = `GET ${path}`;
-  return withDeadline(what, options.timeoutMs, async signal => {
-    const res = await send(`${BITBUCKET_API}${path}`, { headers: { Authorization: `Bearer ${accessToken}`, Accept: 'application/json' } }, signal, what);
+  return withDeadline(NAME, what, options.timeoutMs, async signal => {
+    const res = await send(NAME, `${BITBUCKET_API}${path}`, { headers: { Authorization: `Bearer ${accessToken}`, Accept: 'application/json' } }, signal, what);
     if (!res.ok) {
       res.body?.cancel().catch(() => undefined);
       throw refusal(res.status, what, path);
     }
-    return jsonObject(await readCapped(res, signal, what), what);
+    return jsonObject(NAME, await readCapped(NAME, res, signal, what), what);
   });
 }
 
@@ -174,24 +85,24 @@ async function getAll<T>(path: string, accessToken: string, options: BitbucketAp
   const items: T[] = [];
   let url = `${BITBUCKET_API}${path}${path.includes('?') ? '&' : '?'}pagelen=${PAGELEN}`;
   // One deadline for the whole call, pages included: it bounds how long a sign-in waits for it.
-  await withDeadline(what, options.timeoutMs, async signal => {
+  await withDeadline(NAME, what, options.timeoutMs, async signal => {
     for (let page = 0; ; page++) {
       // A cut list would hide what comes later (a denied workspace, the primary email): refuse instead.
       if (page === MAX_PAGES) {
-        throw new BitbucketApiError(`Bitbucket lists more than ${MAX_PAGES} pages for ${what}; a sign-in reads at most ${MAX_PAGES} pages of ${PAGELEN}`, what);
+        throw new ProviderApiError(`Bitbucket lists more than ${MAX_PAGES} pages for ${what}; a sign-in reads at most ${MAX_PAGES} pages of ${PAGELEN}`, what);
       }
-      const res = await send(url, { headers: { Authorization: `Bearer ${accessToken}`, Accept: 'application/json' } }, signal, what);
+      const res = await send(NAME, url, { headers: { Authorization: `Bearer ${accessToken}`, Accept: 'application/json' } }, signal, what);
       if (!res.ok) {
         res.body?.cancel().catch(() => undefined);
         // The token never goes into the message.
         throw refusal(res.status, what, path);
       }
-      const { values, next } = jsonObject(await readCapped(res, signal, what), what);
+      const { values, next } = jsonObject(NAME, await readCapped(NAME, res, signal, what), what);
       if (values !== undefined && !Array.isArray(values)) {
-        throw new BitbucketApiError(`Bitbucket sent "values" that is not a list for ${what}`, what);
+        throw new ProviderApiError(`Bitbucket sent "values" that is not a list for ${what}`, what);
       }
       if (values && values.length > PAGELEN) {
-        throw new BitbucketApiError(`Bitbucket sent ${values.length} values in one page for ${what}, more than the ${PAGELEN} asked for`, what);
+        throw new ProviderApiError(`Bitbucket sent ${values.length} values in one page for ${what}, more than the ${PAGELEN} asked for`, what);
       }
       // One at a time: spreading a page into push() puts every value on the stack.
       for (const value of values ?? []) items.push(value as T);
@@ -199,7 +110,7 @@ async function getAll<T>(path: string, accessToken: string, options: BitbucketAp
       // Only follow pagination links back to Bitbucket's API (another host would receive the token), and
       // never stop short of one: the rest of the list would be missing.
       if (typeof next !== 'string' || !next.startsWith(`${BITBUCKET_API}/`)) {
-        throw new BitbucketApiError(`Bitbucket sent a "next" link that does not lead back to ${BITBUCKET_API} for ${what}`, what);
+        throw new ProviderApiError(`Bitbucket sent a "next" link that does not lead back to ${BITBUCKET_API} for ${what}`, what);
       }
       url = next;
     }
@@ -254,17 +165,17 @@ export async function fetchUser(accessToken: string, options: BitbucketApiOption
   const text = (key: string) => {
     const v = json[key];
     if (v === undefined || v === null) return undefined;
-    if (typeof v !== 'string') throw new BitbucketApiError(`Bitbucket sent a "${key}" that is not a string for ${what}`, what);
+    if (typeof v !== 'string') throw new ProviderApiError(`Bitbucket sent a "${key}" that is not a string for ${what}`, what);
     return v;
   };
   // The identifiers must be strings (a deny on one must never read null); username and display_name
   // go on as sent, as passport passed them: the facts refuse a value that is not plain, naming the rule.
   const uuid = text('uuid');
-  if (!uuid) throw new BitbucketApiError(`Bitbucket sent no "uuid" for ${what}`, what);
+  if (!uuid) throw new ProviderApiError(`Bitbucket sent no "uuid" for ${what}`, what);
   const accountId = text('account_id');
   const links = json.links;
   if (typeof links !== 'object' || links === null || Array.isArray(links)) {
-    throw new BitbucketApiError(`Bitbucket sent no "links" object for ${what}`, what);
+    throw new ProviderApiError(`Bitbucket sent no "links" object for ${what}`, what);
   }
   const html = (links as { html?: { href?: unknown } }).html?.href;
   return {
@@ -286,9 +197,9 @@ export async function exchangeToken(
   options: BitbucketApiOptions,
 ): Promise<Record<string, unknown>> {
   const what = `POST ${new URL(tokenUrl).pathname}`;
-  return withDeadline(what, options.timeoutMs, async signal => {
-    const res = await send(tokenUrl, { method: 'POST', headers: { ...headers, 'Content-Type': 'application/x-www-form-urlencoded', Accept: 'application/json' }, body: form.toString() }, signal, what);
-    const text = await readCapped(res, signal, what);
+  return withDeadline(NAME, what, options.timeoutMs, async signal => {
+    const res = await send(NAME, tokenUrl, { method: 'POST', headers: { ...headers, 'Content-Type': 'application/x-www-form-urlencoded', Accept: 'application/json' }, body: form.toString() }, signal, what);
+    const text = await readCapped(NAME, res, signal, what);
     if (!res.ok) {
       // Bitbucket's OAuth error says what went wrong (invalid_grant: a used code); its description quotes no credential.
       let detail = '';
@@ -300,18 +211,10 @@ export async function exchangeToken(
         // no detail
       }
       const hint = res.status === 401 ? '; check the clientId and clientSecret' : '';
-      throw new BitbucketApiError(`Bitbucket refused the token exchange (${what} answered ${res.status}${detail})${hint}`, what, res.status);
+      throw new ProviderApiError(`Bitbucket refused the token exchange (${what} answered ${res.status}${detail})${hint}`, what, res.status);
     }
-    return jsonObject(text, what);
+    return jsonObject(NAME, text, what);
   });
-}
-
-/** `apiTimeoutMs` of one provider environment, checked (prepareSignIn has located a bad value already). */
-export function readApiOptions(envConfig: Config): BitbucketApiOptions {
-  const raw = envConfig.getOptional('apiTimeoutMs');
-  const problem = apiTimeoutProblem(raw);
-  if (problem) throw new Error(problem);
-  return { timeoutMs: raw === undefined ? DEFAULT_API_TIMEOUT_MS : Number(raw) };
 }
 
 async function enrich(
@@ -337,20 +240,14 @@ async function enrich(
 }
 
 /** A Bitbucket call that refused a sign-in: what the backend logs and audits. */
-export interface BitbucketFailure {
-  /** e.g. `GET /user/workspaces`; never a URL with a token or code in it. */
-  call: string;
-  status?: number;
-  message: string;
-  durationMs: number;
-}
+export type BitbucketFailure = ProviderCallFailure;
 
 /**
  * The failure of a Bitbucket call made inside the passport strategy (token
  * exchange, GET /2.0/user), kept per sign-in: the strategy hands Backstage its
  * own wording ("Failed to obtain access token"), ours says which call and why.
  */
-const strategyFailure = new AsyncLocalStorage<{ error?: BitbucketApiError }>();
+const strategyFailure = new AsyncLocalStorage<{ error?: ProviderApiError }>();
 
 /** OAuth2 (node-oauth) as the strategy uses it, with the token exchange made by exchangeToken. */
 interface NodeOAuth2 {
@@ -378,7 +275,7 @@ function boundStrategy(strategy: BitbucketStrategy, api: BitbucketApiOptions): B
           const { access_token, refresh_token, ...rest } = reply;
           callback(null, access_token, refresh_token, rest);
         },
-        (error: BitbucketApiError) => {
+        (error: ProviderApiError) => {
           const store = strategyFailure.getStore();
           if (store) store.error ??= error;
           callback(error);
@@ -390,7 +287,7 @@ function boundStrategy(strategy: BitbucketStrategy, api: BitbucketApiOptions): B
   s.userProfile = (token, done) => {
     fetchUser(token, api).then(
       profile => done(null, profile),
-      (error: BitbucketApiError) => {
+      (error: ProviderApiError) => {
         const store = strategyFailure.getStore();
         if (store) store.error ??= error;
         done(error);
@@ -414,21 +311,8 @@ export interface BitbucketAuthenticatorHooks {
 export function createBitbucketAuthenticator(needs: BitbucketNeeds, hooks: BitbucketAuthenticatorHooks = {}) {
   /** Runs one sign-in or refresh; a failed Bitbucket call refuses it with its own message, reported once. */
   const guarded = async <T>(run: () => Promise<T>): Promise<T> => {
-    const store: { error?: BitbucketApiError } = {};
-    const started = performance.now();
-    try {
-      return await strategyFailure.run(store, run);
-    } catch (error) {
-      const failure = error instanceof BitbucketApiError ? error : store.error;
-      if (!failure) throw error;
-      hooks.onFailure?.({
-        call: failure.call,
-        ...(failure.status !== undefined ? { status: failure.status } : {}),
-        message: failure.message,
-        durationMs: performance.now() - started,
-      });
-      throw failure;
-    }
+    const store: { error?: ProviderApiError } = {};
+    return reportingFailures(() => strategyFailure.run(store, run), hooks.onFailure, () => store.error);
   };
   return createOAuthAuthenticator({
     defaultProfileTransform: PassportOAuthAuthenticatorHelper.defaultProfileTransform,

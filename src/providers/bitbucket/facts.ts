@@ -2,7 +2,9 @@ import type { SignInInfo } from '@backstage/plugin-auth-node';
 import { FactsError } from '../../facts/facts';
 import { canonicalName } from '../../facts/email';
 import { bitbucketSignInResolvers } from './resolvers';
-import type { Provider } from '../types';
+import { readsFact, type Provider } from '../types';
+import { oauthSettingsProblems } from '../common/oauthSettingsProblems';
+import type { BitbucketNeeds } from './authenticator';
 
 /**
  * The profile our Bitbucket authenticator delivers: passport's profile plus
@@ -22,21 +24,9 @@ export interface BitbucketProfile {
 
 const slugs = (v: unknown) => (Array.isArray(v) ? v.filter(w => typeof w === 'string') : null);
 
-export const DEFAULT_API_TIMEOUT_MS = 5000;
-/** The largest delay Node's timers honour; a longer one fires at once. */
-const MAX_API_TIMEOUT_MS = 2_147_483_647;
-
-/** Why an `apiTimeoutMs` value is wrong, or undefined when it is right (or absent). */
-export function apiTimeoutProblem(value: unknown): string | undefined {
-  if (value === undefined) return undefined;
-  // Backstage's config reader takes a number written as a string (from ${VAR}) as that number.
-  const n = typeof value === 'string' && /^\d+$/.test(value.trim()) ? Number(value) : value;
-  if (typeof n === 'number' && Number.isInteger(n) && n >= 1 && n <= MAX_API_TIMEOUT_MS) return undefined;
-  return `apiTimeoutMs must be a whole number of milliseconds from 1 to ${MAX_API_TIMEOUT_MS}, got ${JSON.stringify(value)}`;
-}
-
-export const bitbucketProvider: Provider = {
+export const bitbucketProvider: Provider<BitbucketNeeds> = {
   providerId: 'bitbucket',
+  needs: (factPaths, resolverNames) => bitbucketNeeds(factPaths, resolverNames),
   resolvers: { ...bitbucketSignInResolvers },
   // What rules may read as fullProfile.*: the account's identity, nothing the authenticator carries besides.
   profileFields: ['id', 'username', 'displayName'],
@@ -55,17 +45,7 @@ export const bitbucketProvider: Provider = {
       hint: "the service-accounts preset's userIds",
     },
   },
-  settingsProblems(env) {
-    const out: Array<{ key: string; message: string }> = [];
-    const timeout = apiTimeoutProblem(env.apiTimeoutMs);
-    if (timeout) out.push({ key: 'apiTimeoutMs', message: timeout });
-    // Optional in one file (another may hold them), but never of the wrong type.
-    for (const key of ['clientId', 'clientSecret', 'callbackUrl']) {
-      const v = env[key];
-      if (v !== undefined && (typeof v !== 'string' || v === '')) out.push({ key, message: `${key} must be a non-empty string` });
-    }
-    return out;
-  },
+  settingsProblems: env => oauthSettingsProblems(env, ['clientId', 'clientSecret', 'callbackUrl']),
   facts(info: SignInInfo<unknown>) {
     const p = ((info.result as { fullProfile?: BitbucketProfile })?.fullProfile ?? {}) as BitbucketProfile;
     return {
@@ -86,9 +66,8 @@ function canonical(raw: string, what: string): string {
 }
 
 /** Which extra Bitbucket API calls the compiled rules and resolvers need. */
-export function bitbucketNeeds(factPaths: string[], resolverNames: string[]): { email: boolean; workspaces: boolean } {
-  const reads = (prefix: string) =>
-    factPaths.some(p => p === '' || p === prefix || prefix.startsWith(`${p}.`) || p.startsWith(`${prefix}.`));
+export function bitbucketNeeds(factPaths: readonly string[], resolverNames: readonly string[]): BitbucketNeeds {
+  const reads = (path: string) => readsFact(factPaths, path);
   // Any resolver but the two annotation ones may read profile.email (the common
   // email resolvers do; custom ones might).
   const withoutEmail = ['usernameMatchingUserEntityAnnotation', 'userIdMatchingUserEntityAnnotation'];
