@@ -1,9 +1,10 @@
 /**
- * In-process Backstage end-to-end harness for Bitbucket OAuth sign-in.
+ * In-process Backstage end-to-end harness for OAuth sign-in (Bitbucket by default).
  *
  * Starts a real backend (startTestBackend) with the real auth and catalog
- * plugins plus the auth module under test, fakes Bitbucket Cloud with msw and
- * drives the OAuth popup flow over real HTTP.
+ * plugins plus the auth module under test, fakes the identity provider with msw
+ * (Bitbucket Cloud, or another given as `identityProvider`) and drives the
+ * OAuth popup flow over real HTTP.
  */
 import { BackendFeature } from '@backstage/backend-plugin-api';
 import { startTestBackend, mockServices, TestBackend } from '@backstage/backend-test-utils';
@@ -23,9 +24,29 @@ export type { LogEntry, LogLevel } from './services';
 type Feature = BackendFeature | Promise<{ default: BackendFeature }>;
 type ConfigData = NonNullable<NonNullable<Parameters<typeof mockServices.rootConfig>[0]>['data']>;
 
+/**
+ * A faked OAuth identity provider the harness signs people in through: it
+ * intercepts the provider's hosts and plays its authorize page.
+ */
+export interface FakeIdentityProvider {
+  /** The auth provider id, e.g. `github`: the config key and the /api/auth/<id> route. */
+  providerId: string;
+  /** Where /start must redirect to. */
+  authorizeUrl: string;
+  hasUser(username: string): boolean;
+  /** The code the authorize page hands back once `username` consents to `scope` (as the authorize URL asked). */
+  issueCode(username: string, scope: string | null): string;
+  calls(): Record<string, number>;
+  resetCalls(): void;
+  attach(): void;
+  detach(): void;
+}
+
 export interface AppConfigOptions {
-  /** The block under auth.providers.bitbucket, e.g. { development: { clientId, clientSecret, signIn: { resolvers: [...] } } }. */
+  /** The block under auth.providers.<id>, e.g. { development: { clientId, clientSecret, signIn: { resolvers: [...] } } }. */
   providerConfig: object;
+  /** The provider id; default `bitbucket`. */
+  providerId?: string;
   /** YAML file of User/Group entities, read by the catalog through a `file` location. */
   catalogFile: string;
   /** Extra top-level config, deep-merged over the generated app-config. */
@@ -37,8 +58,10 @@ export interface StartOptions {
   authModule: Feature;
   /** Required unless configFile is given. Its clientId/clientSecret pairs are the only ones the fake token endpoint accepts. */
   providerConfig?: object;
-  /** The people Bitbucket knows. */
-  users: FakeBitbucketUser[];
+  /** The people Bitbucket knows (when no other identityProvider is given). */
+  users?: FakeBitbucketUser[];
+  /** Another identity provider than Bitbucket, faked (e.g. test/backstage/fakeGithub.ts). */
+  identityProvider?: FakeIdentityProvider;
   /** YAML file of User/Group entities; start-up waits until the catalog serves all of them. */
   catalogFile: string;
   /**
@@ -71,7 +94,7 @@ export interface Backstage {
   baseUrl: string;
   /** Signs `username` (one of options.users) in through the real OAuth popup flow. */
   signIn(username: string, opts?: { env?: string }): Promise<SignInOutcome>;
-  /** Calls the backend made to each Bitbucket endpoint since start (or the last reset), by path. */
+  /** Calls the backend made to each endpoint of the identity provider since start (or the last reset), by path. */
   bitbucketCalls(): Record<string, number>;
   resetBitbucketCalls(): void;
   /** Every log entry of the backend so far. */
@@ -102,7 +125,7 @@ export function appConfig(options: AppConfigOptions): Record<string, unknown> {
       baseUrl: 'http://localhost:7007',
       listen: { port: 7007 },
     },
-    auth: { providers: { bitbucket: options.providerConfig } },
+    auth: { providers: { [options.providerId ?? 'bitbucket']: options.providerConfig } },
     catalog: {
       rules: [{ allow: ['User', 'Group'] }],
       locations: [{ type: 'file', target: resolve(options.catalogFile) }],
@@ -139,7 +162,7 @@ export async function startBackstage(options: StartOptions): Promise<Backstage> 
     throw new Error('startBackstage: give providerConfig or configFile');
   }
   const expected = catalogEntities(options.catalogFile);
-  const bitbucket = new FakeBitbucket(options.users, clientsOf(providerConfig));
+  const idp = options.identityProvider ?? fakeBitbucketProvider(new FakeBitbucket(options.users ?? [], clientsOf(providerConfig)));
   const logs: LogEntry[] = [];
   const printLevel = options.logLevel ?? (process.env.HARNESS_LOG as LogLevel | undefined) ?? 'none';
 
@@ -149,7 +172,7 @@ export async function startBackstage(options: StartOptions): Promise<Backstage> 
         // file watcher (chokidar, polling under NODE_ENV=test) is never closed and keeps jest alive.
         rootConfigServiceFactory({ watch: false })
       : mockServices.rootConfig.factory({
-          data: appConfig({ providerConfig: providerConfig!, catalogFile: options.catalogFile, config: options.config }) as ConfigData,
+          data: appConfig({ providerConfig: providerConfig!, providerId: idp.providerId, catalogFile: options.catalogFile, config: options.config }) as ConfigData,
         }),
     sqliteDatabaseServiceFactory,
     capturingRootLoggerFactory(logs, printLevel),
@@ -159,7 +182,7 @@ export async function startBackstage(options: StartOptions): Promise<Backstage> 
     ...(options.features ?? []),
   ];
 
-  attach(bitbucket);
+  idp.attach();
   const argv = process.argv;
   let backend: TestBackend;
   const t0 = Date.now();
@@ -173,7 +196,7 @@ export async function startBackstage(options: StartOptions): Promise<Backstage> 
     // startTestBackend does not hand out a backend whose start failed; backend-test-utils'
     // afterAll hook stops it, running its plugin and root shutdown hooks (HTTP server,
     // knex clients and, see sqliteDatabaseServiceFactory, the database keepalive timers).
-    detach(bitbucket);
+    idp.detach();
     throw error;
   } finally {
     process.argv = argv;
@@ -188,7 +211,7 @@ export async function startBackstage(options: StartOptions): Promise<Backstage> 
     try {
       await backend.stop();
     } finally {
-      detach(bitbucket);
+      idp.detach();
     }
   };
 
@@ -202,9 +225,9 @@ export async function startBackstage(options: StartOptions): Promise<Backstage> 
 
   return {
     baseUrl,
-    signIn: (username, opts) => signIn(baseUrl, bitbucket, username, opts?.env ?? 'development'),
-    bitbucketCalls: () => bitbucket.calls(),
-    resetBitbucketCalls: () => bitbucket.resetCalls(),
+    signIn: (username, opts) => signIn(baseUrl, idp, username, opts?.env ?? 'development'),
+    bitbucketCalls: () => idp.calls(),
+    resetBitbucketCalls: () => idp.resetCalls(),
     logs: () => [...logs],
     timings: { backendStartMs: t1 - t0, catalogReadyMs: t2 - t1 },
     backend,
@@ -212,20 +235,32 @@ export async function startBackstage(options: StartOptions): Promise<Backstage> 
   };
 }
 
-const PROVIDER = 'bitbucket';
+/** Bitbucket, as the harness drives it. */
+function fakeBitbucketProvider(bitbucket: FakeBitbucket): FakeIdentityProvider {
+  return {
+    providerId: 'bitbucket',
+    authorizeUrl: AUTHORIZE_URL,
+    hasUser: username => bitbucket.user(username) !== undefined,
+    issueCode: username => bitbucket.issueCode(bitbucket.user(username)!),
+    calls: () => bitbucket.calls(),
+    resetCalls: () => bitbucket.resetCalls(),
+    attach: () => attach(bitbucket),
+    detach: () => detach(bitbucket),
+  };
+}
 
-async function signIn(baseUrl: string, bitbucket: FakeBitbucket, username: string, env: string): Promise<SignInOutcome> {
-  const user = bitbucket.user(username);
-  if (!user) throw new Error(`signIn: '${username}' is not one of the Bitbucket users given to startBackstage`);
+async function signIn(baseUrl: string, idp: FakeIdentityProvider, username: string, env: string): Promise<SignInOutcome> {
+  const PROVIDER = idp.providerId;
+  if (!idp.hasUser(username)) throw new Error(`signIn: '${username}' is not one of the ${PROVIDER} users given to startBackstage`);
 
-  // 1. The app opens the popup on /start; the backend answers with a redirect to Bitbucket and a nonce cookie.
+  // 1. The app opens the popup on /start; the backend answers with a redirect to the provider and a nonce cookie.
   const start = await fetch(`${baseUrl}/api/auth/${PROVIDER}/start?env=${encodeURIComponent(env)}`, {
     redirect: 'manual',
   });
   if (start.status !== 302) return errorOutcome(start);
   const location = new URL(start.headers.get('location') ?? '');
-  if (`${location.origin}${location.pathname}` !== AUTHORIZE_URL) {
-    throw new Error(`signIn: /start redirected to ${location}, not to Bitbucket's authorize URL`);
+  if (`${location.origin}${location.pathname}` !== idp.authorizeUrl) {
+    throw new Error(`signIn: /start redirected to ${location}, not to ${PROVIDER}'s authorize URL`);
   }
   const state = location.searchParams.get('state');
   const redirectUri = location.searchParams.get('redirect_uri');
@@ -238,9 +273,9 @@ async function signIn(baseUrl: string, bitbucket: FakeBitbucket, username: strin
     .pop();
   if (!nonce) throw new Error(`signIn: /start set no ${PROVIDER}-nonce cookie`);
 
-  // 2. Bitbucket: the person consents and is sent back to redirect_uri with a code.
+  // 2. The provider: the person consents and is sent back to redirect_uri with a code.
   const callback = new URL(redirectUri);
-  callback.searchParams.set('code', bitbucket.issueCode(user));
+  callback.searchParams.set('code', idp.issueCode(username, location.searchParams.get('scope')));
   callback.searchParams.set('state', state);
 
   // 3. The popup loads the handler, which exchanges the code and answers with a postMessage page.

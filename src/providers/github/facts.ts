@@ -1,0 +1,45 @@
+import type { SignInInfo } from '@backstage/plugin-auth-node';
+import { FactsError } from '../../facts/facts';
+import { canonicalName } from '../../facts/email';
+import { oauthSettingsProblems } from '../common/oauthSettingsProblems';
+import { readsFact, type Provider } from '../types';
+import type { GithubNeeds, GithubRulesProfile } from './authenticator';
+import { githubSignInResolvers } from './resolvers';
+
+/** A GitHub name (login, organization, `org/team`) as the catalog compares it: lower-cased; one that is not plain refuses the sign-in. */
+function canonical(raw: string, what: string): string {
+  const c = canonicalName(raw);
+  if ('problem' in c) throw new FactsError(`the GitHub ${what} is not plain: it ${c.problem}`);
+  return c.name;
+}
+
+const names = (v: unknown, what: string) => (Array.isArray(v) ? v.filter(x => typeof x === 'string').map(x => canonical(x, what)) : null);
+
+/** Which extra GitHub API calls the compiled rules read. */
+export function githubNeeds(factPaths: readonly string[]): GithubNeeds {
+  return { orgs: readsFact(factPaths, 'github.orgs'), teams: readsFact(factPaths, 'github.teams') };
+}
+
+export const githubProvider: Provider<GithubNeeds> = {
+  providerId: 'github',
+  // The stock resolvers, loaded from the stock package when a GitHub config is first checked.
+  get resolvers() {
+    return githubSignInResolvers();
+  },
+  // What rules may read as fullProfile.*: the account's identity as passport's GitHub strategy gives it.
+  profileFields: ['id', 'nodeId', 'username', 'displayName'],
+  factNames: ['login', 'id', 'nodeId', 'orgs', 'teams'],
+  needs: factPaths => githubNeeds(factPaths),
+  settingsProblems: env => oauthSettingsProblems(env, ['clientId', 'clientSecret', 'callbackUrl', 'enterpriseInstanceUrl']),
+  facts(info: SignInInfo<unknown>) {
+    const p = ((info.result as { fullProfile?: GithubRulesProfile })?.fullProfile ?? {}) as GithubRulesProfile;
+    return {
+      login: typeof p.username === 'string' ? canonical(p.username, 'login') : null,
+      // Numeric, as passport's strategy gives it: a string of digits, never renamed or reused.
+      id: typeof p.id === 'string' ? p.id : null,
+      nodeId: typeof p.nodeId === 'string' ? p.nodeId : null,
+      orgs: names(p.orgs, 'organization'),
+      teams: names(p.teams, 'team'),
+    };
+  },
+};
