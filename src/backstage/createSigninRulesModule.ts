@@ -181,7 +181,7 @@ export function createSigninRulesModule<Needs>(options: SigninRulesModuleOptions
             logger.info('signin-rules decision', auditFields(providerId, d, false));
           };
           const deps: AuthenticatorDeps = { cache, logger, onFailure };
-          const needsOf = (e: PreparedEnvironment) => provider.needs?.(e.factPaths, e.resolverNames) as Needs;
+          const needsOf = (e: PreparedEnvironment) => provider.needs?.(e.factPaths, e.resolverNames, { rules: e.blocks.length > 0 }) as Needs;
           const preparedFor = (env: string) => {
             const found = byEnv.get(env);
             if (!found) throw new Error(`signin-rules: provider environment "${[providerId, env].filter(Boolean).join('.')}" was not prepared at start-up`);

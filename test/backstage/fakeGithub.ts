@@ -6,7 +6,8 @@
  * scopes comma-separated), GET /user, GET /user/orgs and GET /user/teams with
  * Link-header pagination (`per_page` up to 100) and the token's scopes in
  * `X-OAuth-Scopes`; without read:org (or write:org, admin:org) the lists hold
- * only public organization memberships and no teams, as GitHub lists them.
+ * only public organization memberships and no teams, as GitHub lists them;
+ * GET /user/emails answers 404 without user:email (or user).
  */
 import { http, HttpResponse } from 'msw';
 import { setupServer, type SetupServerApi } from 'msw/node';
@@ -20,6 +21,8 @@ export interface FakeGithubUser {
   name?: string;
   /** The public profile email (GET /user `email`), or none. */
   email?: string;
+  /** GET /user/emails; default: `email`, verified and primary. */
+  emails?: Array<{ email: string; verified: boolean; primary: boolean }>;
   /** Organization logins. */
   orgs?: string[];
   /** Of `orgs`, those whose membership the person made public (all that GitHub lists without read:org). */
@@ -174,6 +177,13 @@ export class FakeGithub implements FakeIdentityProvider {
           return { id: t.length, node_id: `T_${slug}`, name: slug, slug, privacy: 'closed', organization: org(o) };
         });
         return paged(request, teams, scopes);
+      }),
+      api('/user/emails', ({ user, scopes }, request) => {
+        if (!scopes.some(s => ['user:email', 'user'].includes(s))) {
+          return HttpResponse.json({ message: 'Not Found', status: '404' }, { status: 404, headers: scopeHeaders(scopes) });
+        }
+        const emails = user.emails ?? (user.email ? [{ email: user.email, verified: true, primary: true }] : []);
+        return paged(request, emails.map(e => ({ ...e, visibility: e.email === user.email ? 'public' : null })), scopes);
       }),
       http.all(`${API}/*`, ({ request }) => {
         this.#count(new URL(request.url).pathname);

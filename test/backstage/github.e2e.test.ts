@@ -69,6 +69,8 @@ describe('a rule on github.orgs and github.teams', () => {
       { login: 'dave', id: 1006, orgs: ['acme'], publicOrgs: ['acme'], withholdScopes: ['read:org'] },
       // acme's OAuth app policy stops the call.
       { login: 'erin', id: 1007, orgs: ['acme'], forbidden: ['/user/orgs'] },
+      // In acme, showing bob's address as public email, which GitHub has not verified for this account.
+      { login: 'frank', id: 1008, orgs: ['acme'], email: 'bob@example.com', emails: [{ email: 'bob@example.com', verified: false, primary: true }] },
     ]);
     backstage = await startBackstage({
       authModule: ourModule() as never,
@@ -91,9 +93,9 @@ describe('a rule on github.orgs and github.teams', () => {
   afterAll(() => backstage?.stop());
   beforeEach(() => github.resetCalls());
 
-  it('admits a member of the organization, asking GitHub for orgs and teams once each', async () => {
+  it('admits a member of the organization, asking GitHub for orgs, teams and verified emails once each', async () => {
     expect(await backstage.signIn('alice')).toMatchObject({ ok: true, userEntityRef: 'user:default/alice' });
-    expect(github.calls()).toEqual({ '/login/oauth/access_token': 1, '/user': 1, '/user/orgs': 1, '/user/teams': 1 });
+    expect(github.calls()).toEqual({ '/login/oauth/access_token': 1, '/user': 1, '/user/orgs': 1, '/user/teams': 1, '/user/emails': 1 });
     // carol is in acme; her login is no User's name, her public email is.
     expect(await backstage.signIn('carol-gh')).toMatchObject({ ok: true, userEntityRef: 'user:default/carol' });
   });
@@ -110,6 +112,12 @@ describe('a rule on github.orgs and github.teams', () => {
     expect(outcome).toMatchObject({ ok: false });
     expect(outcome.ok === false && outcome.message).not.toBe('Only members of the acme organization may sign in');
     expect(github.calls()['/user/orgs']).toBe(2);
+  });
+
+  it('does not take an email GitHub has not verified: the email resolver finds nobody by it', async () => {
+    const outcome = await backstage.signIn('frank');
+    expect(outcome).toMatchObject({ ok: false, name: 'NotAllowedError' });
+    expect(outcome.ok === false && outcome.message).toMatch(/does not contain an email/);
   });
 
   it('refuses, naming the scope, when the token lacks read:org instead of deciding on public memberships', async () => {

@@ -31,11 +31,17 @@ describe('GitHub facts', () => {
   });
 
   it('are fetched only for rules that read them', () => {
-    expect(githubProvider.needs!(['email.domain', 'github.login'], ['emailMatchingUserEntityProfileEmail'])).toEqual({ orgs: false, teams: false });
-    expect(githubProvider.needs!(['github.orgs'], [])).toEqual({ orgs: true, teams: false });
-    expect(githubProvider.needs!(['github.teams.0'], [])).toEqual({ orgs: false, teams: true });
-    expect(githubProvider.needs!(['github'], [])).toEqual({ orgs: true, teams: true });
-    expect(githubProvider.needs!([''], [])).toEqual({ orgs: true, teams: true });
+    const none = { orgs: false, teams: false, email: false };
+    expect(githubProvider.needs!(['github.login'], ['usernameMatchingUserEntityName'], { rules: true })).toEqual(none);
+    expect(githubProvider.needs!(['github.orgs'], [], { rules: true })).toEqual({ ...none, orgs: true });
+    expect(githubProvider.needs!(['github.teams.0'], [], { rules: true })).toEqual({ ...none, teams: true });
+    expect(githubProvider.needs!(['github'], [], { rules: true })).toEqual({ ...none, orgs: true, teams: true });
+    expect(githubProvider.needs!([''], [], { rules: true })).toEqual({ orgs: true, teams: true, email: true });
+    // The email is checked against the verified addresses when rules read it, or may run a resolver that does.
+    expect(githubProvider.needs!(['email.domain'], [], { rules: true })).toEqual({ ...none, email: true });
+    expect(githubProvider.needs!([], ['emailMatchingUserEntityProfileEmail'], { rules: true })).toEqual({ ...none, email: true });
+    // A stock config, without rules, is left as the stock module runs it.
+    expect(githubProvider.needs!([], ['emailMatchingUserEntityProfileEmail'], { rules: false })).toEqual(none);
   });
 });
 

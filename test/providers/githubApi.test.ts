@@ -6,7 +6,7 @@
 import fc from 'fast-check';
 import { http, HttpResponse } from 'msw';
 import { setupServer } from 'msw/node';
-import { fetchOrgs, fetchTeams, nextLink } from '../../src/providers/github/authenticator';
+import { fetchOrgs, fetchTeams, fetchVerifiedEmails, nextLink } from '../../src/providers/github/authenticator';
 import { MAX_PAGE_BYTES } from '../../src/providers/common/providerApi';
 
 const API = 'https://api.github.com';
@@ -57,6 +57,18 @@ describe('GitHub API calls', () => {
   it('read teams as org/slug, skipping entries of another shape', async () => {
     serve(TEAMS, [{ slug: 'platform', organization: { login: 'acme' } }, null, { slug: 'x' }, { slug: 'ops', organization: { login: 'beta' } }]);
     expect(await fetchTeams(API, TOKEN, fast)).toEqual(['acme/platform', 'beta/ops']);
+  });
+
+  it('read the verified addresses only, with user:email', async () => {
+    const EMAILS = `${API}/user/emails`;
+    serve(EMAILS, [
+      { email: 'Me@Acme.com', verified: true, primary: true, visibility: 'public' },
+      { email: 'old@acme.com', verified: false, primary: false, visibility: null },
+      { email: 'x@acme.com', verified: 'true' },
+    ], { 'X-OAuth-Scopes': 'read:user, user:email' });
+    expect([...(await fetchVerifiedEmails(API, TOKEN, fast))]).toEqual(['me@acme.com']);
+    serve(EMAILS, [], { 'X-OAuth-Scopes': 'read:user' });
+    await expectRefusal(fetchVerifiedEmails(API, TOKEN, fast), /lacks the "user:email" scope for GET \/user\/emails/);
   });
 
   it('refuse a list longer than 10 pages of 100, asking for no 11th page', async () => {

@@ -31,6 +31,7 @@ export const bitbucketProvider: Provider<BitbucketNeeds> = {
   // What rules may read as fullProfile.*: the account's identity, nothing the authenticator carries besides.
   profileFields: ['id', 'username', 'displayName'],
   // What facts() returns: a rule reading any other bitbucket.* path is refused at start-up.
+  profileShape: { id: 'string', username: 'string', displayName: 'string', accountId: 'string', workspaces: 'list', adminWorkspaces: 'list' },
   factNames: ['username', 'userId', 'accountId', 'workspaces', 'adminWorkspaces'],
   identity: {
     displayName: 'Bitbucket',

@@ -16,12 +16,19 @@ import {
 export interface GithubNeeds {
   orgs: boolean;
   teams: boolean;
+  /** Whether the stock profile's email must be checked against the person's verified addresses. */
+  email: boolean;
 }
 
-/** The scope both calls need; requested at sign-in only when a rule reads `github.orgs` or `github.teams`. */
-export const ORG_SCOPE = 'read:org';
-/** Scopes that include read:org (GitHub's scope hierarchy): a token with one of them lists private memberships. */
-const ORG_READING_SCOPES = ['read:org', 'write:org', 'admin:org'];
+/** A scope a call needs, and the scopes that include it (GitHub's scope hierarchy). */
+interface Scope {
+  name: string;
+  includedIn: string[];
+}
+/** What GET /user/orgs and /user/teams need; requested at sign-in only when a rule reads `github.orgs` or `github.teams`. */
+export const ORG_SCOPE: Scope = { name: 'read:org', includedIn: ['read:org', 'write:org', 'admin:org'] };
+/** What GET /user/emails needs; requested only when rules read the email. */
+export const EMAIL_SCOPE: Scope = { name: 'user:email', includedIn: ['user:email', 'user'] };
 
 const NAME = 'GitHub';
 /** Bounds the pages followed per call; a longer list refuses the sign-in. */
@@ -36,7 +43,7 @@ export function githubApiBase(envConfig: Config): string {
 }
 
 /** The message for a refusal by GitHub: a missing scope, an exhausted rate limit, or just the status. */
-function refusal(res: Response, what: string): ProviderApiError {
+function refusal(res: Response, what: string, scope: Scope): ProviderApiError {
   const { status } = res;
   if (status === 403 && res.headers.get('x-ratelimit-remaining') === '0') {
     return new ProviderApiError(`GitHub answered 403 to ${what}: the rate limit of this person's token is used up; try again later`, what, status);
@@ -44,7 +51,7 @@ function refusal(res: Response, what: string): ProviderApiError {
   if (status === 403 || status === 404) {
     // GitHub answers 403 (or 404, for what a token may not see) when the token lacks the scope.
     return new ProviderApiError(
-      `GitHub answered ${status} to ${what}; did the person grant the "${ORG_SCOPE}" scope, and does the organization allow this OAuth app?`,
+      `GitHub answered ${status} to ${what}; did the person grant the "${scope.name}" scope${scope === ORG_SCOPE ? ', and does the organization allow this OAuth app?' : '?'}`,
       what,
       status,
     );
@@ -68,9 +75,9 @@ export function nextLink(header: string | null): string | undefined {
  * Every item of a list GitHub pages with Link headers (GET `path`), under one
  * deadline. Refused rather than cut: a page past MAX_PAGES, a page with more
  * than PER_PAGE items, a `next` link to another host, a token whose scopes do
- * not include read:org (GitHub then lists public memberships only).
+ * not include `scope` (without read:org GitHub lists public memberships only).
  */
-async function getAll(apiBase: string, path: string, accessToken: string, options: ProviderApiOptions): Promise<unknown[]> {
+async function getAll(apiBase: string, path: string, accessToken: string, options: ProviderApiOptions, scope: Scope): Promise<unknown[]> {
   const what = `GET ${path}`;
   const items: unknown[] = [];
   let url = `${apiBase}${path}?per_page=${PER_PAGE}`;
@@ -83,18 +90,18 @@ async function getAll(apiBase: string, path: string, accessToken: string, option
       const res = await send(NAME, url, { headers }, signal, what);
       if (!res.ok) {
         res.body?.cancel().catch(() => undefined);
-        throw refusal(res, what);
+        throw refusal(res, what, scope);
       }
       // Without read:org GitHub answers 200 with the public memberships only: a cut list, so it is refused.
       // A token without the header (a GitHub App's) lists only what the app was installed on: refused too.
       const scopes = res.headers.get('x-oauth-scopes');
       const granted = (scopes ?? '').split(',').map(s => s.trim());
-      if (!granted.some(s => ORG_READING_SCOPES.includes(s))) {
+      if (!granted.some(s => scope.includedIn.includes(s))) {
         res.body?.cancel().catch(() => undefined);
         throw new ProviderApiError(
           scopes === null
-            ? `GitHub did not say which scopes the token has for ${what}; organization and team facts need a GitHub OAuth app's token with "${ORG_SCOPE}"`
-            : `The person's GitHub token lacks the "${ORG_SCOPE}" scope for ${what} (it has: ${granted.filter(Boolean).join(', ') || 'none'}); sign in again to grant it`,
+            ? `GitHub did not say which scopes the token has for ${what}; these facts need a GitHub OAuth app's token with "${scope.name}"`
+            : `The person's GitHub token lacks the "${scope.name}" scope for ${what} (it has: ${granted.filter(Boolean).join(', ') || 'none'}); sign in again to grant it`,
           what,
           403,
         );
@@ -126,7 +133,7 @@ const login = (v: unknown): string | undefined => {
 /** The logins of the organizations the person is a member of (GET /user/orgs), sorted. */
 export async function fetchOrgs(apiBase: string, accessToken: string, options: ProviderApiOptions): Promise<string[]> {
   const orgs = new Set<string>();
-  for (const o of await getAll(apiBase, '/user/orgs', accessToken, options)) {
+  for (const o of await getAll(apiBase, '/user/orgs', accessToken, options, ORG_SCOPE)) {
     const l = login(o);
     if (l !== undefined) orgs.add(l);
   }
@@ -136,12 +143,26 @@ export async function fetchOrgs(apiBase: string, accessToken: string, options: P
 /** The person's teams across organizations (GET /user/teams) as `org/team-slug`, sorted. */
 export async function fetchTeams(apiBase: string, accessToken: string, options: ProviderApiOptions): Promise<string[]> {
   const teams = new Set<string>();
-  for (const t of await getAll(apiBase, '/user/teams', accessToken, options)) {
+  for (const t of await getAll(apiBase, '/user/teams', accessToken, options, ORG_SCOPE)) {
     const slug = (t as { slug?: unknown } | null)?.slug;
     const org = login((t as { organization?: unknown } | null)?.organization);
     if (typeof slug === 'string' && org !== undefined) teams.add(`${org}/${slug}`);
   }
   return [...teams].sort();
+}
+
+/**
+ * The person's verified addresses (GET /user/emails), lower-cased. GitHub's profile email is
+ * the public one, which GitHub does not promise is verified (an address that bounces loses its
+ * verification; an Enterprise Managed User's is unverified until confirmed).
+ */
+export async function fetchVerifiedEmails(apiBase: string, accessToken: string, options: ProviderApiOptions): Promise<Set<string>> {
+  const verified = new Set<string>();
+  for (const e of await getAll(apiBase, '/user/emails', accessToken, options, EMAIL_SCOPE)) {
+    const { email, verified: ok } = (e ?? {}) as { email?: unknown; verified?: unknown };
+    if (typeof email === 'string' && ok === true) verified.add(email.toLowerCase());
+  }
+  return verified;
 }
 
 /** The profile the GitHub module's authenticator delivers: the stock one, plus what rules read. */
@@ -157,7 +178,9 @@ export interface GithubAuthenticatorHooks {
  * package's `githubAuthenticator`), plus what rules read and its profile
  * lacks: organization and team memberships, each fetched only when the
  * environment's rules read it, with read:org then added to the scopes asked
- * for. The token exchange and GET /user remain the stock strategy's.
+ * for; and, when rules read the email, the profile's email kept only if GitHub
+ * lists it as verified (user:email). The token exchange and GET /user remain
+ * the stock strategy's.
  */
 export function createGithubAuthenticator<C>(
   stock: OAuthAuthenticator<C, PassportProfile>,
@@ -169,18 +192,23 @@ export function createGithubAuthenticator<C>(
     ctx: { api: ProviderApiOptions; apiBase: string },
   ): Promise<OAuthAuthenticatorResult<GithubRulesProfile>> => {
     const token = result.session.accessToken;
-    // Both calls at once: one extra round trip of latency, not two.
-    const [orgs, teams] = await Promise.all([
+    // The calls at once: one extra round trip of latency, not several.
+    const [orgs, teams, verified] = await Promise.all([
       needs.orgs ? fetchOrgs(ctx.apiBase, token, ctx.api) : undefined,
       needs.teams ? fetchTeams(ctx.apiBase, token, ctx.api) : undefined,
+      needs.email ? fetchVerifiedEmails(ctx.apiBase, token, ctx.api) : undefined,
     ]);
     const fullProfile: GithubRulesProfile = { ...result.fullProfile };
     if (orgs) fullProfile.orgs = orgs;
     if (teams) fullProfile.teams = teams;
+    // The stock profile's email (the public one) only when GitHub lists it as verified: else none.
+    if (verified) fullProfile.emails = (fullProfile.emails ?? []).filter(e => typeof e?.value === 'string' && verified.has(e.value.toLowerCase()));
     return { ...result, fullProfile };
   };
   const required = [...(stock.scopes?.required ?? [])];
-  if ((needs.orgs || needs.teams) && !required.includes(ORG_SCOPE)) required.push(ORG_SCOPE);
+  const add = (scope: Scope) => required.includes(scope.name) || required.push(scope.name);
+  if (needs.orgs || needs.teams) add(ORG_SCOPE);
+  if (needs.email) add(EMAIL_SCOPE);
   return {
     defaultProfileTransform: stock.defaultProfileTransform,
     shouldPersistScopes: stock.shouldPersistScopes,

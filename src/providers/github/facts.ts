@@ -15,9 +15,21 @@ function canonical(raw: string, what: string): string {
 
 const names = (v: unknown, what: string) => (Array.isArray(v) ? v.filter(x => typeof x === 'string').map(x => canonical(x, what)) : null);
 
-/** Which extra GitHub API calls the compiled rules read. */
-export function githubNeeds(factPaths: readonly string[]): GithubNeeds {
-  return { orgs: readsFact(factPaths, 'github.orgs'), teams: readsFact(factPaths, 'github.teams') };
+/** GitHub's resolvers that never read the profile email. */
+const WITHOUT_EMAIL = ['usernameMatchingUserEntityName', 'userIdMatchingUserEntityAnnotation'];
+
+/**
+ * Which extra GitHub API calls an environment needs: the memberships its rules read, and the
+ * verified addresses when it has rules and they (or a resolver it may run) read the email. A
+ * stock config, without rules, keeps the stock module's behaviour exactly.
+ */
+export function githubNeeds(factPaths: readonly string[], resolverNames: readonly string[] = [], environment = { rules: true }): GithubNeeds {
+  const reads = (path: string) => readsFact(factPaths, path);
+  return {
+    orgs: reads('github.orgs'),
+    teams: reads('github.teams'),
+    email: environment.rules && (reads('email') || reads('profile.email') || resolverNames.some(n => !WITHOUT_EMAIL.includes(n))),
+  };
 }
 
 export const githubProvider: Provider<GithubNeeds> = {
@@ -28,8 +40,9 @@ export const githubProvider: Provider<GithubNeeds> = {
   },
   // What rules may read as fullProfile.*: the account's identity as passport's GitHub strategy gives it.
   profileFields: ['id', 'nodeId', 'username', 'displayName'],
+  profileShape: { id: 'string', nodeId: 'string', username: 'string', displayName: 'string', orgs: 'list', teams: 'list' },
   factNames: ['login', 'id', 'nodeId', 'orgs', 'teams'],
-  needs: factPaths => githubNeeds(factPaths),
+  needs: (factPaths, resolverNames, environment) => githubNeeds(factPaths, resolverNames, environment),
   settingsProblems: env => oauthSettingsProblems(env, ['clientId', 'clientSecret', 'callbackUrl', 'enterpriseInstanceUrl']),
   facts(info: SignInInfo<unknown>) {
     const p = ((info.result as { fullProfile?: GithubRulesProfile })?.fullProfile ?? {}) as GithubRulesProfile;
