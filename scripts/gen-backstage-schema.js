@@ -122,6 +122,15 @@ const preset = {
     },
     description: { description: 'What the preset allows or refuses, for `signin-rules presets`.', type: 'string', minLength: 1 },
     version: { description: 'Semantic version of the preset, e.g. 1.2.0.', type: 'string', pattern: SEMVER },
+    providers: {
+      description:
+        'The auth providers whose facts the rules read, e.g. [github]: using the preset under another provider is an error at start-up. ' +
+        'Absent: the rules read only facts every provider has, and the preset works under any.',
+      type: 'array',
+      minItems: 1,
+      uniqueItems: true,
+      items: { type: 'string', pattern: '^[a-z0-9][a-z0-9-]*$' },
+    },
     parameters: { $ref: '#/definitions/parameters' },
     rules: {
       description: 'The rules, in the rules entry\'s own shape; they read parameters as { "var": "params.<name>" }. May use other presets.',

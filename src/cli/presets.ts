@@ -20,6 +20,8 @@ export interface PresetListing {
   name: string;
   version: string;
   description: string;
+  /** The auth providers it is for; absent: every provider. */
+  providers?: string[];
   /** A parameter's description is absent when its declaration has none (it is optional, as in any JSON Schema). */
   parameters: Array<{ name: string; required: boolean; type: string; description?: string; default?: unknown; enum?: unknown[] }>;
   /**
@@ -162,7 +164,7 @@ function sample(p: ParameterDeclaration): unknown {
 function ruleProblems(preset: Preset): Problem[] {
   const values = Object.fromEntries(Object.entries(preset.parameters).map(([name, p]) => [name, sample(p)]));
   const block = { rules: [{ preset: preset.file, with: values }] };
-  const { problems } = compileWithPresets(block, registryFor('bitbucket'), { path: [], sources: [], cwd: dirname(preset.file) });
+  const { problems } = compileWithPresets(block, registryFor(preset.providers?.[0] ?? 'bitbucket'), { path: [], sources: [], cwd: dirname(preset.file) });
   return problems.filter(p => p.place !== undefined).map(({ via: _via, ...p }) => p);
 }
 
@@ -180,6 +182,7 @@ function listing(preset: Preset, reference: string, cwd: string): PresetListing 
     name: preset.name,
     version: preset.version,
     description: preset.description,
+    ...(preset.providers ? { providers: preset.providers } : {}),
     parameters: Object.entries(preset.parameters).map(([name, p]) => ({
       name,
       required: preset.required.includes(name),
@@ -231,6 +234,7 @@ export function renderPresets(presets: PresetListing[]): string {
   return presets
     .map(p => {
       const lines = [`${p.name} ${p.version}  (${oneLine(p.file)})`, `  ${oneLine(p.description.trim())}`];
+      lines.push(`  providers: ${p.providers ? p.providers.map(oneLine).join(', ') : 'any'}`);
       if (p.parameters.length) {
         lines.push('  parameters:');
         for (const q of p.parameters) {

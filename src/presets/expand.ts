@@ -96,6 +96,8 @@ export interface ExpandOptions {
   sources: SourceFile[];
   /** Where relative preset paths resolve from when the config is not from a file (given as data). Default process.cwd(). */
   cwd?: string;
+  /** The auth provider whose config this is: a preset that lists `providers` without it is refused. */
+  providerId?: string;
   /** Milliseconds the expansion may take (default PRESET_EXPANSION_BUDGET_MS). */
   budgetMs?: number;
   /** The clock the budget is measured on, in milliseconds (tests give their own). */
@@ -282,6 +284,10 @@ export function expandPresets(block: unknown, options: ExpandOptions): Expansion
     if (!presetFiles.has(file)) {
       const pkg = packageOf(file);
       presetFiles.set(file, { name: preset.name, version: preset.version, file: displayPath(file, cwd), ...(pkg ? { package: `${pkg.name}@${pkg.version}` } : {}) });
+    }
+    if (preset.providers && options.providerId !== undefined && !preset.providers.includes(options.providerId)) {
+      // Its rules read facts this provider does not have: a deny on one would never fire.
+      return void report(h, [...path, 'preset'], `preset "${preset.name}" is for ${preset.providers.join(', ')} (its "providers"), not ${options.providerId}: its rules read facts ${options.providerId} does not have`);
     }
     // Inside a preset, a use may pass its own parameters on.
     const given = h.preset ? substitute(entry.with ?? {}, [...path, 'with'], { ...h, preset: h.preset }) : entry.with ?? {};

@@ -89,6 +89,8 @@ export interface Preset {
   name: string;
   description: string;
   version: string;
+  /** The auth providers it supports (`providers:`); undefined: every provider. */
+  providers?: string[];
   parameters: Record<string, ParameterDeclaration>;
   required: string[];
   rules: unknown[];
@@ -253,6 +255,7 @@ function loadPresetFile(file: string): { preset?: Preset; problems: Problem[] } 
       name: value.name as string,
       description: value.description as string,
       version: value.version as string,
+      ...(Array.isArray(value.providers) ? { providers: value.providers as string[] } : {}),
       parameters,
       required,
       rules,

@@ -86,7 +86,7 @@ export function createRulesResolverFactory(options: RulesResolverOptions): SignI
       const entry = entriesOf(data, providerId).find(e => !taken.has(e.path.join('\0')) && JSON.stringify(e.block) === text);
       const path = entry?.path ?? [];
       if (entry) taken.add(path.join('\0'));
-      const result = compileWithPresets(block, registry, { path, sources }, { facts, identity: provider?.identity });
+      const result = compileWithPresets(block, registry, { path, sources, providerId }, { facts, identity: provider?.identity });
       if (!result.compiled) {
         // A value an APP_CONFIG_* variable set is named by that variable, not by the file line it replaced.
         const fromVariables = placedWhereWritten(sources, appConfigVariables(process.env));

@@ -113,7 +113,7 @@ export function prepareSignIn(options: PrepareOptions): PreparedSignIn {
         if (name === 'rules') {
           // Presets expand here, from the file that holds the block (or the
           // working directory for config given as data), then compile as any block.
-          const result = compileWithPresets(block, registry, { path: at, sources }, { facts: knownFactPaths(providerId, adapterOf(providerId)), identity: adapterOf(providerId)?.identity });
+          const result = compileWithPresets(block, registry, { path: at, sources, providerId }, { facts: knownFactPaths(providerId, adapterOf(providerId)), identity: adapterOf(providerId)?.identity });
           found.push(...result.problems);
           warnings.push(...result.warnings.map(place));
           if (result.compiled) {
