@@ -215,7 +215,7 @@ export const diffCommand: Command = {
     const catalog = await openCatalog({ catalog: catalogFiles, catalogUrl, catalogTimeoutMs: parseTimeout(string(values['catalog-timeout'])) });
     const people: Array<{ person: string; source: Change['source']; info: SignInInfo<unknown> }> = [];
     for (const u of await catalog.users()) people.push({ person: stringifyEntityRef(u), source: 'catalog', info: profileOfUser(u, provider) });
-    for (const f of expandFiles(strings(values.profile))) people.push({ person: f, source: 'profile', info: await readProfile(f, io.stdin) });
+    for (const f of expandFiles(strings(values.profile))) people.push({ person: f, source: 'profile', info: await readProfile(f, io.stdin, provider) });
 
     const changed: Change[] = [];
     const settings: Array<SettingChange & { env: string }> = [];

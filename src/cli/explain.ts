@@ -71,7 +71,7 @@ async function profilesOf(values: Parsed['values'], stdin: () => Promise<string>
   const files = expandFiles(strings(values.profile));
   if (files.filter(f => f === '-').length > 1) throw new UsageError('--profile - (standard input) can be given once');
   const out: Array<{ label: string; info: SignInInfo<unknown> }> = [];
-  for (const f of files) out.push({ label: f === '-' ? '<stdin>' : f, info: await readProfile(f, stdin) });
+  for (const f of files) out.push({ label: f === '-' ? '<stdin>' : f, info: await readProfile(f, stdin, providerId) });
   const workspaces = strings(values.workspace);
   const short = { email: string(values.email), username: string(values.username), userId: string(values['user-id']) };
   if (Object.values(short).some(v => v !== undefined) || workspaces.length) {

@@ -7,42 +7,75 @@ import { join } from 'node:path';
 import { parseYaml, yamlProblemLines } from '../config/yamlFile';
 import { didYouMean } from '../common/suggest';
 import { InputError } from './context';
+import { providers } from '../providers';
 
-/** The keys of a short-form profile, for quick questions and test cases. */
-export const SHORT_FORM_KEYS = ['email', 'username', 'userId', 'accountId', 'workspaces', 'adminWorkspaces', 'displayName'] as const;
-export interface ShortForm {
-  email?: string;
-  username?: string;
-  userId?: string;
-  accountId?: string;
-  workspaces?: string[];
-  adminWorkspaces?: string[];
-  displayName?: string;
-}
+/** The keys of a short-form profile every provider has (`userId` is `fullProfile.id`). */
+const COMMON_SHORT_KEYS = ['email', 'username', 'userId'] as const;
+/** A short form: the email and display name, and the provider's profile values (see shortFormKeys). */
+export type ShortForm = { email?: string; username?: string; userId?: string; displayName?: string } & Record<string, string | string[] | undefined>;
 
-const LISTS: readonly string[] = ['workspaces', 'adminWorkspaces'];
+/** The profile shape of `providerId`'s adapter, if signin-rules has one. */
+const shapeOf = (providerId: string | undefined) =>
+  providerId !== undefined && Object.hasOwn(providers, providerId) ? providers[providerId].profileShape : undefined;
+
+/** A profile key's type for `providerId`: its adapter's, or a string. */
+const typeOf = (providerId: string | undefined, key: string) => shapeOf(providerId)?.[key] ?? 'string';
 
 /**
- * A SignInInfo as the Bitbucket authenticator delivers it (the shape of
+ * The keys of a short-form profile for one provider, for quick questions and test cases: the
+ * email, username and user id, the provider's own profile values by name (Bitbucket's
+ * `workspaces`, GitHub's `orgs`), and the display name.
+ */
+export function shortFormKeys(providerId = 'bitbucket'): string[] {
+  const own = Object.keys(shapeOf(providerId) ?? {}).filter(k => !['id', 'username', 'displayName'].includes(k));
+  return [...COMMON_SHORT_KEYS, ...own, 'displayName'];
+}
+
+/**
+ * A SignInInfo as the provider's authenticator delivers it (the shape of
  * examples/profiles): the email in `profile`, the account in `fullProfile`.
  */
 export function fromShortForm(s: ShortForm, providerId = 'bitbucket'): SignInInfo<unknown> {
   const fullProfile: Record<string, unknown> = { provider: providerId };
-  if (s.userId !== undefined) fullProfile.id = s.userId;
-  if (s.username !== undefined) fullProfile.username = s.username;
-  if (s.displayName !== undefined) fullProfile.displayName = s.displayName;
-  if (s.accountId !== undefined) fullProfile.accountId = s.accountId;
-  if (s.workspaces !== undefined) fullProfile.workspaces = s.workspaces;
-  if (s.adminWorkspaces !== undefined) fullProfile.adminWorkspaces = s.adminWorkspaces;
+  for (const [k, v] of Object.entries(s)) {
+    if (v === undefined || k === 'email') continue;
+    fullProfile[k === 'userId' ? 'id' : k] = v;
+  }
   const profile: Record<string, unknown> = {};
   if (s.email !== undefined) profile.email = s.email;
   if (s.displayName !== undefined) profile.displayName = s.displayName;
   return { profile, result: { fullProfile } } as SignInInfo<unknown>;
 }
 
+/** Keys of passport's profile that every provider's authenticator may deliver and no fact reads. */
+const PASSPORT_KEYS = ['provider', 'emails', 'photos', 'profileUrl', 'name', 'avatarUrl'];
+
+/** Why `fullProfile` is not in `providerId`'s shape (a key it lacks, a value of the wrong type), or undefined. */
+function fullProfileProblem(fullProfile: unknown, providerId: string): string | undefined {
+  const shape = shapeOf(providerId);
+  if (!shape || fullProfile === undefined) return undefined;
+  if (!fullProfile || typeof fullProfile !== 'object' || Array.isArray(fullProfile)) return 'has a "result.fullProfile" that is not a mapping';
+  for (const [k, v] of Object.entries(fullProfile)) {
+    if (k === 'provider' && v !== providerId) {
+      return `is a profile of ${JSON.stringify(v)} (result.fullProfile.provider), but the rules are ${providerId}'s: pick the provider with --provider (or "provider:" in a test file)`;
+    }
+    if (!Object.hasOwn(shape, k)) {
+      if (PASSPORT_KEYS.includes(k)) continue;
+      return `has "result.fullProfile.${k}", which ${providerId}'s sign-in does not give${didYouMean(k, Object.keys(shape))}; its keys are ${Object.keys(shape).join(', ')}`;
+    }
+    const problem = valueProblem(v, shape[k]);
+    if (problem) return `has "result.fullProfile.${k}" that ${problem}`;
+  }
+  return undefined;
+}
+
+const valueProblem = (v: unknown, type: 'string' | 'list') =>
+  type === 'list' ? (!Array.isArray(v) || v.some(w => typeof w !== 'string') ? 'must be a list of strings' : undefined) : typeof v !== 'string' ? 'must be a string' : undefined;
+
 /**
  * A profile value of a test case or a profile file: a whole SignInInfo
- * (`profile:` and `result:`), or a short form. Returns a message when it is neither.
+ * (`profile:` and `result:`), or a short form; checked against the shape of
+ * `providerId`'s profile when given. Returns a message when it is neither.
  */
 export function toSignInInfo(data: unknown, providerId?: string): SignInInfo<unknown> | string {
   if (!data || typeof data !== 'object' || Array.isArray(data)) return 'must be a mapping';
@@ -51,15 +84,17 @@ export function toSignInInfo(data: unknown, providerId?: string): SignInInfo<unk
     if (typeof d.profile !== 'object' || d.profile === null) return "must look like Backstage's SignInInfo: { profile: {...}, result: { fullProfile: {...} } }";
     const extra = Object.keys(d).filter(k => k !== 'profile' && k !== 'result');
     if (extra.length) return `has "${extra[0]}" next to "profile": a SignInInfo has only "profile" and "result"`;
+    const problem = providerId === undefined ? undefined : fullProfileProblem((d.result as { fullProfile?: unknown } | undefined)?.fullProfile, providerId);
+    if (problem) return problem;
     return { profile: d.profile, result: d.result ?? {} } as SignInInfo<unknown>;
   }
+  const keys = shortFormKeys(providerId);
   for (const [k, v] of Object.entries(d)) {
-    if (!(SHORT_FORM_KEYS as readonly string[]).includes(k)) {
-      return `has no key "${k}"${didYouMean(k, [...SHORT_FORM_KEYS, 'profile', 'result'])}: give a SignInInfo ({ profile, result }) or a short form (${SHORT_FORM_KEYS.join(', ')})`;
+    if (!keys.includes(k)) {
+      return `has no key "${k}"${didYouMean(k, [...keys, 'profile', 'result'])}: give a SignInInfo ({ profile, result }) or a short form (${keys.join(', ')})`;
     }
-    if (LISTS.includes(k) ? !Array.isArray(v) || v.some(w => typeof w !== 'string') : typeof v !== 'string') {
-      return `"${k}" must be ${LISTS.includes(k) ? 'a list of strings' : 'a string'}`;
-    }
+    const type = typeOf(providerId ?? 'bitbucket', k === 'userId' ? 'id' : k);
+    if (valueProblem(v, type)) return `"${k}" ${valueProblem(v, type)}`;
   }
   return fromShortForm(d as ShortForm, providerId);
 }
@@ -79,7 +114,7 @@ export function expandFiles(paths: string[]): string[] {
 }
 
 /** Reads a profile file, or standard input for `-`. */
-export async function readProfile(file: string, stdin: () => Promise<string>): Promise<SignInInfo<unknown>> {
+export async function readProfile(file: string, stdin: () => Promise<string>, providerId?: string): Promise<SignInInfo<unknown>> {
   const shown = file === '-' ? 'standard input' : file;
   let text: string;
   try {
@@ -93,7 +128,7 @@ export async function readProfile(file: string, stdin: () => Promise<string>): P
     const lines = yamlProblemLines(parsed.problems);
     throw new InputError(lines.length === 1 ? `cannot read profile ${lines[0]}` : `cannot read profile ${shown}:\n  ${lines.join('\n  ')}`);
   }
-  const info = toSignInInfo(parsed.value);
+  const info = toSignInInfo(parsed.value, providerId);
   if (typeof info === 'string') throw new InputError(`profile ${shown} ${info}`);
   return info;
 }

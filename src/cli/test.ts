@@ -168,6 +168,8 @@ async function readTestFile(file: string, io: Io): Promise<TestFile> {
   for (const k of ['provider', 'env'] as const) if (data[k] !== undefined && typeof data[k] !== 'string') problem([k], `"${k}" must be a string`);
   if (data.resolvers !== undefined && !stringList(data.resolvers)) problem(['resolvers'], '"resolvers" must be a list of module files');
 
+  // Profiles are checked against this provider's shape; without "provider:", Bitbucket's short form.
+  const provider = typeof data.provider === 'string' ? data.provider : undefined;
   const cases: TestCase[] = [];
   if (!Array.isArray(data.cases) || !data.cases.length) problem(data.cases === undefined ? [] : ['cases'], '"cases" must be a list of at least one case');
   const names = new Set<string>();
@@ -184,14 +186,14 @@ async function readTestFile(file: string, io: Io): Promise<TestFile> {
     let profile: SignInInfo<unknown> | undefined;
     if (typeof c.profile === 'string') {
       try {
-        profile = await readProfile(rel(c.profile), io.stdin);
+        profile = await readProfile(rel(c.profile), io.stdin, provider);
       } catch (e) {
         problem([...at, 'profile'], (e as Error).message);
       }
     } else if (c.profile === undefined) {
       problem(at, 'a case needs a "profile": a SignInInfo, a short form (email, username, userId, workspaces) or a profile file');
     } else {
-      const info = toSignInInfo(c.profile);
+      const info = toSignInInfo(c.profile, provider);
       if (typeof info === 'string') problem([...at, 'profile'], `the profile ${info}`);
       else profile = info;
     }

@@ -125,7 +125,7 @@ describe('signin-rules explain: which provider and environment', () => {
   it('asks for --provider when several providers have rules', async () => {
     // Under --json, wrong usage is a JSON answer too.
     expect(await explainWith()).toMatchObject({
-      code: 2, err: '', result: { error: { kind: 'usage', message: 'several providers have rules (bitbucket, github): pick one with --provider' } },
+      code: 2, err: '', result: { error: { kind: 'usage', message: 'several providers have rules (bitbucket, acme-sso): pick one with --provider' } },
     });
   });
 
@@ -138,10 +138,10 @@ describe('signin-rules explain: which provider and environment', () => {
   });
 
   it('runs rules for a provider without adapter on the common facts', async () => {
-    const r = await explainWith('--provider', 'github', '--catalog', ex('catalog.yaml'));
+    const r = await explainWith('--provider', 'acme-sso', '--catalog', ex('catalog.yaml'));
     // The email facts are common to every provider; the provider's own profile is not (no adapter declares its fields).
     expect(r).toMatchObject({ code: 0, result: { outcome: 'signed-in', rule: 'gh', userEntityRef: 'user:default/alice' } });
-    expect(r.result.trace.find((e: any) => e.type === 'facts').facts).toMatchObject({ provider: 'github', fullProfile: null });
+    expect(r.result.trace.find((e: any) => e.type === 'facts').facts).toMatchObject({ provider: 'acme-sso', fullProfile: null });
     expect(r.result.trace.find((e: any) => e.type === 'match')).toMatchObject({ query: { entityRef: 'user:default/alice' }, outcome: 'signed-in' });
   });
 });
