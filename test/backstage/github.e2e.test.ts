@@ -96,6 +96,8 @@ describe('a rule on github.orgs and github.teams', () => {
   it('admits a member of the organization, asking GitHub for orgs, teams and verified emails once each', async () => {
     expect(await backstage.signIn('alice')).toMatchObject({ ok: true, userEntityRef: 'user:default/alice' });
     expect(github.calls()).toEqual({ '/login/oauth/access_token': 1, '/user': 1, '/user/orgs': 1, '/user/teams': 1, '/user/emails': 1 });
+    // The admin was told at start-up which scopes people are asked for, and why.
+    expect(backstage.logs().map(l => l.message)).toContain('signin-rules: GitHub sign-in asks for read:org and user:email too: the rules read organizations or teams and the verified email');
     // carol is in acme; her login is no User's name, her public email is.
     expect(await backstage.signIn('carol-gh')).toMatchObject({ ok: true, userEntityRef: 'user:default/carol' });
   });

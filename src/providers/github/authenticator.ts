@@ -165,6 +165,11 @@ export async function fetchVerifiedEmails(apiBase: string, accessToken: string, 
   return verified;
 }
 
+/** The scopes asked for beyond the stock ones, for what the rules read. */
+export function addedScopes(needs: GithubNeeds): string[] {
+  return [...(needs.orgs || needs.teams ? [ORG_SCOPE.name] : []), ...(needs.email ? [EMAIL_SCOPE.name] : [])];
+}
+
 /** The profile the GitHub module's authenticator delivers: the stock one, plus what rules read. */
 export type GithubRulesProfile = PassportProfile & { nodeId?: string; orgs?: string[]; teams?: string[] };
 
@@ -206,9 +211,7 @@ export function createGithubAuthenticator<C>(
     return { ...result, fullProfile };
   };
   const required = [...(stock.scopes?.required ?? [])];
-  const add = (scope: Scope) => required.includes(scope.name) || required.push(scope.name);
-  if (needs.orgs || needs.teams) add(ORG_SCOPE);
-  if (needs.email) add(EMAIL_SCOPE);
+  for (const scope of addedScopes(needs)) if (!required.includes(scope)) required.push(scope);
   return {
     defaultProfileTransform: stock.defaultProfileTransform,
     shouldPersistScopes: stock.shouldPersistScopes,

@@ -5,7 +5,7 @@
  * authenticator and resolvers are the ones used).
  */
 import { createResolversExtensionPoint, createSigninRulesModule } from '../../backstage/createSigninRulesModule';
-import { createGithubAuthenticator } from './authenticator';
+import { addedScopes, createGithubAuthenticator } from './authenticator';
 import { githubProvider } from './facts';
 import { loadGithubPackage } from './stockPackage';
 
@@ -20,7 +20,12 @@ export const authModuleGithubSigninRules = createSigninRulesModule({
   kind: 'oauth',
   provider: githubProvider,
   extensionPoint: signinRulesGithubResolversExtensionPoint,
-  authenticator: (needs, { onFailure }) => createGithubAuthenticator(githubAuthenticator, needs, { onFailure }),
+  authenticator: (needs, { onFailure, logger }) => {
+    // The admin hears of the scopes people will be asked to grant, and why.
+    const added = addedScopes(needs);
+    if (added.length) logger.info(`signin-rules: GitHub sign-in asks for ${added.join(' and ')} too: the rules read ${[needs.orgs || needs.teams ? 'organizations or teams' : '', needs.email ? 'the verified email' : ''].filter(Boolean).join(' and ')}`);
+    return createGithubAuthenticator(githubAuthenticator, needs, { onFailure });
+  },
 });
 
 export default authModuleGithubSigninRules;
