@@ -11,7 +11,7 @@ import { FakeGithub, FakeGithubUser } from './fakeGithub';
 
 const catalogFile = join(__dirname, 'fixtures', 'catalog.yaml');
 const stockModule = () => import('@backstage/plugin-auth-backend-module-github-provider');
-const ourModule = () => import('../../src/providers/github/module');
+const ourModule = () => import('../../src/backstage/github');
 
 const many = (n: number, prefix: string) => Array.from({ length: n }, (_, i) => `${prefix}-${String(i).padStart(3, '0')}`);
 

@@ -96,4 +96,27 @@ describe('a GitHub config at start-up', () => {
       expect.stringMatching(/^app-config\.yaml:16:\d+: unknown resolver "usernameMatchingUserEntityNam" \(did you mean "usernameMatchingUserEntityName"\?\)/),
     ]);
   });
+
+  it('warns, located, of a deny on the login that a renamed account skips, and of an upper-case login', () => {
+    const { problems, warnings } = prepare(`auth:
+  providers:
+    github:
+      development:
+        signIn:
+          resolvers:
+            - resolver: rules
+              rules:
+                - name: no-bot
+                  when: { "==": [{ var: github.login }, "CI-Bot"] }
+                  deny: no bots
+                - name: staff
+                  when: { in: [acme, { var: github.orgs }] }
+                  resolvers: [{ resolver: userIdMatchingUserEntityAnnotation }]
+`);
+    expect(problems).toEqual([]);
+    expect(warnings.map(formatProblem)).toEqual([
+      expect.stringMatching(/^app-config\.yaml:10:\d+: warning: rule "no-bot": compares github\.login with "CI-Bot", which has upper-case letters/),
+      expect.stringMatching(/^app-config\.yaml:10:\d+: warning: rule "no-bot": denies GitHub logins, but rule "staff" below runs userIdMatchingUserEntityAnnotation.*Deny the node ids too \(github\.nodeId\)/),
+    ]);
+  });
 });

@@ -43,7 +43,7 @@ describe('a provider module whose stock package is not installed', () => {
   afterAll(() => rmSync(app, { recursive: true, force: true }));
 
   it('stops at import with the package to install', () => {
-    const { ok, output } = runIn(app, 'src/providers/github/module.ts');
+    const { ok, output } = runIn(app, 'src/backstage/github.ts');
     expect(ok).toBe(false);
     expect(output).toContain(`signin-rules/github needs ${MISSING}, which is not installed`);
     expect(output).toContain(`yarn add ${MISSING}`);

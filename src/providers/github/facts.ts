@@ -42,6 +42,18 @@ export const githubProvider: Provider<GithubNeeds> = {
   profileFields: ['id', 'nodeId', 'username', 'displayName'],
   profileShape: { id: 'string', nodeId: 'string', username: 'string', displayName: 'string', orgs: 'list', teams: 'list' },
   factNames: ['login', 'id', 'nodeId', 'orgs', 'teams'],
+  identity: {
+    displayName: 'GitHub',
+    // Its two resolvers look people up by login and node id only.
+    emailBlindResolvers: ['usernameMatchingUserEntityName', 'userIdMatchingUserEntityAnnotation'],
+    // facts() lower-cases these, as the catalog compares names.
+    lowerCasedFacts: ['github.login', 'github.orgs', 'github.teams'],
+    rawProfileFacts: { 'fullProfile.username': 'github.login' },
+    renamable: {
+      name: { fact: 'github.login', singular: 'login', plural: 'logins' },
+      id: { fact: 'github.nodeId', singular: 'node id', plural: 'node ids', resolver: 'userIdMatchingUserEntityAnnotation' },
+    },
+  },
   needs: (factPaths, resolverNames, environment) => githubNeeds(factPaths, resolverNames, environment),
   settingsProblems: env => oauthSettingsProblems(env, ['clientId', 'clientSecret', 'callbackUrl', 'enterpriseInstanceUrl']),
   facts(info: SignInInfo<unknown>) {

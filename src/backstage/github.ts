@@ -4,10 +4,10 @@
  * (both register provider `github`; that package must be installed: its
  * authenticator and resolvers are the ones used).
  */
-import { createResolversExtensionPoint, createSigninRulesModule } from '../../backstage/createSigninRulesModule';
-import { addedScopes, createGithubAuthenticator } from './authenticator';
-import { githubProvider } from './facts';
-import { loadGithubPackage } from './stockPackage';
+import { createResolversExtensionPoint, createSigninRulesModule } from './createSigninRulesModule';
+import { addedScopes, createGithubAuthenticator } from '../providers/github/authenticator';
+import { githubProvider } from '../providers/github/facts';
+import { loadGithubPackage } from '../providers/github/stockPackage';
 
 // Loaded when this file is imported: a missing package stops start-up, naming it.
 const { githubAuthenticator } = loadGithubPackage();
