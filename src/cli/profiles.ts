@@ -134,18 +134,19 @@ export async function readProfile(file: string, stdin: () => Promise<string>, pr
 }
 
 /**
- * A catalog User signing in as themselves: the profile email, and for
- * Bitbucket the two annotations its resolvers read. Workspaces are not in the
- * catalog: people whose rules read them need a profile of their own.
+ * A catalog User signing in as themselves: the profile email, and the
+ * profile values its annotations give the provider's resolvers (Bitbucket:
+ * username and user id; GitHub: node id). Memberships (workspaces,
+ * organizations) are not in the catalog: people whose rules read them need a
+ * profile of their own.
  */
 export function profileOfUser(entity: Entity, providerId: string): SignInInfo<unknown> {
   const spec = (entity.spec ?? {}) as { profile?: { email?: unknown; displayName?: unknown } };
   const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
-  const annotations = entity.metadata.annotations ?? {};
   const short: ShortForm = { email: str(spec.profile?.email), displayName: str(spec.profile?.displayName) };
-  if (providerId === 'bitbucket') {
-    short.username = str(annotations['bitbucket.org/username']);
-    short.userId = str(annotations['bitbucket.org/user-id']);
+  const adapter = Object.hasOwn(providers, providerId) ? providers[providerId] : undefined;
+  for (const [k, v] of Object.entries(adapter?.profileFromAnnotations?.(entity.metadata.annotations ?? {}) ?? {})) {
+    if (typeof v === 'string') short[k === 'id' ? 'userId' : k] = v;
   }
   return fromShortForm(short, providerId);
 }

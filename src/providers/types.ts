@@ -23,6 +23,11 @@ export interface Provider<Needs = unknown> extends ProviderFacts {
    * what a profile file or a test case for this provider may hold (the CLI checks it, naming a typo).
    */
   profileShape?: Readonly<Record<string, 'string' | 'list'>>;
+  /**
+   * The profile values a catalog User's annotations say this provider would give (e.g. the username its
+   * resolvers look up), keyed as in `profileShape`: how `signin-rules diff` signs each catalog User in.
+   */
+  profileFromAnnotations?(annotations: Readonly<Record<string, string>>): Record<string, string | undefined>;
   /** Problems of one environment's own settings (`auth.providers.<id>.<env>.<key>`), checked by `validate` and at start-up. */
   settingsProblems?(env: Readonly<Record<string, unknown>>): Array<{ key: string; message: string }>;
   /**

@@ -7,6 +7,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ex, root, run } from './run';
+import { profileOfUser } from '../../src/cli/profiles';
 
 const config = ex('github/app-config.yaml');
 const explain = (...args: string[]) => run(['explain', '--config', config, '--catalog', ex('catalog.yaml'), ...args]);
@@ -37,6 +38,21 @@ describe('explain with GitHub profiles', () => {
     const r = await explain('--profile', ex('profiles/1-alice.yaml'));
     expect(r.code).toBe(2);
     expect(r.err).toMatch(/is a profile of "bitbucket" \(result\.fullProfile\.provider\), but the rules are github's: pick the provider with --provider/);
+  });
+});
+
+describe('a catalog User as the provider would sign them in (diff)', () => {
+  const user = (annotations: Record<string, string>) =>
+    ({ apiVersion: 'backstage.io/v1alpha1', kind: 'User', metadata: { name: 'alice', annotations }, spec: { profile: { email: 'alice@acme.com' } } }) as never;
+
+  it('carries what the annotations give each provider’s resolvers', () => {
+    expect(profileOfUser(user({ 'github.com/user-id': 'MDQ6VXNlcjEwMDE=', 'bitbucket.org/username': 'alice-bb' }), 'github')).toEqual({
+      profile: { email: 'alice@acme.com' },
+      result: { fullProfile: { provider: 'github', nodeId: 'MDQ6VXNlcjEwMDE=' } },
+    });
+    expect(profileOfUser(user({ 'bitbucket.org/username': 'alice-bb', 'bitbucket.org/user-id': '{a1}' }), 'bitbucket').result).toEqual({
+      fullProfile: { provider: 'bitbucket', username: 'alice-bb', id: '{a1}' },
+    });
   });
 });
 

@@ -32,6 +32,7 @@ export const bitbucketProvider: Provider<BitbucketNeeds> = {
   profileFields: ['id', 'username', 'displayName'],
   // What facts() returns: a rule reading any other bitbucket.* path is refused at start-up.
   profileShape: { id: 'string', username: 'string', displayName: 'string', accountId: 'string', workspaces: 'list', adminWorkspaces: 'list' },
+  profileFromAnnotations: a => ({ username: a['bitbucket.org/username'], id: a['bitbucket.org/user-id'] }),
   factNames: ['username', 'userId', 'accountId', 'workspaces', 'adminWorkspaces'],
   identity: {
     displayName: 'Bitbucket',

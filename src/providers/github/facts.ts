@@ -41,6 +41,8 @@ export const githubProvider: Provider<GithubNeeds> = {
   // What rules may read as fullProfile.*: the account's identity as passport's GitHub strategy gives it.
   profileFields: ['id', 'nodeId', 'username', 'displayName'],
   profileShape: { id: 'string', nodeId: 'string', username: 'string', displayName: 'string', orgs: 'list', teams: 'list' },
+  // The node id its userIdMatchingUserEntityAnnotation matches; a User's name is not its login.
+  profileFromAnnotations: a => ({ nodeId: a['github.com/user-id'] }),
   factNames: ['login', 'id', 'nodeId', 'orgs', 'teams'],
   identity: {
     displayName: 'GitHub',
