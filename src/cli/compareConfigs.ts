@@ -105,7 +105,7 @@ export function hasFact(facts: SignInFacts | undefined, path: string): boolean {
 }
 
 export interface SettingChange {
-  /** `limits.catalogLookups`, `cache.ttl`, `audit.email`; `#2 ` before it for a second rules block. */
+  /** `limits.catalogLookups`, `cache.ttl`, `audit.email`, `audit.trace`; `#2 ` before it for a second rules block. */
   setting: string;
   before: string;
   after: string;
@@ -123,6 +123,7 @@ export function settingChanges(before: CompiledRules[], after: CompiledRules[]):
     for (const k of keys) if (a.limits[k] !== b.limits[k]) out.push({ setting: `${prefix}limits.${k}`, before: String(a.limits[k]), after: String(b.limits[k]) });
     if (ttl(a.cache) !== ttl(b.cache)) out.push({ setting: `${prefix}cache.ttl`, before: ttl(a.cache), after: ttl(b.cache) });
     if (a.auditEmail !== b.auditEmail) out.push({ setting: `${prefix}audit.email`, before: String(a.auditEmail), after: String(b.auditEmail) });
+    if (a.auditTrace !== b.auditTrace) out.push({ setting: `${prefix}audit.trace`, before: String(a.auditTrace), after: String(b.auditTrace) });
   }
   return out;
 }

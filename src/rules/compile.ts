@@ -40,6 +40,8 @@ export interface CompiledRules {
   limits: Limits;
   /** `audit.email`: the audit line of each decision carries the email address. */
   auditEmail: boolean;
+  /** `audit.trace`: the audit line of each decision carries its trace (values only with `auditEmail`). */
+  auditTrace: boolean;
   /** `cache.ttl`: lookups' answers are kept this long where the embedding gives a cache (see lookupCache.ts); absent: off. */
   cache?: { ttlMs: number };
   /** Every fact path any expression reads: providers fetch only what is read. */
@@ -96,7 +98,7 @@ export function compileRules(
     identity?: ProviderIdentity;
   } = {},
 ): { compiled?: CompiledRules; problems: Problem[]; warnings: Problem[] } {
-  const b = block as { rules?: unknown; default?: unknown; limits?: Partial<Limits>; audit?: { email?: boolean }; cache?: { ttl?: unknown } };
+  const b = block as { rules?: unknown; default?: unknown; limits?: Partial<Limits>; audit?: { email?: boolean; trace?: boolean }; cache?: { ttl?: unknown } };
   const ruleNameAt = (path: ConfigPath): string | undefined => {
     if (path[0] === 'default') return DEFAULT_RULE;
     if (path[0] === 'rules' && typeof path[1] === 'number' && Array.isArray(b?.rules)) {
@@ -251,6 +253,7 @@ export function compileRules(
     default: defaultRule,
     limits,
     auditEmail: b.audit?.email === true,
+    auditTrace: b.audit?.trace === true,
     cache,
     factPaths: [...factPaths],
     resolverNames: [...resolverNames],

@@ -36,8 +36,8 @@ export interface RulesBlock {
   default?: RuleAction & { description?: string };
   /** Per-sign-in bounds; see docs/config.md. */
   limits?: { catalogLookups?: number; catalogTimeoutMs?: number; evaluationSteps?: number; valueWeight?: number };
-  /** What the audit line carries besides the decision. */
-  audit?: { email?: boolean };
+  /** What the audit line carries besides the decision: `email`, the email address; `trace`, the decision's trace. */
+  audit?: { email?: boolean; trace?: boolean };
   /** Keep each catalog lookup's answer for `ttl` (e.g. "5m" or { minutes: 5 }, at most 1 hour); absent: off. */
   cache?: { ttl: string | { years?: number; months?: number; weeks?: number; days?: number; hours?: number; minutes?: number; seconds?: number; milliseconds?: number } };
 }
