@@ -25,7 +25,7 @@ export {
 } from './backstage/createSigninRulesModule';
 export { createRulesResolverFactory, type RulesResolverOptions } from './setup/createRulesResolverFactory';
 export type { Provider } from './providers/types';
-export type { ProviderCallFailure } from './providers/common/providerApi';
+export type { ProviderCall, ProviderCallFailure } from './providers/common/providerApi';
 export type { ProviderIdentity } from './rules/compiled';
 export type { ProviderFacts } from './facts/facts';
 export type { Decision, DecidingAction } from './decide/decide';

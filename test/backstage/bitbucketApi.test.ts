@@ -16,6 +16,7 @@ import {
   MAX_PAGE_BYTES,
   readApiOptions,
 } from '../../src/providers/bitbucket/authenticator';
+import type { ProviderCall } from '../../src/providers/common/providerApi';
 
 const API = 'https://api.bitbucket.org/2.0';
 const EMAILS = `${API}/user/emails`;
@@ -265,6 +266,30 @@ describe('Bitbucket API calls', () => {
     server.use(http.get(EMAILS, () => HttpResponse.json({ values: [] })));
     // A line break inside the value: fetch refuses it before sending anything.
     await expectRefusal(fetchPrimaryEmail(TOKEN.replace('.unit.', '.unit\n'), fast), 'Bitbucket could not be reached for GET /user/emails');
+  });
+
+  it('tell each call\'s end for metrics: ok, the status, a timeout, no connection, an answer not read', async () => {
+    const calls: ProviderCall[] = [];
+    const api = { ...fast, onCall: (c: ProviderCall) => calls.push(c) };
+    const gone = { type: 'error', error: { message: 'CHANGE-2770 - Functionality has been deprecated' } };
+    server.use(
+      http.get(EMAILS, () => HttpResponse.json({ values: [{ email: 'a@example.com', is_primary: true, is_confirmed: true }] })),
+      http.get(WORKSPACES, () => HttpResponse.json(gone, { status: 410 })),
+      http.get(USER, never),
+    );
+    await fetchPrimaryEmail(TOKEN, api);
+    await fetchWorkspaces(TOKEN, api).catch(() => undefined);
+    await fetchUser(TOKEN, api).catch(() => undefined);
+    server.use(http.get(EMAILS, () => new HttpResponse('{not json')));
+    await fetchPrimaryEmail(TOKEN, api).catch(() => undefined);
+    await fetchPrimaryEmail(TOKEN.replace('.unit.', '.unit\n'), api).catch(() => undefined);
+    expect(calls).toEqual([
+      { call: 'GET /user/emails', outcome: 'ok' },
+      { call: 'GET /user/workspaces', status: 410, outcome: 'status' },
+      { call: 'GET /user', outcome: 'timeout' },
+      { call: 'GET /user/emails', outcome: 'invalid-answer' },
+      { call: 'GET /user/emails', outcome: 'unreachable' },
+    ]);
   });
 });
 

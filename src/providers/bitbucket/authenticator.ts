@@ -10,6 +10,7 @@ import {
   send,
   withDeadline,
   type ProviderApiOptions,
+  type ProviderCall,
   type ProviderCallFailure,
 } from '../common/providerApi';
 import { Strategy as BitbucketStrategy } from 'passport-bitbucket-oauth2';
@@ -70,7 +71,7 @@ function refusal(status: number, what: string, path: string): ProviderApiError {
 /** One JSON object from the API (GET /2.0`path`), under the time limit. */
 async function getObject(path: string, accessToken: string, options: BitbucketApiOptions): Promise<Record<string, unknown>> {
   const what = `GET ${path}`;
-  return withDeadline(NAME, what, options.timeoutMs, async signal => {
+  return withDeadline(NAME, what, options, async signal => {
     const res = await send(NAME, `${BITBUCKET_API}${path}`, { headers: { Authorization: `Bearer ${accessToken}`, Accept: 'application/json' } }, signal, what);
     if (!res.ok) {
       res.body?.cancel().catch(() => undefined);
@@ -85,7 +86,7 @@ async function getAll<T>(path: string, accessToken: string, options: BitbucketAp
   const items: T[] = [];
   let url = `${BITBUCKET_API}${path}${path.includes('?') ? '&' : '?'}pagelen=${PAGELEN}`;
   // One deadline for the whole call, pages included: it bounds how long a sign-in waits for it.
-  await withDeadline(NAME, what, options.timeoutMs, async signal => {
+  await withDeadline(NAME, what, options, async signal => {
     for (let page = 0; ; page++) {
       // A cut list would hide what comes later (a denied workspace, the primary email): refuse instead.
       if (page === MAX_PAGES) {
@@ -197,7 +198,7 @@ export async function exchangeToken(
   options: BitbucketApiOptions,
 ): Promise<Record<string, unknown>> {
   const what = `POST ${new URL(tokenUrl).pathname}`;
-  return withDeadline(NAME, what, options.timeoutMs, async signal => {
+  return withDeadline(NAME, what, options, async signal => {
     const res = await send(NAME, tokenUrl, { method: 'POST', headers: { ...headers, 'Content-Type': 'application/x-www-form-urlencoded', Accept: 'application/json' }, body: form.toString() }, signal, what);
     const text = await readCapped(NAME, res, signal, what);
     if (!res.ok) {
@@ -299,7 +300,9 @@ function boundStrategy(strategy: BitbucketStrategy, api: BitbucketApiOptions): B
 
 export interface BitbucketAuthenticatorHooks {
   /** A sign-in or refresh refused because a Bitbucket call failed. */
-  onFailure?(failure: BitbucketFailure): void;
+  onFailure?(failure: BitbucketFailure): string | void;
+  /** Every Bitbucket call's end, for metrics. */
+  onCall?(call: ProviderCall): void;
 }
 
 /**
@@ -319,7 +322,7 @@ export function createBitbucketAuthenticator(needs: BitbucketNeeds, hooks: Bitbu
     scopes: { required: ['account'], persist: true },
     initialize({ callbackUrl, config }) {
       const baseURL = 'https://bitbucket.org/site/oauth2';
-      const api = readApiOptions(config);
+      const api = { ...readApiOptions(config), onCall: hooks.onCall };
       // The same passport strategy and settings as Backstage's stock Bitbucket module.
       const strategy = new BitbucketStrategy(
         {

@@ -13,6 +13,18 @@ export const MAX_PAGE_BYTES = 1024 * 1024;
 export interface ProviderApiOptions {
   /** Time limit of one call, all its pages included. */
   timeoutMs: number;
+  /** Told of every call's end, for metrics: the call, its status, and how it failed. */
+  onCall?: (call: ProviderCall) => void;
+}
+
+/** How one call to the provider ended, for metrics (see docs/operations.md). */
+export interface ProviderCall {
+  /** The method and path, e.g. `GET /user/emails`: no token, no code, no query. */
+  call: string;
+  /** The provider's HTTP status, when it answered with an error. */
+  status?: number;
+  /** `ok`, or why it failed: an error status, no answer in time, no connection, an answer that is not one we read. */
+  outcome: 'ok' | 'status' | 'timeout' | 'unreachable' | 'invalid-answer';
 }
 
 /** An error of ours, whose message is known to be free of tokens; names the call and the provider's status for the log. */
@@ -21,6 +33,8 @@ export class ProviderApiError extends Error {
     message: string,
     readonly call: string,
     readonly status?: number,
+    /** Why, for metrics: no connection, or (without a status) an answer that is not one we read. */
+    readonly kind: 'unreachable' | 'invalid-answer' = 'invalid-answer',
   ) {
     // Named Error, as the errors the sign-in popup showed before: only the message says more.
     super(message);
@@ -90,7 +104,7 @@ export async function send(name: string, url: string, init: RequestInit, signal:
   return untilAborted(fetch(url, { ...init, signal }), signal).catch(error => {
     if (signal.aborted) throw error; // reported as a timeout by withDeadline
     const code = (error as { cause?: { code?: unknown } } | undefined)?.cause?.code;
-    throw new ProviderApiError(`${name} could not be reached for ${what}${typeof code === 'string' && /^[A-Z_]+$/.test(code) ? ` (${code})` : ''}`, what);
+    throw new ProviderApiError(`${name} could not be reached for ${what}${typeof code === 'string' && /^[A-Z_]+$/.test(code) ? ` (${code})` : ''}`, what, undefined, 'unreachable');
   });
 }
 
@@ -112,14 +126,23 @@ export function jsonObject(name: string, text: string, what: string): Record<str
   return body as Record<string, unknown>;
 }
 
-/** Runs `call` under one deadline of `timeoutMs`; an abort becomes "did not answer ... within". */
-export async function withDeadline<T>(name: string, what: string, timeoutMs: number, call: (signal: AbortSignal) => Promise<T>): Promise<T> {
+/** Runs `call` under one deadline of `options.timeoutMs`; an abort becomes "did not answer ... within". Its end is told to `options.onCall`. */
+export async function withDeadline<T>(name: string, what: string, options: ProviderApiOptions, call: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const { timeoutMs, onCall } = options;
   const signal = AbortSignal.timeout(timeoutMs);
   try {
-    return await call(signal);
+    const value = await call(signal);
+    onCall?.({ call: what, outcome: 'ok' });
+    return value;
   } catch (error) {
     if (!(error instanceof ProviderApiError) && signal.aborted) {
+      onCall?.({ call: what, outcome: 'timeout' });
       throw new ProviderApiError(`${name} did not answer ${what} within ${timeoutMs} ms`, what);
+    }
+    if (error instanceof ProviderApiError) {
+      onCall?.(error.status !== undefined ? { call: what, status: error.status, outcome: 'status' } : { call: what, outcome: error.kind });
+    } else {
+      onCall?.({ call: what, outcome: 'invalid-answer' });
     }
     throw error;
   }
@@ -148,12 +171,13 @@ export function readApiOptions(envConfig: { getOptional(key: string): unknown })
 
 /**
  * Runs one sign-in or refresh; a failed provider call refuses it with its own
- * message, reported once through `onFailure`. `strategyError` is a failure
- * inside a passport strategy, which hands Backstage its own wording instead.
+ * message, reported once through `onFailure`, which may return the message the
+ * person sees instead (the module adds the decision's reference). `strategyError`
+ * is a failure inside a passport strategy, which hands Backstage its own wording instead.
  */
 export async function reportingFailures<T>(
   run: () => Promise<T>,
-  onFailure: ((failure: ProviderCallFailure) => void) | undefined,
+  onFailure: ((failure: ProviderCallFailure) => string | void) | undefined,
   strategyError: () => ProviderApiError | undefined = () => undefined,
 ): Promise<T> {
   const started = performance.now();
@@ -162,12 +186,12 @@ export async function reportingFailures<T>(
   } catch (error) {
     const failure = error instanceof ProviderApiError ? error : strategyError();
     if (!failure) throw error;
-    onFailure?.({
+    const shown = onFailure?.({
       call: failure.call,
       ...(failure.status !== undefined ? { status: failure.status } : {}),
       message: failure.message,
       durationMs: performance.now() - started,
     });
-    throw failure;
+    throw typeof shown === 'string' ? new ProviderApiError(shown, failure.call, failure.status, failure.kind) : failure;
   }
 }

@@ -9,6 +9,7 @@ import {
   send,
   withDeadline,
   type ProviderApiOptions,
+  type ProviderCall,
   type ProviderCallFailure,
 } from '../common/providerApi';
 
@@ -81,7 +82,7 @@ async function getAll(apiBase: string, path: string, accessToken: string, option
   const what = `GET ${path}`;
   const items: unknown[] = [];
   let url = `${apiBase}${path}?per_page=${PER_PAGE}`;
-  await withDeadline(NAME, what, options.timeoutMs, async signal => {
+  await withDeadline(NAME, what, options, async signal => {
     for (let page = 0; ; page++) {
       if (page === MAX_PAGES) {
         throw new ProviderApiError(`GitHub lists more than ${MAX_PAGES} pages for ${what}; a sign-in reads at most ${MAX_PAGES} pages of ${PER_PAGE}`, what);
@@ -175,7 +176,9 @@ export type GithubRulesProfile = PassportProfile & { nodeId?: string; orgs?: str
 
 export interface GithubAuthenticatorHooks {
   /** A sign-in or refresh refused because a GitHub call failed. */
-  onFailure?(failure: ProviderCallFailure): void;
+  onFailure?(failure: ProviderCallFailure): string | void;
+  /** Every GitHub call's end, for metrics. */
+  onCall?(call: ProviderCall): void;
 }
 
 /**
@@ -216,7 +219,7 @@ export function createGithubAuthenticator<C>(
     defaultProfileTransform: stock.defaultProfileTransform,
     shouldPersistScopes: stock.shouldPersistScopes,
     scopes: { ...stock.scopes, required },
-    initialize: init => ({ stock: stock.initialize(init), api: readApiOptions(init.config), apiBase: githubApiBase(init.config) }),
+    initialize: init => ({ stock: stock.initialize(init), api: { ...readApiOptions(init.config), onCall: hooks.onCall }, apiBase: githubApiBase(init.config) }),
     start: (input, ctx) => stock.start(input, ctx.stock),
     authenticate: (input, ctx) => reportingFailures(async () => enrich(await stock.authenticate(input, ctx.stock), ctx), hooks.onFailure),
     refresh: (input, ctx) => reportingFailures(async () => enrich(await stock.refresh(input, ctx.stock), ctx), hooks.onFailure),
