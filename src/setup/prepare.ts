@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { ConfigReader, type Config } from '@backstage/config';
 import {
   readDeclarativeSignInResolver,
@@ -15,7 +16,7 @@ import { compileWithPresets, dangerousOptionWarning, DANGEROUS_OPTION, type Pres
 import { providers, type Provider } from '../providers';
 import { resolverRegistry } from '../providers/common/resolvers';
 import { rulesSignInResolver, type DecisionHooks } from '../decide/rulesResolver';
-import { isObject } from '../common/data';
+import { isObject, stableStringify } from '../common/data';
 
 /** One provider environment (`auth.providers.<provider>.<env>`), checked and ready to sign people in. */
 export interface PreparedEnvironment {
@@ -64,6 +65,15 @@ export interface PrepareOptions {
 /** The resolvers a rule or a list entry may name for one provider: common, the provider's own, then custom. */
 export const registryFor = (providerId: string, custom: ResolverRegistry = {}, adapters: Readonly<Record<string, Provider>> = providers): ResolverRegistry =>
   resolverRegistry((Object.hasOwn(adapters, providerId) ? adapters[providerId].resolvers : undefined) ?? {}, custom);
+
+/**
+ * Where a rules block keeps its lookups' answers: its provider, environment and place, and a
+ * fingerprint of the block as expanded, so that after a reload changed rules never read the
+ * entries of the old ones (an unchanged block, after a reload or a restart, keeps its entries).
+ */
+export function cacheScopeOf(providerId: string, env: string, index: number, expandedBlock: unknown): string {
+  return `${providerId}/${env}/${index}/${createHash('sha256').update(stableStringify(expandedBlock)).digest('hex').slice(0, 16)}`;
+}
 
 /**
  * Checks and compiles the sign-in of every provider environment, once, at
@@ -162,7 +172,7 @@ export function prepareSignIn(options: PrepareOptions): PreparedSignIn {
             if (!b || JSON.stringify(raw ?? {}) !== JSON.stringify(b.entry)) {
               throw new Error(`signin-rules: the rules entries of ${providerId}/${env} differ from those checked at start-up`);
             }
-            return rulesSignInResolver(b.compiled, { providerId, adapter: adapterOf(providerId), cacheScope: `${providerId}/${env}/${index}`, ...hooks });
+            return rulesSignInResolver(b.compiled, { providerId, adapter: adapterOf(providerId), cacheScope: cacheScopeOf(providerId, env, index, b.expanded), ...hooks });
           };
           return readDeclarativeSignInResolver({
             config: new ConfigReader(envConfig as any),

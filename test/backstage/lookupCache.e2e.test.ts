@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { cacheKey, cachedBatchLookup } from '../../src/lookups/cache';
+import { cacheScopeOf, prepareSignIn } from '../../src/setup/prepare';
 import { authCatalogRequests, Backstage, FakeBitbucketUser, startBackstage } from './harness';
 
 // A copy of the fixture catalog, which the test edits to remove a user.
@@ -60,7 +61,10 @@ const providerConfig = {
 };
 
 const CACHED_TTL_MS = 600_000;
-const cachedKey = (username: string) => cacheKey('bitbucket/cached/0', CACHED_TTL_MS, { annotations: { 'bitbucket.org/username': username } });
+// The scope the module gives the `cached` environment's block (it carries the block's fingerprint).
+const cachedEnv = prepareSignIn({ config: { auth: { providers: { bitbucket: providerConfig } } } }).environments.find(e => e.env === 'cached')!;
+const CACHED_SCOPE = cacheScopeOf('bitbucket', 'cached', 0, cachedEnv.expandedBlocks[0]);
+const cachedKey = (username: string) => cacheKey(CACHED_SCOPE, CACHED_TTL_MS, { annotations: { 'bitbucket.org/username': username } });
 /** An invented User named admin, in the admins group by its relations, carrying `username`. */
 const inventedAdmin = (username: string) => ({
   apiVersion: 'backstage.io/v1alpha1',
@@ -87,7 +91,7 @@ const planter = createBackendModule({
           store,
           secret: secrets.short,
           ttlMs: CACHED_TTL_MS,
-          scope: 'bitbucket/cached/0',
+          scope: CACHED_SCOPE,
           timeoutMs: 1000,
         });
         await sealer([{ annotations: { 'bitbucket.org/username': 'eve-bb' } }], {} as never);

@@ -15,6 +15,7 @@ import { cacheKey, cachedBatchLookup, readCacheTtl, type LookupCache } from '../
 import { bitbucketProvider } from '../../src/providers';
 import { resolverRegistry } from '../../src/providers/common/resolvers';
 import { rulesSignInResolver, type DecisionHooks } from '../../src/decide/rulesResolver';
+import { prepareSignIn } from '../../src/setup/prepare';
 
 const registry = resolverRegistry(bitbucketProvider.resolvers);
 const user = (name: string, username: string, email: string, memberOf: string[] = []): Entity => ({
@@ -325,5 +326,34 @@ describe('cache keys', () => {
   it('differ between blocks, environments and TTLs', () => {
     const keys = [cacheKey('bitbucket/development/0', 1000, q), cacheKey('bitbucket/development/1', 1000, q), cacheKey('bitbucket/production/0', 1000, q), cacheKey('bitbucket/development/0', 2000, q)];
     expect(new Set(keys).size).toBe(keys.length);
+  });
+});
+
+describe('after a reload', () => {
+  /** An environment prepared from `rules` with the cache on, signing in through one shared store and catalog. */
+  const store = memoryStore();
+  const catalog = createCatalogResolverContext(LocalCatalog.fromEntities([pat, group('team-a')]));
+  const prepared = (rules: unknown[]) => {
+    const { environments, problems } = prepareSignIn({
+      config: { auth: { providers: { bitbucket: { development: { signIn: { resolvers: [{ resolver: 'rules', rules, cache: { ttl: '1m' } }] } } } } } },
+    });
+    expect(problems).toEqual([]);
+    const resolver = environments[0].signInResolver({ batch: catalog.batch, cache: { store, secret: SECRET } })!;
+    return async () => {
+      const before = catalog.catalogRequests();
+      await resolver(info('pat-bb', 'pat@acme.com'), catalog.context);
+      return catalog.catalogRequests() - before;
+    };
+  };
+  const byUsername = { name: 'by-username', resolvers: [{ resolver: 'usernameMatchingUserEntityAnnotation' }] };
+
+  it('changed rules never read the entries of the old ones; the same rules, written in another key order, do', async () => {
+    const first = prepared([byUsername]);
+    expect(await first()).toBe(1);
+    expect(await first()).toBe(0);
+    // A rule added: the block is another one, its lookups asked afresh.
+    expect(await prepared([{ name: 'acme', when: { '==': [{ var: 'email.domain' }, 'acme.com'] }, resolvers: byUsername.resolvers }, byUsername])()).toBe(1);
+    // The first block again, as after a reload back to it or a restart: its entries still serve it.
+    expect(await prepared([{ resolvers: byUsername.resolvers, name: 'by-username' }])()).toBe(0);
   });
 });
