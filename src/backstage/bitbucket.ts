@@ -16,7 +16,7 @@ export const authModuleBitbucketSigninRules = createSigninRulesModule({
   provider: bitbucketProvider,
   moduleId: 'bitbucket-provider-signin-rules',
   extensionPoint: signinRulesResolversExtensionPoint,
-  authenticator: (needs, { onFailure }) => createBitbucketAuthenticator(needs, { onFailure }),
+  authenticator: (needs, { onFailure, onCall }) => createBitbucketAuthenticator(needs, { onFailure, onCall }),
 });
 
 export default authModuleBitbucketSigninRules;

@@ -11,6 +11,7 @@
  *
  * Its options are a stable API: provider modules and other helpers build on it.
  */
+import { readFileSync } from 'node:fs';
 import {
   coreServices,
   createBackendModule,
@@ -33,32 +34,37 @@ import {
   type SignInResolverFactory,
 } from '@backstage/plugin-auth-node';
 import { catalogServiceRef } from '@backstage/plugin-catalog-node';
-import { formatProblem, RulesConfigError } from '../common/problems';
-import type { Decision } from '../decide/decide';
-import type { CompiledRules } from '../rules/compile';
+import { formatProblem, RulesConfigError, type Problem } from '../common/problems';
 import type { Provider } from '../providers/types';
-import type { ProviderCallFailure } from '../providers/common/providerApi';
+import type { ProviderCall, ProviderCallFailure } from '../providers/common/providerApi';
+import type { DecisionHooks } from '../decide/rulesResolver';
+import { locate } from '../config/locate';
+import { isObject, stableStringify } from '../common/data';
+import { decisionRecorder } from './decisionRecorder';
+import { describeReload } from './describeReload';
+import { reloadRules } from './reloadRules';
+import { rulesPinning } from './rulesPinning';
+import { signinRulesMetrics } from './signinRulesMetrics';
 import { prepareFromConfig, type PreparedEnvironment } from '../setup/prepare';
 import { presetFileLine } from '../presets';
 import { catalogBatchLookup } from '../lookups/batch';
 import { configFilePaths, readConfigSourcesWithIncludes } from '../config/configFiles';
 
-/**
- * The audit line of one decision: who decided what, never facts or tokens.
- * The email only when the rules block's `audit.email` asks for it.
- */
-export function auditFields(provider: string, d: Decision, withEmail: boolean): Record<string, string | number | null> {
-  return {
-    provider,
-    rule: d.rule,
-    action: d.action,
-    outcome: d.outcome,
-    ...(d.outcome === 'refused' ? { reason: d.reason } : {}),
-    entityRef: d.outcome === 'signed-in' ? d.result.identity?.userEntityRef ?? null : null,
-    catalogLookups: d.catalogLookups,
-    durationMs: Math.round(d.durationMs * 10) / 10,
-    ...(withEmail ? { email: d.email } : {}),
-  };
+/** One generation of rules: every environment's, prepared from the config as it was then. */
+interface Generation {
+  environments: PreparedEnvironment[];
+  byEnv: Map<string, PreparedEnvironment>;
+  /** `auth.providers.<provider>` as prepared. */
+  config: unknown;
+}
+
+/** A preset file's text, for the fingerprint; null when it cannot be read (preparing will say why). */
+function readOrNull(file: string): string | null {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return null;
+  }
 }
 
 /** Lets other backend modules register custom resolvers that rules can name. */
@@ -83,8 +89,13 @@ export interface AuthenticatorDeps {
   cache: CacheService;
   /** The module's logger. */
   logger: LoggerService;
-  /** A sign-in or refresh refused because a call to the provider failed: logged and audited by the module. */
-  onFailure(failure: ProviderCallFailure): void;
+  /**
+   * A sign-in or refresh refused because a call to the provider failed: logged, audited and
+   * counted by the module, which returns the message the person sees (with the decision's reference).
+   */
+  onFailure(failure: ProviderCallFailure): string;
+  /** Every call to the provider's API, for metrics. */
+  onCall(call: ProviderCall): void;
 }
 
 /** What every provider module is built from. */
@@ -153,62 +164,132 @@ export function createSigninRulesModule<Needs>(options: SigninRulesModuleOptions
           auth: coreServices.auth,
           // The auth plugin's cache, for blocks with `cache:`: memory by default, backend.cache.store when configured.
           cache: coreServices.cache,
+          // Backstage's auditor, as its own plugins use it: one event per decision.
+          auditor: coreServices.auditor,
+          lifecycle: coreServices.lifecycle,
         },
-        async init({ providers, config, logger, catalog, auth, cache }) {
+        async init({ providers, config, logger, catalog, auth, cache, auditor, lifecycle }) {
           initialized = true;
-          // Checked and compiled here, once: bad rules stop the backend with
-          // every problem located, in development too (where the auth plugin
-          // would only log a provider's failure).
-          // The rules are read from the config Backstage hands us (files, APP_CONFIG_*, remote sources alike);
-          // the files it was started with are read only to put places on problems.
-          const sources = await readConfigSourcesWithIncludes(configFilePaths());
-          const prepared = prepareFromConfig({ config, sources, custom, providerIds: [providerId], adapters: { [providerId]: provider } });
-          prepared.warnings.forEach(p => logger.warn(`signin-rules: ${formatProblem(p)}`));
-          if (prepared.problems.length) throw new RulesConfigError(prepared.problems);
-
-          // Which preset files the rules came from, name@version and path: the record of what was read.
-          for (const e of prepared.environments) e.presetFiles.forEach(f => logger.info(`signin-rules: ${e.env}: ${presetFileLine(f)}`));
-          const byEnv = new Map(prepared.environments.map(e => [e.env, e]));
-          // A sign-in's lookups go to the catalog as one request, asked as the resolver context asks each.
-          const batch = catalogBatchLookup({ catalog, auth });
-          const onDecision = (d: Decision, rules: CompiledRules) => logger.info('signin-rules decision', auditFields(providerId, d, rules.auditEmail));
-          const onCacheError = (message: string) => logger.warn(`signin-rules: ${message}`);
-          // A sign-in refused because the provider failed: a warning saying which call and status (the message
-          // holds no token), and the same audit line as any decision, with no rule and no action.
-          const onFailure = (f: ProviderCallFailure) => {
-            logger.warn(`signin-rules: ${f.message}`, { provider: providerId, call: f.call, ...(f.status !== undefined ? { status: f.status } : {}) });
-            const d: Decision = { outcome: 'refused', rule: null, action: null, reason: 'error', message: f.message, catalogLookups: 0, durationMs: f.durationMs, email: null };
-            logger.info('signin-rules decision', auditFields(providerId, d, false));
+          const base = ['auth', 'providers', providerId];
+          const proxy = options.kind === 'proxy';
+          // The files the backend was started with (they do not change while it runs); read again at
+          // each reload, only to put places on problems.
+          const paths = configFilePaths();
+          const providerConfigNow = () => config.getOptional(base.join('.')) ?? {};
+          // A proxy provider's config has no environment level: its one environment is ''.
+          const envsOf = (pc: unknown) => (proxy ? [''] : Object.keys(isObject(pc) ? pc : {}).sort());
+          const hasSignIn = (pc: unknown, env: string) => {
+            const e = proxy ? pc : isObject(pc) ? pc[env] : undefined;
+            return isObject(e) && isObject(e.signIn) && e.signIn.resolvers !== undefined;
           };
-          const deps: AuthenticatorDeps = { cache, logger, onFailure };
+          // The auth plugin made one handler per environment at start-up, with or without rules: a reload keeps them.
+          const restartOnly = (started: Generation, pc: unknown): Problem[] => {
+            const [before, after] = [envsOf(started.config), envsOf(pc)];
+            if (before.join('\0') !== after.join('\0')) {
+              return [{ path: base, message: `adding or removing a provider environment takes a restart (running: ${before.join(', ') || 'none'}; changed config: ${after.join(', ') || 'none'})` }];
+            }
+            return after
+              .filter(env => hasSignIn(started.config, env) !== hasSignIn(pc, env))
+              .map(env => ({ path: [...base, ...(proxy ? [] : [env]), 'signIn'], message: 'adding or removing signIn.resolvers takes a restart' }));
+          };
+
+          // Checked and compiled at start-up, where bad rules stop the backend with every problem located
+          // (in development too, where the auth plugin would only log a provider's failure), and again at
+          // each reload, where they are refused and the running rules stay. The rules are read from the
+          // config Backstage hands us (files, APP_CONFIG_*, remote sources alike).
+          const prepare = async (started?: Generation): Promise<{ generation: Generation } | { problems: Problem[] }> => {
+            const sources = await readConfigSourcesWithIncludes(paths);
+            const providerConfig = providerConfigNow();
+            const prepared = prepareFromConfig({ config, sources, custom, providerIds: [providerId], adapters: { [providerId]: provider } });
+            prepared.warnings.forEach(p => logger.warn(`signin-rules: ${formatProblem(p)}`));
+            const problems = [...prepared.problems, ...(started ? restartOnly(started, providerConfig).map(p => ({ ...p, place: locate(sources, p.path) })) : [])];
+            if (problems.length) return { problems };
+            // Which preset files the rules came from, name@version and path: the record of what was read.
+            for (const e of prepared.environments) e.presetFiles.forEach(f => logger.info(`signin-rules: ${e.env}: ${presetFileLine(f)}`));
+            return { generation: { environments: prepared.environments, byEnv: new Map(prepared.environments.map(e => [e.env, e])), config: providerConfig } };
+          };
+
+          const first = await prepare();
+          if ('problems' in first) throw new RulesConfigError(first.problems);
+
+          const metrics = signinRulesMetrics();
+          const recorder = decisionRecorder({ provider: providerId, logger, auditor, metrics });
+          const live = reloadRules<Generation>({
+            initial: first.generation,
+            // The provider's config and the preset files the rules read: a change anywhere else costs nothing.
+            fingerprint: g => stableStringify([providerConfigNow(), ...g.environments.flatMap(e => e.presetFiles.map(f => [f.file, readOrNull(f.file)]))]),
+            prepare: async () => {
+              const next = await prepare(live.current());
+              return 'problems' in next ? next : { rules: next.generation };
+            },
+            describe: (before, after) => describeReload(before.environments, after.environments),
+            subscribe: config.subscribe?.bind(config),
+            logger,
+            onReload: outcome => metrics.reload(outcome),
+          });
+          lifecycle.addShutdownHook(() => live.stop());
+
+          // A sign-in's lookups go to the catalog as one request, asked as the resolver context asks each.
+          const batch = recorder.catalogBatch(catalogBatchLookup({ catalog, auth }));
+          const onCacheError = (message: string) => logger.warn(`signin-rules: ${message}`);
+          const depsFor = (env: string): AuthenticatorDeps => ({
+            cache,
+            logger,
+            onFailure: f => recorder.providerFailure(env, f),
+            onCall: c => recorder.providerCall(c),
+          });
           const needsOf = (e: PreparedEnvironment) => provider.needs?.(e.factPaths, e.resolverNames, { rules: e.blocks.length > 0 }) as Needs;
-          const preparedFor = (env: string) => {
-            const found = byEnv.get(env);
-            if (!found) throw new Error(`signin-rules: provider environment "${[providerId, env].filter(Boolean).join('.')}" was not prepared at start-up`);
+          const preparedFor = (g: Generation, env: string) => {
+            const found = g.byEnv.get(env);
+            if (!found) throw new Error(`signin-rules: provider environment "${[providerId, env].filter(Boolean).join('.')}" was not prepared`);
             return found;
           };
+          /** One environment's pieces per generation of rules, made when a sign-in first needs them. */
+          const perGeneration = <T>(make: (g: Generation) => T) => {
+            const made = new WeakMap<Generation, T>();
+            return (g: Generation) => {
+              if (!made.has(g)) made.set(g, make(g));
+              return made.get(g)!;
+            };
+          };
+          /** The environment's rules as a sign-in resolver, each decision recorded, pinned to the rules the sign-in started under. */
+          const rulesResolver = (pinning: ReturnType<typeof rulesPinning<Generation>>, env: string, lookupCache?: DecisionHooks['cache']) =>
+            recorder.resolver(
+              env,
+              pinning.signInResolver(
+                perGeneration(g => {
+                  const e = preparedFor(g, env);
+                  const resolver = e.signInResolver({ ...recorder.hooks(e.blocks.some(b => b.auditTrace)), batch, cache: lookupCache });
+                  // Checked at each reload: an environment keeps having signIn.resolvers, or keeps having none.
+                  if (!resolver) throw new Error(`signin-rules: provider environment "${[providerId, env].filter(Boolean).join('.')}" has no sign-in resolvers`);
+                  return resolver;
+                }),
+              ),
+            );
 
           let factory: AuthProviderFactory;
           if (options.kind === 'proxy') {
             factory = ctx => {
-              const e = preparedFor('');
+              preparedFor(live.current(), '');
+              const pinning = rulesPinning(live.current);
               // The stock proxy factory's precedence: a resolver given in code wins over config.
-              const signInResolver = options.signInResolver ?? e.signInResolver({ onDecision, batch });
+              const signInResolver = options.signInResolver ?? (hasSignIn(live.current().config, '') ? rulesResolver(pinning, '') : undefined);
               if (!signInResolver) throw new Error(`No sign-in resolver configured for proxy auth provider '${ctx.providerId}'`);
               return createProxyAuthRouteHandlers({
                 signInResolver,
                 config: ctx.config,
-                authenticator: options.authenticator(needsOf(e), deps),
+                authenticator: pinning.proxyAuthenticator(perGeneration(g => options.authenticator(needsOf(preparedFor(g, '')), depsFor('')))),
                 resolverContext: ctx.resolverContext,
               });
             };
           } else {
-            // What createOAuthProviderFactory does, with each environment's
-            // prepared sign-in and fetch needs handed over by name.
+            // What createOAuthProviderFactory does, with each environment's prepared sign-in and
+            // fetch needs handed over by name, those of the rules current when each sign-in starts.
             factory = ctx => {
+              const pinning = rulesPinning(live.current);
               const handlers = new Map<string, AuthProviderRouteHandlers>();
               for (const env of ctx.config.keys()) {
-                const e = preparedFor(env);
+                preparedFor(live.current(), env);
                 const envConfig = ctx.config.getConfig(env);
                 // Entries are sealed with a key derived from the environment's client secret: every replica
                 // has it, a cache store does not, and rotating it only empties the cache.
@@ -217,7 +298,7 @@ export function createSigninRulesModule<Needs>(options: SigninRulesModuleOptions
                 handlers.set(
                   env,
                   createOAuthRouteHandlers({
-                    authenticator: options.authenticator(needsOf(e), deps),
+                    authenticator: pinning.authenticator(perGeneration(g => options.authenticator(needsOf(preparedFor(g, env)), depsFor(env)))),
                     appUrl: ctx.appUrl,
                     baseUrl: ctx.baseUrl,
                     config: envConfig,
@@ -226,7 +307,7 @@ export function createSigninRulesModule<Needs>(options: SigninRulesModuleOptions
                     providerId: ctx.providerId,
                     resolverContext: ctx.resolverContext,
                     // The stock OAuth factory's precedence: config first, then the resolver given in code.
-                    signInResolver: e.signInResolver({ onDecision, batch, cache: lookupCache }) ?? options.signInResolver,
+                    signInResolver: hasSignIn(live.current().config, env) ? rulesResolver(pinning, env, lookupCache) : options.signInResolver,
                   }),
                 );
               }

@@ -20,11 +20,11 @@ export const authModuleGithubSigninRules = createSigninRulesModule({
   kind: 'oauth',
   provider: githubProvider,
   extensionPoint: signinRulesGithubResolversExtensionPoint,
-  authenticator: (needs, { onFailure, logger }) => {
+  authenticator: (needs, { onFailure, onCall, logger }) => {
     // The admin hears of the scopes people will be asked to grant, and why.
     const added = addedScopes(needs);
     if (added.length) logger.info(`signin-rules: GitHub sign-in asks for ${added.join(' and ')} too: the rules read ${[needs.orgs || needs.teams ? 'organizations or teams' : '', needs.email ? 'the verified email' : ''].filter(Boolean).join(' and ')}`);
-    return createGithubAuthenticator(githubAuthenticator, needs, { onFailure });
+    return createGithubAuthenticator(githubAuthenticator, needs, { onFailure, onCall });
   },
 });
 

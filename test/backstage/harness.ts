@@ -6,7 +6,8 @@
  * (Bitbucket Cloud, or another given as `identityProvider`) and drives the
  * OAuth popup flow over real HTTP.
  */
-import { BackendFeature } from '@backstage/backend-plugin-api';
+import { BackendFeature, coreServices, createServiceFactory } from '@backstage/backend-plugin-api';
+import { ConfigSources } from '@backstage/config-loader';
 import { startTestBackend, mockServices, TestBackend } from '@backstage/backend-test-utils';
 import { rootConfigServiceFactory } from '@backstage/backend-defaults/rootConfig';
 import authPlugin from '@backstage/plugin-auth-backend';
@@ -70,6 +71,11 @@ export interface StartOptions {
    * instead of generating it from providerConfig/catalogFile/config.
    */
   configFile?: string;
+  /**
+   * With configFile: the root config watches the file (and its $includes), as a real backend's
+   * does, so that editing it reaches subscribers; the watcher is closed when the backend stops.
+   */
+  watchConfig?: boolean;
   /** Extra top-level config (generated mode only), deep-merged. */
   config?: Record<string, unknown>;
   /** More features for the backend. */
@@ -92,8 +98,11 @@ export type SignInOutcome =
 export interface Backstage {
   /** e.g. http://localhost:54321 */
   baseUrl: string;
-  /** Signs `username` (one of options.users) in through the real OAuth popup flow. */
-  signIn(username: string, opts?: { env?: string }): Promise<SignInOutcome>;
+  /**
+   * Signs `username` (one of options.users) in through the real OAuth popup flow. A refusal's
+   * message comes without its decision reference (` (ref 8f3c1a2e)`) unless `withRef`.
+   */
+  signIn(username: string, opts?: { env?: string; withRef?: boolean }): Promise<SignInOutcome>;
   /** Calls the backend made to each endpoint of the identity provider since start (or the last reset), by path. */
   bitbucketCalls(): Record<string, number>;
   resetBitbucketCalls(): void;
@@ -166,8 +175,21 @@ export async function startBackstage(options: StartOptions): Promise<Backstage> 
   const logs: LogEntry[] = [];
   const printLevel = options.logLevel ?? (process.env.HARNESS_LOG as LogLevel | undefined) ?? 'none';
 
+  // The watching root config, closed on stop (its file watcher would keep jest alive).
+  let watched: { close(): void } | undefined;
   const features: Feature[] = [
-    configFile
+    configFile && options.watchConfig
+      ? createServiceFactory({
+          service: coreServices.rootConfig,
+          deps: {},
+          async factory() {
+            // What rootConfigServiceFactory does, with watching on and a handle to stop it.
+            const config = await ConfigSources.toConfig(ConfigSources.default({ argv: ['--config', resolve(configFile)], watch: true }));
+            watched = config;
+            return config;
+          },
+        })
+      : configFile
       ? // The real service; it reads --config from process.argv. watch:false because the default
         // file watcher (chokidar, polling under NODE_ENV=test) is never closed and keeps jest alive.
         rootConfigServiceFactory({ watch: false })
@@ -193,6 +215,7 @@ export async function startBackstage(options: StartOptions): Promise<Backstage> 
     }
     backend = await startTestBackend({ features });
   } catch (error) {
+    watched?.close();
     // startTestBackend does not hand out a backend whose start failed; backend-test-utils'
     // afterAll hook stops it, running its plugin and root shutdown hooks (HTTP server,
     // knex clients and, see sqliteDatabaseServiceFactory, the database keepalive timers).
@@ -211,6 +234,7 @@ export async function startBackstage(options: StartOptions): Promise<Backstage> 
     try {
       await backend.stop();
     } finally {
+      watched?.close();
       idp.detach();
     }
   };
@@ -225,7 +249,10 @@ export async function startBackstage(options: StartOptions): Promise<Backstage> 
 
   return {
     baseUrl,
-    signIn: (username, opts) => signIn(baseUrl, idp, username, opts?.env ?? 'development'),
+    signIn: async (username, opts) => {
+      const outcome = await signIn(baseUrl, idp, username, opts?.env ?? 'development');
+      return outcome.ok || opts?.withRef ? outcome : { ...outcome, message: withoutRef(outcome.message) };
+    },
     bitbucketCalls: () => idp.calls(),
     resetBitbucketCalls: () => idp.resetCalls(),
     logs: () => [...logs],
@@ -248,6 +275,9 @@ function fakeBitbucketProvider(bitbucket: FakeBitbucket): FakeIdentityProvider {
     detach: () => detach(bitbucket),
   };
 }
+
+/** A refusal's message without the decision reference the module adds (its own tests look at it). */
+export const withoutRef = (message: string) => message.replace(/ \(ref [0-9a-f]{8}\)$/, '');
 
 async function signIn(baseUrl: string, idp: FakeIdentityProvider, username: string, env: string): Promise<SignInOutcome> {
   const PROVIDER = idp.providerId;

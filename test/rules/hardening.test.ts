@@ -4,7 +4,7 @@ import { decide } from '../../src/decide/decide';
 import { Budget, evaluate } from '../../src/logic/evaluate';
 import { buildFacts } from '../../src/facts/facts';
 import { canonicalEmail } from '../../src/facts/email';
-import { auditFields } from '../../src/backstage/createSigninRulesModule';
+import { auditFields } from '../../src/backstage/auditDecision';
 import { bitbucketProvider } from '../../src/providers';
 import { contextWithUsers, signInInfo, testResolvers } from '../fixtures';
 
