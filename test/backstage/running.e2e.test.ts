@@ -190,4 +190,28 @@ describe('rules that reload, audited, measured, with a reference for the refused
     const labels = JSON.stringify(all.flatMap(m => m.dataPoints.map(p => p.attributes)));
     for (const personal of ['@', 'acme.com', alice.username, bob.username, ivy.username, alice.uuid]) expect(labels).not.toContain(personal);
   });
+  it('prepares presets again on a change: a preset file edited along with the config is read afresh', async () => {
+    const preset = (message: string) => `name: deny-user
+version: 1.0.0
+description: Refuses one person.
+rules:
+  - name: block
+    when: { "==": [{ "var": "bitbucket.username" }, "${bob.username}"] }
+    deny: ${message}
+`;
+    const before = reloads().length;
+    writeFileSync(join(dir, 'deny-user.yaml'), preset('Bob may not (v1)'));
+    writeFileSync(file, configText(`    - preset: ./deny-user.yaml\n${STAFF}`));
+    await until('the reload', () => (reloads().length === before + 1 ? true : undefined));
+    expect(reloads()[before].message).toMatch(/^signin-rules: rules reloaded: bitbucket\.development: added deny-user\/block; removed no-alice$/);
+    expect(await backstage.signIn(bob.username)).toMatchObject({ ok: false, message: 'Bob may not (v1)' });
+    expect(await backstage.signIn(alice.username)).toMatchObject({ ok: true });
+
+    // Backstage watches the config, not preset files: the preset's edit is read when the config next changes.
+    writeFileSync(join(dir, 'deny-user.yaml'), preset('Bob may not (v2)'));
+    writeFileSync(file, configText(`    - preset: ./deny-user.yaml\n${STAFF.replace('    - name: staff\n', '    - name: staff\n      description: staff, by user id\n')}`));
+    await until('the next reload', () => (reloads().length === before + 2 ? true : undefined));
+    expect(reloads()[before + 1].message).toBe('signin-rules: rules reloaded: bitbucket.development: changed deny-user/block');
+    expect(await backstage.signIn(bob.username)).toMatchObject({ ok: false, message: 'Bob may not (v2)' });
+  });
 });
