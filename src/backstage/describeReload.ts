@@ -1,4 +1,4 @@
-import { rulesOf, ruleChanges, settingChanges } from '../cli/compareConfigs';
+import { rulesOf, ruleChanges, settingChanges } from '../setup/ruleChanges';
 import type { PreparedEnvironment } from '../setup/prepare';
 
 /**

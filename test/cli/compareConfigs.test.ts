@@ -1,6 +1,7 @@
 /** Which rules a change touched, the laws `diff`'s "cannot tell" rests on. */
 import fc from 'fast-check';
-import { hasFact, ruleChanges } from '../../src/cli/compareConfigs';
+import { hasFact } from '../../src/cli/compareConfigs';
+import { ruleChanges } from '../../src/setup/ruleChanges';
 import type { SignInFacts } from '../../src/facts/facts';
 
 const rule = (name: string, when: unknown = { '==': [{ var: 'email.domain' }, name] }) =>
