@@ -170,6 +170,10 @@ describe('rules that reload, audited, measured, with a reference for the refused
       expect(mine[1].meta).not.toHaveProperty('email');
     }
     expect(records.find(e => e.meta?.ref === ref && e.status === 'failed')).toMatchObject({ severityLevel: 'high', meta: { rule: null, reason: 'error' } });
+    // Neither the events, the traces nor any other line carries a token or the client secret.
+    const all = JSON.stringify(backstage.logs(), (_k, v) => (v instanceof Error ? { message: v.message, stack: v.stack } : v));
+    expect(all).not.toMatch(/bbat\.|bbrt\./);
+    expect(all).not.toContain('client-secret-0c1d');
   });
 
   it('records decisions, their duration, catalog requests, provider calls and failures, and reloads, with no personal value as a label', async () => {
