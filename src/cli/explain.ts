@@ -4,7 +4,7 @@ import { loadCustomResolvers, UsageError } from './context';
 import { openCatalog, prepareConfig, type ExplainResult, type PreparedConfig } from './dryRun';
 import { DEFAULT_CATALOG_TIMEOUT_MS } from './liveCatalog';
 import { palette } from './output';
-import { expandFiles, fromShortForm, readProfile } from './profiles';
+import { expandFiles, fromShortForm, readProfile, shortFormKeys } from './profiles';
 import { renderResult } from './render';
 import { appConfigNote, problemJson, problemLines, sortProblems } from './report';
 
@@ -75,6 +75,10 @@ async function profilesOf(values: Parsed['values'], stdin: () => Promise<string>
   const workspaces = strings(values.workspace);
   const short = { email: string(values.email), username: string(values.username), userId: string(values['user-id']) };
   if (Object.values(short).some(v => v !== undefined) || workspaces.length) {
+    // Without this, --workspace under GitHub was dropped silently and the person looked like a member of nothing.
+    if (workspaces.length && !shortFormKeys(providerId).includes('workspaces')) {
+      throw new UsageError(`--workspace gives Bitbucket workspaces, which ${providerId}'s sign-in does not have: give a --profile (a file, or - for standard input) with the short form's keys (${shortFormKeys(providerId).join(', ')})`);
+    }
     const info = fromShortForm({ ...short, ...(workspaces.length ? { workspaces } : {}) }, providerId);
     const label = Object.entries({ ...short, workspaces: workspaces.length ? workspaces.join(',') : undefined })
       .filter(([, v]) => v !== undefined).map(([k, v]) => `${k}=${v}`).join(' ');

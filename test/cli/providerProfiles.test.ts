@@ -34,6 +34,14 @@ describe('explain with GitHub profiles', () => {
     expect(wrongType.err).toBe('signin-rules: profile standard input has "result.fullProfile.orgs" that must be a list of strings');
   });
 
+  it('refuses --workspace under GitHub, whose sign-in has organizations, not workspaces, rather than drop it', async () => {
+    const r = await explain('--email', 'alice@acme.com', '--workspace', 'acme');
+    expect(r).toMatchObject({
+      code: 2,
+      err: expect.stringContaining("--workspace gives Bitbucket workspaces, which github's sign-in does not have: give a --profile (a file, or - for standard input) with the short form's keys (email, username, userId, nodeId, orgs, teams, displayName)"),
+    });
+  });
+
   it('refuses a Bitbucket profile for GitHub’s rules, saying how to pick the provider', async () => {
     const r = await explain('--profile', ex('profiles/1-alice.yaml'));
     expect(r.code).toBe(2);
