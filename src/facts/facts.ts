@@ -141,6 +141,8 @@ export interface KnownFacts {
   paths: ReadonlySet<string>;
   /** Facts whose paths below are not listed (a provider that does not declare its facts). */
   open: readonly string[];
+  /** The provider, when signin-rules has no adapter for it: its own facts are then not readable at all. */
+  withoutAdapter?: string;
 }
 
 export function knownFactPaths(providerId: string, adapter?: ProviderFacts): KnownFacts {
@@ -156,7 +158,7 @@ export function knownFactPaths(providerId: string, adapter?: ProviderFacts): Kno
     if (adapter.factNames) adapter.factNames.forEach(f => paths.add(`${providerId}.${f}`));
     else open.push(providerId);
   }
-  return { paths, open };
+  return { paths, open, ...(adapter && adapter.providerId === providerId ? {} : { withoutAdapter: providerId }) };
 }
 
 /**
@@ -172,5 +174,8 @@ export function factPathProblem(path: string, known: KnownFacts): string | undef
   let end = segments.length;
   while (end > 1 && /^\d+$/.test(segments[end - 1])) end--;
   if (end < segments.length && known.paths.has(segments.slice(0, end).join('.'))) return undefined;
-  return `unknown fact "${path}"${didYouMean(path, known.paths)}; the facts are ${[...known.paths].sort().join(', ')}`;
+  // Someone writing oidc.groups for a provider without adapter needs to know why no such fact exists.
+  const why = known.withoutAdapter === undefined ? ''
+    : `; signin-rules has no module for provider "${known.withoutAdapter}" yet, so its rules read the common facts only (docs/providers.md)`;
+  return `unknown fact "${path}"${didYouMean(path, known.paths)}; the facts are ${[...known.paths].sort().join(', ')}${why}`;
 }

@@ -71,6 +71,13 @@ describe('fact paths', () => {
     expect(factPathProblem('github.login', github)).toMatch(/^unknown fact/);
   });
 
+  it('says why a provider without an adapter has none of its own facts, and says nothing of it where there is one', () => {
+    expect(factPathProblem('oidc.groups', knownFactPaths('oidc'))).toMatch(
+      /^unknown fact "oidc\.groups"; the facts are .*; signin-rules has no module for provider "oidc" yet, so its rules read the common facts only \(docs\/providers\.md\)$/,
+    );
+    expect(factPathProblem('bitbucket.acountId', known)).not.toMatch(/no module/);
+  });
+
   it('locates the problem at the var, inside the rule that reads it, and skips a var that reads a list item', () => {
     const { problems } = compileRules(
       {
