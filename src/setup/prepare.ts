@@ -121,6 +121,15 @@ export function prepareSignIn(options: PrepareOptions): PreparedSignIn {
         }
         const { resolver: _name, ...block } = entry as Record<string, unknown>;
         if (name === 'rules') {
+          // Only the CLI meets this (the backend passes its module's adapter): validate's "ok" alone would let
+          // someone deploy a block that the stock module refuses at start-up.
+          if (!knowsAll) {
+            warnings.push(place({
+              path: [...at, 'resolver'],
+              severity: 'warning',
+              message: `signin-rules has no module for provider "${providerId}" yet: the stock module stops start-up with "Sign-in resolver 'rules' is not available", and rules here read the common facts only (docs/providers.md)`,
+            }));
+          }
           // Presets expand here, from the file that holds the block (or the
           // working directory for config given as data), then compile as any block.
           const result = compileWithPresets(block, registry, { path: at, sources, providerId }, { facts: knownFactPaths(providerId, adapterOf(providerId)), identity: adapterOf(providerId)?.identity });

@@ -49,6 +49,30 @@ describe('explain with GitHub profiles', () => {
   });
 });
 
+describe('a rules block for a provider signin-rules has no module for', () => {
+  it('validates, warning that the stock module would stop start-up and that only the common facts are read', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'signin-rules-oidc-'));
+    const file = join(dir, 'app-config.yaml');
+    writeFileSync(file, `auth:
+  providers:
+    acme-sso:
+      production:
+        signIn:
+          resolvers:
+            - resolver: rules
+              rules:
+                - name: staff
+                  when: { "==": [{ var: email.domain }, acme.com] }
+                  resolvers: [{ resolver: emailMatchingUserEntityProfileEmail }]
+`);
+    const r = await run(['validate', file]);
+    expect(r.code).toBe(0);
+    expect(r.out).toContain(`${file}:7:25: warning: signin-rules has no module for provider "acme-sso" yet: the stock module stops start-up with "Sign-in resolver 'rules' is not available", and rules here read the common facts only (docs/providers.md)`);
+    // A provider with a module gets no such warning.
+    expect((await run(['validate', config])).out).not.toContain('no module');
+  });
+});
+
 describe('a catalog User as the provider would sign them in (diff)', () => {
   const user = (annotations: Record<string, string>) =>
     ({ apiVersion: 'backstage.io/v1alpha1', kind: 'User', metadata: { name: 'alice', annotations }, spec: { profile: { email: 'alice@acme.com' } } }) as never;
