@@ -368,7 +368,9 @@ export function renderTestReport(report: TestReport, colour: boolean): string[] 
     if (cov.unreached.length) lines.push(p.warn(`  rules no case reached: ${cov.unreached.join(', ')}`));
     if (cov.undecided.length) lines.push(p.warn(`  rules that never decided a case (dead rules?): ${cov.undecided.join(', ')}`));
   }
-  lines.push(`${report.passed} passed, ${report.failed} failed`);
+  // The count is the line people read: a test file that could not be read must not hide above a clean "0 failed".
+  const notRun = report.errors.length ? `, ${report.errors.length} test file${report.errors.length === 1 ? '' : 's'} not run (error above)` : '';
+  lines.push(`${report.passed} passed, ${report.failed} failed${notRun}`);
   return lines;
 }
 

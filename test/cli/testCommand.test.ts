@@ -120,7 +120,7 @@ describe('signin-rules test: test files', () => {
       `  ${f}:10:5: a case needs a "profile": a SignInInfo, a short form (email, username, userId, workspaces) or a profile file`,
       `  ${f}:11:5: unknown key "profil" (did you mean "profile"?) (expected: name, profile, expect)`,
       `  ${f}:12:13: "expect" takes exactly one of "signedIn" and "refused"`,
-      '0 passed, 0 failed',
+      '0 passed, 0 failed, 1 test file not run (error above)',
     ]);
   });
 
@@ -143,7 +143,7 @@ describe('signin-rules test: test files', () => {
       `  ${f}:13:14: the profile has "extra" next to "profile": a SignInInfo has only "profile" and "result"`,
       `  ${f}:15:5: a case needs "expect" with "signedIn: <user ref>" or "refused: <text of the message>"`,
       `  ${f}:16:14: the profile must be a mapping`,
-      '0 passed, 0 failed',
+      '0 passed, 0 failed, 1 test file not run (error above)',
     ]);
   });
 
@@ -164,6 +164,10 @@ describe('signin-rules test: test files', () => {
     const missing = await run(['test', tests('nope.test.yaml')]);
     expect(missing.code).toBe(2);
     expect(missing.out).toMatch(/^error: cannot read test file test\/cli\/fixtures\/tests\/nope\.test\.yaml: ENOENT/);
+    // Beside a file that passes, the closing count still says that one was not run.
+    const beside = await run(['test', tests('nope.test.yaml'), ex('app-config.test.yaml')]);
+    expect(beside.code).toBe(2);
+    expect(beside.out.split('\n').at(-1)).toMatch(/^[1-9]\d* passed, 0 failed, 1 test file not run \(error above\)$/);
     expect(await run(['test', fixture('yaml')])).toMatchObject({ code: 2, err: expect.stringMatching(/^signin-rules: no \*\.test\.yaml files in .*fixtures\/yaml$/) });
     expect(await run(['test'])).toMatchObject({ code: 2, err: expect.stringMatching(/^signin-rules: test needs at least one test file or directory\n/) });
   });
