@@ -43,6 +43,7 @@ import { isObject, stableStringify } from '../common/data';
 import { decisionRecorder } from './decisionRecorder';
 import { describeReload } from './describeReload';
 import { reloadRules } from './reloadRules';
+import { watchConfigFiles } from './configFileWatch';
 import { rulesPinning } from './rulesPinning';
 import { signinRulesMetrics } from './signinRulesMetrics';
 import { prepareFromConfig, type PreparedEnvironment } from '../setup/prepare';
@@ -228,6 +229,23 @@ export function createSigninRulesModule<Needs>(options: SigninRulesModuleOptions
             onReload: outcome => metrics.reload(outcome),
           });
           lifecycle.addShutdownHook(() => live.stop());
+          // Backstage's watch ends, unlogged, at a config file that fails to parse: said here, counted as refused.
+          const fileWatch = config.subscribe
+            ? watchConfigFiles({
+                paths,
+                onUnparsable: problems => {
+                  const n = problems.length;
+                  logger.error(
+                    `signin-rules: the changed config was refused, the running rules stay until the backend restarts: a config file does not parse, and Backstage then stops reading the config files (no later edit applies); ${n} problem${n === 1 ? '' : 's'}:`,
+                  );
+                  problems.forEach(p => logger.error(`signin-rules: ${formatProblem(p)}`));
+                  metrics.reload('refused');
+                },
+                onChangeUnseen: file =>
+                  logger.error(`signin-rules: ${file} changed, but Backstage stopped reading the config files when one failed to parse: this edit is not applied; the running rules stay until the backend restarts`),
+              })
+            : undefined;
+          lifecycle.addShutdownHook(() => fileWatch?.stop());
 
           // A sign-in's lookups go to the catalog as one request, asked as the resolver context asks each.
           const batch = recorder.catalogBatch(catalogBatchLookup({ catalog, auth }));

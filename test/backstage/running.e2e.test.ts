@@ -218,4 +218,29 @@ rules:
     expect(reloads()[before + 1].message).toBe('signin-rules: rules reloaded: bitbucket.development: changed deny-user/block');
     expect(await backstage.signIn(bob.username)).toMatchObject({ ok: false, message: 'Bob may not (v2)' });
   });
+
+  // Last: after a file that does not parse, Backstage reads no more edits.
+  it('refuses an edit that does not parse, located, without quoting the line, and says each later edit is not applied', async () => {
+    const seen = backstage.logs().length;
+    const errors = () => backstage.logs().slice(seen).filter(l => l.level === 'error' && l.message.startsWith('signin-rules: '));
+    // Half an edit: a stray ": " on the secret's line (yaml quotes the line it cannot parse).
+    const text = configText(STAFF).replace('clientSecret: client-secret-0c1d', 'clientSecret: client-secret-0c1d: oops');
+    writeFileSync(file, text);
+    const line = text.split('\n').findIndex(l => l.includes('clientSecret')) + 1;
+    await until('the refusal', () => (errors().some(l => l.message.startsWith(`signin-rules: ${file}:${line}:`)) ? true : undefined));
+    expect(errors().map(l => l.message)).toEqual([
+      expect.stringMatching(/^signin-rules: the changed config was refused, the running rules stay until the backend restarts: .*; 1 problem:$/),
+      expect.stringMatching(new RegExp(`^signin-rules: ${file}:${line}:\\d+: Nested mappings are not allowed in compact mappings$`)),
+    ]);
+
+    // The fix, adding a deny: Backstage no longer reads the file, and the admin is told so, once.
+    writeFileSync(file, configText(NO_ALICE + STAFF));
+    await until('the edit said unseen', () => (errors().some(l => l.message.includes('this edit is not applied')) ? true : undefined));
+    expect(errors().filter(l => l.message.includes('this edit is not applied')).map(l => l.message)).toEqual([
+      `signin-rules: ${file} changed, but Backstage stopped reading the config files when one failed to parse: this edit is not applied; the running rules stay until the backend restarts`,
+    ]);
+    // As the line says: the running rules still decide (the added deny waits for a restart).
+    expect(await backstage.signIn(alice.username)).toMatchObject({ ok: true });
+    expect(JSON.stringify(backstage.logs())).not.toContain('client-secret-0c1d');
+  });
 });
