@@ -22,7 +22,17 @@ export function rulesPinning<G extends object>(current: () => G) {
       const first = of(current());
       return {
         defaultProfileTransform: first.defaultProfileTransform,
-        scopes: first.scopes,
+        scopes: {
+          ...first.scopes,
+          // Read by the auth plugin once, when it makes the route handlers: the scopes of the rules current when
+          // each sign-in starts come through the transform, so a reload whose rules read more (GitHub's
+          // organizations, its verified email) asks for the scopes they need, not those of the start-up rules.
+          transform: ({ requested, granted, additional }) => {
+            const scopes = of(current()).scopes;
+            const required = scopes?.required ?? [];
+            return scopes?.transform ? scopes.transform({ requested, granted, required, additional }) : [...requested, ...granted, ...required, ...additional];
+          },
+        },
         shouldPersistScopes: first.shouldPersistScopes,
         initialize(init) {
           const contexts = new WeakMap<G, unknown>();

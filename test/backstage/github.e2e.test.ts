@@ -5,8 +5,10 @@
  * people in exactly as the stock GitHub module does, and a rule on
  * `github.orgs` admits the members of one organization and refuses the rest.
  */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Backstage, SignInOutcome, startBackstage } from './harness';
+import { appConfigPreamble, Backstage, SignInOutcome, startBackstage } from './harness';
 import { FakeGithub, FakeGithubUser } from './fakeGithub';
 
 const catalogFile = join(__dirname, 'fixtures', 'catalog.yaml');
@@ -135,5 +137,54 @@ describe('a rule on github.orgs and github.teams', () => {
     expect(warning?.meta).toMatchObject({ provider: 'github', call: 'GET /user/orgs', status: 403 });
     // No token in any log line.
     expect(JSON.stringify(backstage.logs())).not.toMatch(/gho_/);
+  });
+});
+
+describe('a reload whose rules read organizations', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'signin-rules-github-reload-'));
+  const file = join(dir, 'app-config.yaml');
+  const configText = (rules: string) => `${appConfigPreamble(catalogFile)}auth:
+  providers:
+    github:
+      development:
+        clientId: gh-client
+        clientSecret: gh-secret
+        signIn:
+          resolvers:
+            - resolver: rules
+              rules:
+${rules.replace(/^(?=.)/gm, ' '.repeat(16))}              default: { deny: Only members of the acme organization may sign in }
+`;
+  const BY_LOGIN = `- name: by-login
+  resolvers: [{ resolver: usernameMatchingUserEntityName }]
+`;
+  const ACME = `- name: acme-members
+  when: { in: [acme, { var: github.orgs }] }
+  resolvers: [{ resolver: usernameMatchingUserEntityName }]
+`;
+  let github: FakeGithub;
+  let backstage: Backstage;
+  beforeAll(async () => {
+    github = new FakeGithub(people);
+    writeFileSync(file, configText(BY_LOGIN));
+    backstage = await startBackstage({ authModule: ourModule() as never, identityProvider: github, configFile: file, watchConfig: true, catalogFile });
+  });
+  afterAll(async () => {
+    await backstage?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('asks people for read:org from the next sign-in on, so that members are admitted without a restart', async () => {
+    expect(await backstage.signIn('alice')).toMatchObject({ ok: true, userEntityRef: 'user:default/alice' });
+    expect(github.calls()['/user/orgs']).toBeUndefined();
+
+    writeFileSync(file, configText(ACME));
+    const reloaded = () => backstage.logs().some(l => l.message.startsWith('signin-rules: rules reloaded'));
+    for (const deadline = Date.now() + 20_000; !reloaded() && Date.now() < deadline; ) await new Promise(r => setTimeout(r, 100));
+    expect(reloaded()).toBe(true);
+
+    // Started under the new rules: GitHub's consent page asked for read:org, the token has it.
+    expect(await backstage.signIn('alice')).toMatchObject({ ok: true, userEntityRef: 'user:default/alice' });
+    expect(await backstage.signIn('Bob')).toEqual({ ok: false, name: 'NotAllowedError', message: 'Only members of the acme organization may sign in' });
   });
 });

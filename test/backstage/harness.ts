@@ -157,6 +157,17 @@ export function bitbucketUserFromProfile(file: string): FakeBitbucketUser {
   };
 }
 
+/** The top of an app-config file written by hand in a test (app, backend, a catalog reading `catalogFile`), before `auth:`. */
+export const appConfigPreamble = (catalogFile: string) => `app:
+  baseUrl: http://localhost:3000
+backend:
+  baseUrl: http://localhost:7007
+  listen: { port: 7007 }
+catalog:
+  rules: [{ allow: [User, Group] }]
+  locations: [{ type: file, target: ${JSON.stringify(catalogFile)} }]
+`;
+
 /** Writes the app-config the harness would generate to `file` (YAML), for configFile mode. Returns its absolute path. */
 export function writeAppConfig(file: string, options: AppConfigOptions): string {
   const path = resolve(file);

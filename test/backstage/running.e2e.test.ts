@@ -13,7 +13,7 @@ import { MeterProvider, MetricReader, type MetricData } from '@opentelemetry/sdk
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Backstage, bitbucketUserFromProfile, FakeBitbucketUser, LogEntry, startBackstage } from './harness';
+import { appConfigPreamble, Backstage, bitbucketUserFromProfile, FakeBitbucketUser, LogEntry, startBackstage } from './harness';
 
 const examples = join(__dirname, '../../examples');
 const alice = bitbucketUserFromProfile(join(examples, 'profiles/1-alice.yaml'));
@@ -41,15 +41,7 @@ const BROKEN = `    - name: typo
 `;
 
 /** The app-config file as an admin writes it, with `rules` as the rules block's list. */
-const configText = (rules: string) => `app:
-  baseUrl: http://localhost:3000
-backend:
-  baseUrl: http://localhost:7007
-  listen: { port: 7007 }
-catalog:
-  rules: [{ allow: [User, Group] }]
-  locations: [{ type: file, target: ${JSON.stringify(join(examples, 'catalog.yaml'))} }]
-auth:
+const configText = (rules: string) => `${appConfigPreamble(join(examples, 'catalog.yaml'))}auth:
   providers:
     bitbucket:
       development:
