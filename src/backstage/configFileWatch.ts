@@ -21,6 +21,9 @@ function readOrEmpty(file: string): string {
   }
 }
 
+/** How long a file must stay unchanged before it is checked. */
+const SETTLE_MS = 200;
+
 /** The files' YAML problems (included files too), and every file read, for watching. */
 async function parseAll(paths: string[]): Promise<{ problems: Problem[]; files: string[] }> {
   const problems: Problem[] = [];
@@ -60,6 +63,7 @@ export function watchConfigFiles(options: ConfigFileWatchOptions): { stop(): voi
   let broken = false;
   let lastReported = '';
   let queue = Promise.resolve();
+  const pending = new Map<string, NodeJS.Timeout>();
 
   const check = async (changed: string) => {
     const { problems, files } = await parseAll(options.paths);
@@ -87,7 +91,16 @@ export function watchConfigFiles(options: ConfigFileWatchOptions): { stop(): voi
       try {
         entry.watcher = watchDir(dir, { persistent: false }, (_event, name) => {
           if (name === null || !names.has(String(name))) return;
-          queue = queue.then(() => check(join(dir, String(name)))).catch(() => undefined);
+          // A save is several events (truncate, write): checked once it has settled, not half-written.
+          const file = join(dir, String(name));
+          clearTimeout(pending.get(file));
+          pending.set(
+            file,
+            setTimeout(() => {
+              pending.delete(file);
+              queue = queue.then(() => check(file)).catch(() => undefined);
+            }, SETTLE_MS).unref(),
+          );
         });
         entry.watcher.on('error', () => undefined);
       } catch {
@@ -103,6 +116,7 @@ export function watchConfigFiles(options: ConfigFileWatchOptions): { stop(): voi
   return {
     stop() {
       for (const { watcher } of dirs.values()) watcher?.close();
+      pending.forEach(t => clearTimeout(t));
       dirs.clear();
     },
   };
