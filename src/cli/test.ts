@@ -139,7 +139,12 @@ async function readTestFile(file: string, io: Io): Promise<TestFile> {
   // Relative to the working directory, as the user runs the command: messages name files that way.
   const rel = (p: string) => relative(process.cwd(), resolve(here, p)) || '.';
   const keys = (v: Record<string, unknown>, allowed: string[], path: ConfigPath) => {
-    for (const k of Object.keys(v)) if (!allowed.includes(k)) problem([...path, k], `unknown key "${k}"${didYouMean(k, allowed)} (expected: ${allowed.join(', ')})`, true);
+    for (const k of Object.keys(v)) {
+      if (allowed.includes(k)) continue;
+      // `{ refused: Sorry, not you }` reads as two keys: the text after the comma becomes a key without value.
+      const comma = v[k] === null && /\s/.test(k) ? `; a comma inside { } starts a new key: quote a text that holds one` : '';
+      problem([...path, k], `unknown key "${k}"${didYouMean(k, allowed)} (expected: ${allowed.join(', ')})${comma}`, true);
+    }
   };
   const stringList = (v: unknown): v is string[] => Array.isArray(v) && v.every(x => typeof x === 'string');
 

@@ -147,6 +147,15 @@ describe('signin-rules test: test files', () => {
     ]);
   });
 
+  it('says to quote an expected text whose comma split the { } into a key without value', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'signin-rules-test-'));
+    copyFileSync(ex('app-config.yaml'), join(dir, 'app-config.yaml'));
+    writeFileSync(join(dir, 'comma.test.yaml'), 'config: app-config.yaml\ncases:\n  - name: x\n    profile: { email: a@b.c }\n    expect: { refused: Sorry, not you }\n');
+    const r = await run(['test', join(dir, 'comma.test.yaml')]);
+    expect(r.code).toBe(2);
+    expect(hide(r.out, dir)).toMatch(/comma\.test\.yaml:5:31: unknown key "not you" \(expected: signedIn, refused, kind, rule, ownership\); a comma inside \{ \} starts a new key: quote a text that holds one$/m);
+  });
+
   it('a test file that is no mapping, or has no cases', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'signin-rules-test-'));
     writeFileSync(join(dir, 'list.test.yaml'), '- config: a.yaml\n');
