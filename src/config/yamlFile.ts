@@ -197,6 +197,9 @@ function blockScalarLines(textLines: string[]): Set<number> {
 // The errors yaml gives for a line indented wrong (more than one for one mistake, most at another place).
 const INDENT_CODES = new Set(['BAD_INDENT', 'BLOCK_AS_IMPLICIT_KEY', 'MULTILINE_IMPLICIT_KEY']);
 const BAD_INDENTATION = 'bad indentation: ';
+/** A key whose value is a secret, as config files name them (clientSecret, token, password, apiKey, ...). */
+const SECRET_KEY = /(secret|token|passw(or)?d|api[-_]?key|credential|private[-_]?key|authorization|cookie)["']?\s*:/i;
+
 const INDENT_MISSING = /^(Sequence item without - indicator|Implicit map keys need to be followed by map values)/;
 
 /**
@@ -226,10 +229,13 @@ function syntaxProblems(file: string, text: string, lines: LineCounter, errors: 
     const first = e.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '');
     const indentation = e.code === 'TAB_AS_INDENT' ? undefined : indentationProblem(e, first);
     if (indentation === null) return [];
+    const excerpt = e.message.trimEnd().split('\n').slice(1);
+    // The excerpt is the file's text: not shown when it holds a key that names a secret (its value, on the line).
+    const shown = excerpt.some(l => SECRET_KEY.test(l)) ? [] : excerpt;
     return indentation ?? {
       kind: 'syntax' as const,
       path: [],
-      message: [first + (e.message.includes('\n') ? ':' : ''), ...e.message.trimEnd().split('\n').slice(1)].join('\n'),
+      message: shown.length ? [`${first}:`, ...shown].join('\n') : `${first}${excerpt.length ? ' (the line is not shown: it holds a key named like a secret)' : ''}`,
       place: { file, line: e.linePos?.[0].line ?? lineOf(e.pos[0]), column: e.linePos?.[0].col ?? 1 },
     };
   });

@@ -64,6 +64,13 @@ describe('parseYaml', () => {
     expect(d.problems[0].message).toBe('Unexpected scalar at node end:\n\na: "x" y\n       ^');
     expect('value' in d).toBe(false);
   });
+
+  it.each(['clientSecret: s3cr3t-v4lue: oops', 'token: "s3cr3t-v4lue', '"apiKey": s3cr3t-v4lue: x'])('shows no excerpt holding a key named like a secret: %s', line => {
+    const d = parseYaml('f.yaml', `${line}\n`);
+    expect(d.problems.length).toBeGreaterThan(0);
+    expect(d.problems.map(p => p.message)).toEqual(d.problems.map(() => expect.stringMatching(/\(the line is not shown: it holds a key named like a secret\)$/)));
+    expect(JSON.stringify(d.problems)).not.toContain('s3cr3t');
+  });
 });
 
 describe('parseYaml: indentation', () => {
