@@ -259,7 +259,10 @@ describe('property: no variant of a denied address signs in as whom the lookup f
             // Nobody signs in as the user whose address is denied...
             expect({ variant: v, later: laterName, signedIn: outcome.signedIn }).not.toMatchObject({ signedIn: `user:default/${named.name}` });
             // ...and a variant the later lookup maps to the same user as the denied address is refused.
-            if (target !== undefined && finds(v, users) === target) {
+            // A denied address with a +tag of its own is refused as written (the preset's `emails`): a lookup that
+            // drops the tag finds someone else, whose own address the deny does not name.
+            const ownTag = reEmail.exec(denied)?.[2] !== undefined;
+            if (target !== undefined && finds(v, users) === target && (!ownTag || lower(v) === denied)) {
               sameUser++;
               if (lower(v).split('@')[1] !== denied.split('@')[1]) otherDomain++;
               expect({ variant: v, later: laterName, denied, outcome }).toMatchObject({ outcome: { signedIn: undefined } });
