@@ -162,8 +162,9 @@ export async function decide(
   // The address as confirmed (tag and all): resolvers look it up first, then without the tag, as Backstage's do.
   email = facts.email?.withTag ?? null;
   tracer?.({ type: 'facts', facts });
-  // Resolvers see the email the rules saw: one canonical spelling (KATE@ACME.com is kate@acme.com).
-  const seen: SignInInfo<unknown> = email !== null && info.profile?.email !== email ? { ...info, profile: { ...info.profile, email } } : info;
+  // Resolvers see the email the rules saw: one canonical spelling (KATE@ACME.com is kate@acme.com), and
+  // none when the rules saw none (one the provider does not vouch for is not looked up either).
+  const seen: SignInInfo<unknown> = info.profile?.email === (email ?? undefined) ? info : { ...info, profile: withEmail(info.profile, email) };
 
   const candidates = run.sequence;
   // Every fact path the conditions read, read once for this decision; a trace also wants each value.
@@ -270,4 +271,10 @@ export async function decide(
   }
   action = null;
   return finish({ outcome: 'refused', rule: null, reason: 'not-found', message: NOT_FOUND_MESSAGE });
+}
+
+/** `profile` with `email` in place of its own, or without one. */
+function withEmail(profile: SignInInfo<unknown>['profile'], email: string | null): SignInInfo<unknown>['profile'] {
+  const { email: _own, ...rest } = profile ?? {};
+  return email === null ? rest : { ...rest, email };
 }

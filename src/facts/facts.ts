@@ -41,6 +41,17 @@ export interface ProviderFacts {
    * any other path under `providerId` is a start-up error. Without it, paths under `providerId` are not checked.
    */
   factNames?: readonly string[];
+  /**
+   * Whether the provider vouches for the profile email of this sign-in (a verified flag, or a provider
+   * that hands out only addresses it verified). When it says no, the sign-in has no email: `email` and
+   * `profile.email` are null, and resolvers run by rules see none. Without it, the profile email is taken.
+   */
+  emailVouched?(info: SignInInfo<unknown>): boolean;
+}
+
+/** Whether `adapter` serves `providerId` and does not vouch for this sign-in's email. */
+export function emailUnvouched(providerId: string, info: SignInInfo<unknown>, adapter?: ProviderFacts): boolean {
+  return !!adapter && adapter.providerId === providerId && !!adapter.emailVouched && adapter.emailVouched(info) !== true;
 }
 
 /** The sign-in cannot be decided from this profile: refused before any rule runs. */
@@ -99,7 +110,8 @@ export function buildFacts(providerId: string, info: SignInInfo<unknown>, adapte
   if (given !== undefined && given !== null && typeof given !== 'string') {
     throw new FactsError(`the profile email is not a plain address: it is a ${Array.isArray(given) ? 'list' : typeof given}`);
   }
-  const rawEmail = str(given);
+  // An address the provider does not vouch for is no address: a rule on it would trust whoever typed it.
+  const rawEmail = emailUnvouched(providerId, info, adapter) ? null : str(given);
   let email: SignInFacts['email'] = null;
   if (rawEmail !== null) {
     const canonical = canonicalEmail(rawEmail);

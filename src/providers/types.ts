@@ -37,6 +37,11 @@ export interface Provider<Needs = unknown> extends ProviderFacts {
    * stock behaviour exactly).
    */
   needs?(factPaths: readonly string[], resolverNames: readonly string[], environment?: { rules: boolean }): Needs;
+  /**
+   * The adapter for one environment whose settings change its facts (OIDC's listed claims, the tenant
+   * Microsoft's email is vouched for in). Called only with settings settingsProblems found nothing in.
+   */
+  forSettings?(env: Readonly<Record<string, unknown>>): Provider<Needs>;
 }
 
 /** Whether any of `factPaths` reads `path` or something below or above it (`''` reads everything). */

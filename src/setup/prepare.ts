@@ -108,6 +108,8 @@ export function prepareSignIn(options: PrepareOptions): PreparedSignIn {
       for (const p of adapterOf(providerId)?.settingsProblems?.(envConfig) ?? []) {
         found.push({ path: [...envPath, p.key], message: p.message });
       }
+      const base = adapterOf(providerId);
+      const adapter = found.length === 0 && base?.forSettings ? base.forSettings(envConfig) : base;
       const blocks: Array<{ entry: Record<string, unknown>; compiled: CompiledRules; expanded: unknown }> = [];
       const factPaths = new Set<string>();
       const resolverNames = new Set<string>();
@@ -132,7 +134,7 @@ export function prepareSignIn(options: PrepareOptions): PreparedSignIn {
           }
           // Presets expand here, from the file that holds the block (or the
           // working directory for config given as data), then compile as any block.
-          const result = compileWithPresets(block, registry, { path: at, sources, providerId }, { facts: knownFactPaths(providerId, adapterOf(providerId)), identity: adapterOf(providerId)?.identity });
+          const result = compileWithPresets(block, registry, { path: at, sources, providerId }, { facts: knownFactPaths(providerId, adapter), identity: adapter?.identity });
           found.push(...result.problems);
           warnings.push(...result.warnings.map(place));
           if (result.compiled) {
@@ -181,7 +183,7 @@ export function prepareSignIn(options: PrepareOptions): PreparedSignIn {
             if (!b || JSON.stringify(raw ?? {}) !== JSON.stringify(b.entry)) {
               throw new Error(`signin-rules: the rules entries of ${providerId}/${env} differ from those checked at start-up`);
             }
-            return rulesSignInResolver(b.compiled, { providerId, adapter: adapterOf(providerId), cacheScope: cacheScopeOf(providerId, env, index, b.expanded), ...hooks });
+            return rulesSignInResolver(b.compiled, { providerId, adapter, cacheScope: cacheScopeOf(providerId, env, index, b.expanded), ...hooks });
           };
           return readDeclarativeSignInResolver({
             config: new ConfigReader(envConfig as any),

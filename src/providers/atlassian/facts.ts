@@ -1,0 +1,20 @@
+import type { Provider } from '../types';
+import { stockResolvers } from '../common/stockResolvers';
+import { exactId, profileJson } from '../common/claims';
+
+/**
+ * Atlassian facts, from the stock authenticator's passport profile (GET https://api.atlassian.com/me
+ * as `_json`). The email is vouched for when Atlassian says `email_verified`.
+ */
+export const atlassianProvider: Provider = {
+  providerId: 'atlassian',
+  get resolvers() {
+    return stockResolvers('@backstage/plugin-auth-backend-module-atlassian-provider', 'atlassianSignInResolvers');
+  },
+  profileFields: ['id', 'displayName'],
+  factNames: ['accountId'],
+  emailVouched: info => profileJson(info, 'email_verified') === true,
+  facts: info => ({
+    accountId: exactId(profileJson(info, 'account_id'), 'the Atlassian account ID'),
+  }),
+};

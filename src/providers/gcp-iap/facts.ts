@@ -1,0 +1,25 @@
+import type { Provider } from '../types';
+import { stockResolvers } from '../common/stockResolvers';
+import { exactId, own } from '../common/claims';
+
+/**
+ * Google Cloud IAP facts, from the IAP token the stock authenticator verified (`result.iapToken`).
+ * IAP signs in Google identities only, whose addresses Google verified: the email is vouched for.
+ */
+export const gcpIapProvider: Provider = {
+  providerId: 'gcpIap',
+  get resolvers() {
+    return stockResolvers('@backstage/plugin-auth-backend-module-gcp-iap-provider', 'gcpIapSignInResolvers');
+  },
+  profileFields: [],
+  factNames: ['userId', 'hostedDomain'],
+  facts: info => {
+    const token = own(info.result, 'iapToken');
+    const hd = own(token, 'hd');
+    return {
+      // `accounts.google.com:1234…`
+      userId: exactId(own(token, 'sub'), 'the IAP subject'),
+      hostedDomain: typeof hd === 'string' && hd !== '' ? hd.toLowerCase() : null,
+    };
+  },
+};

@@ -1,0 +1,43 @@
+import type { SignInInfo } from '@backstage/plugin-auth-node';
+import type { Provider } from '../types';
+import { stockResolvers } from '../common/stockResolvers';
+import { FactsError } from '../../facts/facts';
+import { canonicalId, own } from '../common/claims';
+
+/**
+ * oauth2-proxy facts, from the headers the proxy sets on each request it lets through
+ * (`X-Forwarded-User`, `X-Forwarded-Preferred-Username`, `X-Forwarded-Groups`; its
+ * `--pass-user-headers`). The ID token it may forward is never read. oauth2-proxy refuses an
+ * unverified email unless told otherwise (`--insecure-oidc-allow-unverified-email`): its
+ * `X-Forwarded-Email` is vouched for. As with the stock module, Backstage must be reachable only
+ * through the proxy, which must overwrite these headers.
+ */
+
+function header(info: SignInInfo<unknown>, name: string): string | undefined {
+  const get = own(info.result, 'getHeader');
+  const v = typeof get === 'function' ? (get as (n: string) => unknown)(name) : undefined;
+  return typeof v === 'string' && v !== '' ? v : undefined;
+}
+
+export const oauth2ProxyProvider: Provider = {
+  providerId: 'oauth2Proxy',
+  get resolvers() {
+    return stockResolvers('@backstage/plugin-auth-backend-module-oauth2-proxy-provider', 'oauth2ProxySignInResolvers');
+  },
+  profileFields: [],
+  factNames: ['user', 'preferredUsername', 'groups'],
+  facts: info => {
+    const groups = header(info, 'x-forwarded-groups');
+    return {
+      user: canonicalId(header(info, 'x-forwarded-user'), 'the X-Forwarded-User header'),
+      preferredUsername: canonicalId(header(info, 'x-forwarded-preferred-username'), 'the X-Forwarded-Preferred-Username header'),
+      // One value per group, which Node joins with ", " (and some proxies with ","): a group name
+      // holding a comma reads as two (docs/providers.md says so).
+      groups: groups === undefined ? null : groups.split(',').map(g => {
+        const name = g.trim();
+        if (name === '') throw new FactsError('the X-Forwarded-Groups header has an empty group name');
+        return name;
+      }),
+    };
+  },
+};
