@@ -293,47 +293,66 @@ export const withoutRef = (message: string) => message.replace(/ \(ref [0-9a-f]{
 async function signIn(baseUrl: string, idp: FakeIdentityProvider, username: string, env: string): Promise<SignInOutcome> {
   const PROVIDER = idp.providerId;
   if (!idp.hasUser(username)) throw new Error(`signIn: '${username}' is not one of the ${PROVIDER} users given to startBackstage`);
+  return oauthPopupSignIn(baseUrl, PROVIDER, env, async location => {
+    if (`${location.origin}${location.pathname}` !== idp.authorizeUrl) {
+      throw new Error(`signIn: /start redirected to ${location}, not to ${PROVIDER}'s authorize URL`);
+    }
+    // The fake provider: the person consents and is sent back to redirect_uri with a code.
+    const redirectUri = location.searchParams.get('redirect_uri');
+    if (!redirectUri) throw new Error(`signIn: authorize URL lacks redirect_uri: ${location}`);
+    const callback = new URL(redirectUri);
+    callback.searchParams.set('code', idp.issueCode(username, location.searchParams.get('scope')));
+    callback.searchParams.set('state', location.searchParams.get('state') ?? '');
+    return callback;
+  });
+}
 
+/**
+ * One sign-in through the real OAuth popup flow of any provider: /start, then `consent` (the
+ * provider's side: from its authorize URL to the URL it sends the browser back to), then the handler.
+ */
+export async function oauthPopupSignIn(
+  baseUrl: string,
+  providerId: string,
+  env: string,
+  consent: (authorizeUrl: URL) => Promise<URL>,
+): Promise<SignInOutcome> {
   // 1. The app opens the popup on /start; the backend answers with a redirect to the provider and a nonce cookie.
-  const start = await fetch(`${baseUrl}/api/auth/${PROVIDER}/start?env=${encodeURIComponent(env)}`, {
+  const start = await fetch(`${baseUrl}/api/auth/${providerId}/start?env=${encodeURIComponent(env)}`, {
     redirect: 'manual',
   });
   if (start.status !== 302) return errorOutcome(start);
   const location = new URL(start.headers.get('location') ?? '');
-  if (`${location.origin}${location.pathname}` !== idp.authorizeUrl) {
-    throw new Error(`signIn: /start redirected to ${location}, not to ${PROVIDER}'s authorize URL`);
-  }
-  const state = location.searchParams.get('state');
-  const redirectUri = location.searchParams.get('redirect_uri');
-  if (!state || !redirectUri) throw new Error(`signIn: authorize URL lacks state or redirect_uri: ${location}`);
-  // /start sets two nonce cookies: a deletion (Max-Age=0, legacy domain cookie) and then the real one.
-  const nonce = start.headers
+  if (!location.searchParams.get('state')) throw new Error(`signIn: authorize URL lacks state: ${location}`);
+  // /start sets two nonce cookies: a deletion (Max-Age=0, legacy domain cookie) and then the real one;
+  // and, for a provider that keeps state in a session (OIDC), the session cookie.
+  const cookies = start.headers
     .getSetCookie()
-    .filter(c => c.startsWith(`${PROVIDER}-nonce=`) && !/;\s*max-age=0\b/i.test(c))
-    .map(c => c.split(';')[0])
-    .pop();
-  if (!nonce) throw new Error(`signIn: /start set no ${PROVIDER}-nonce cookie`);
+    .filter(c => !/;\s*max-age=0\b/i.test(c))
+    .map(c => c.split(';')[0]);
+  if (!cookies.some(c => c.startsWith(`${providerId}-nonce=`))) throw new Error(`signIn: /start set no ${providerId}-nonce cookie`);
 
-  // 2. The provider: the person consents and is sent back to redirect_uri with a code.
-  const callback = new URL(redirectUri);
-  callback.searchParams.set('code', idp.issueCode(username, location.searchParams.get('scope')));
-  callback.searchParams.set('state', state);
+  // 2. The provider: the person signs in and consents, and is sent back with a code.
+  const callback = await consent(location);
 
   // 3. The popup loads the handler, which exchanges the code and answers with a postMessage page.
-  const frame = await fetch(callback, { headers: { cookie: nonce }, redirect: 'manual' });
+  const frame = await fetch(callback, { headers: { cookie: cookies.join('; ') }, redirect: 'manual' });
   const html = await frame.text();
   const data = html.match(/decodeURIComponent\('([^']*)'\)/)?.[1];
   if (data === undefined) {
     throw new Error(`signIn: unexpected handler response ${frame.status}: ${html.slice(0, 500)}`);
   }
-  const message = JSON.parse(decodeURIComponent(data)) as {
-    type: string;
-    error?: { name: string; message: string };
-    response?: {
-      profile: { email?: string; displayName?: string; picture?: string };
-      backstageIdentity?: { identity: { userEntityRef: string; ownershipEntityRefs: string[] } };
-    };
+  return clientAuthOutcome(JSON.parse(decodeURIComponent(data)));
+}
+
+/** What the frontend receives (a postMessage of the popup, or a proxy provider's refresh answer), as an outcome. */
+export function clientAuthOutcome(message: {
+  error?: { name: string; message: string };
+  response?: {
+    profile: { email?: string; displayName?: string; picture?: string };
+    backstageIdentity?: { identity: { userEntityRef: string; ownershipEntityRefs: string[] } };
   };
+}): SignInOutcome {
   if (message.error) return { ok: false, name: message.error.name, message: message.error.message };
   const identity = message.response?.backstageIdentity?.identity;
   if (!message.response || !identity) {
@@ -348,7 +367,7 @@ async function signIn(baseUrl: string, idp: FakeIdentityProvider, username: stri
 }
 
 /** A JSON error answer of the backend ({ error: { name, message } }) as an outcome. */
-async function errorOutcome(res: Response): Promise<SignInOutcome> {
+export async function errorOutcome(res: Response): Promise<SignInOutcome> {
   const text = await res.text();
   try {
     const { error } = JSON.parse(text) as { error: { name: string; message: string } };
@@ -358,13 +377,13 @@ async function errorOutcome(res: Response): Promise<SignInOutcome> {
   }
 }
 
-interface ExpectedEntity {
+export interface ExpectedEntity {
   ref: string;
   memberOf: string[];
 }
 
 /** The User and Group entities of a catalog file, as refs (with the memberOf refs of users). */
-function catalogEntities(file: string): ExpectedEntity[] {
+export function catalogEntities(file: string): ExpectedEntity[] {
   const docs = parseAllDocuments(readFileSync(file, 'utf8')).map(d => d.toJS() as any);
   return docs
     .filter(d => d && (d.kind === 'User' || d.kind === 'Group'))
@@ -380,7 +399,7 @@ function catalogEntities(file: string): ExpectedEntity[] {
 }
 
 /** Polls the catalog REST API until it serves every expected entity, with the users' memberOf relations. */
-async function waitForCatalog(baseUrl: string, expected: ExpectedEntity[], timeoutMs: number): Promise<void> {
+export async function waitForCatalog(baseUrl: string, expected: ExpectedEntity[], timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let missing: string[] = expected.map(e => e.ref);
   while (Date.now() < deadline) {
@@ -417,7 +436,7 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-function deepMerge(a: Record<string, unknown>, b: Record<string, unknown>): Record<string, unknown> {
+export function deepMerge(a: Record<string, unknown>, b: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = { ...a };
   for (const [k, v] of Object.entries(b)) {
     out[k] = isPlainObject(v) && isPlainObject(out[k]) ? deepMerge(out[k] as Record<string, unknown>, v) : v;

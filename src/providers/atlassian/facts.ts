@@ -9,7 +9,7 @@ import { exactId, profileJson } from '../common/claims';
 export const atlassianProvider: Provider = {
   providerId: 'atlassian',
   get resolvers() {
-    return stockResolvers('@backstage/plugin-auth-backend-module-atlassian-provider', 'atlassianSignInResolvers');
+    return stockResolvers('atlassian', 'atlassianSignInResolvers', { commonWins: true });
   },
   profileFields: ['id', 'displayName'],
   factNames: ['accountId'],

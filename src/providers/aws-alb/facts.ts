@@ -10,9 +10,10 @@ import { exactId, fullProfileOf, own } from '../common/claims';
 export const awsAlbProvider: Provider = {
   providerId: 'awsalb',
   get resolvers() {
-    return stockResolvers('@backstage/plugin-auth-backend-module-aws-alb-provider', 'awsAlbSignInResolvers');
+    return stockResolvers('aws-alb', 'awsAlbSignInResolvers');
   },
   // Not `username`: the stock authenticator makes it from the email's local part.
+  kind: 'proxy',
   profileFields: ['id', 'displayName'],
   factNames: ['sub'],
   emailVouched: () => false,

@@ -10,8 +10,9 @@ import { canonicalId, exactId, fullProfileOf, own } from '../common/claims';
 export const azureEasyAuthProvider: Provider = {
   providerId: 'azureEasyAuth',
   get resolvers() {
-    return stockResolvers('@backstage/plugin-auth-backend-module-azure-easyauth-provider', 'azureEasyAuthSignInResolvers');
+    return stockResolvers('azure-easyauth', 'azureEasyAuthSignInResolvers');
   },
+  kind: 'proxy',
   profileFields: ['id', 'displayName'],
   factNames: ['objectId', 'username'],
   emailVouched: () => false,

@@ -11,7 +11,7 @@ import { canonicalId, exactId, fullProfileOf, own } from '../common/claims';
 export const bitbucketServerProvider: Provider = {
   providerId: 'bitbucketServer',
   get resolvers() {
-    return stockResolvers('@backstage/plugin-auth-backend-module-bitbucket-server-provider', 'bitbucketServerSignInResolvers');
+    return stockResolvers('bitbucket-server', 'bitbucketServerSignInResolvers', { commonWins: true });
   },
   profileFields: ['id', 'username', 'displayName'],
   factNames: ['userId', 'username'],

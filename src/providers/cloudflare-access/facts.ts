@@ -12,8 +12,9 @@ import { exactId, own } from '../common/claims';
 export const cloudflareAccessProvider: Provider = {
   providerId: 'cfaccess',
   get resolvers() {
-    return stockResolvers('@backstage/plugin-auth-backend-module-cloudflare-access-provider', 'cloudflareAccessSignInResolvers');
+    return stockResolvers('cloudflare-access', 'cloudflareAccessSignInResolvers', { commonWins: true });
   },
+  kind: 'proxy',
   profileFields: [],
   factNames: ['userId', 'groups', 'groupIds'],
   facts: info => {

@@ -9,8 +9,9 @@ import { exactId, own } from '../common/claims';
 export const gcpIapProvider: Provider = {
   providerId: 'gcpIap',
   get resolvers() {
-    return stockResolvers('@backstage/plugin-auth-backend-module-gcp-iap-provider', 'gcpIapSignInResolvers');
+    return stockResolvers('gcp-iap', 'gcpIapSignInResolvers', { commonWins: true });
   },
+  kind: 'proxy',
   profileFields: [],
   factNames: ['userId', 'hostedDomain'],
   facts: info => {

@@ -10,7 +10,7 @@ import { canonicalId, exactId, profileJson } from '../common/claims';
 export const gitlabProvider: Provider = {
   providerId: 'gitlab',
   get resolvers() {
-    return stockResolvers('@backstage/plugin-auth-backend-module-gitlab-provider', 'gitlabSignInResolvers');
+    return stockResolvers('gitlab', 'gitlabSignInResolvers', { commonWins: true });
   },
   profileFields: ['id', 'username', 'displayName'],
   factNames: ['userId', 'username'],

@@ -9,7 +9,7 @@ import { exactId, profileJson } from '../common/claims';
 export const googleProvider: Provider = {
   providerId: 'google',
   get resolvers() {
-    return stockResolvers('@backstage/plugin-auth-backend-module-google-provider', 'googleSignInResolvers');
+    return stockResolvers('google', 'googleSignInResolvers', { commonWins: true });
   },
   profileFields: ['id', 'displayName'],
   factNames: ['userId', 'hostedDomain'],

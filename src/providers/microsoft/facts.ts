@@ -24,7 +24,7 @@ function microsoftAdapter(ownTenant: string | null): Provider {
   return {
     providerId: 'microsoft',
     get resolvers() {
-      return stockResolvers('@backstage/plugin-auth-backend-module-microsoft-provider', 'microsoftSignInResolvers');
+      return stockResolvers('microsoft', 'microsoftSignInResolvers', { commonWins: true });
     },
     profileFields: ['id', 'displayName'],
     factNames: ['tenantId', 'objectId', 'userPrincipalName', 'groups'],

@@ -22,8 +22,9 @@ function header(info: SignInInfo<unknown>, name: string): string | undefined {
 export const oauth2ProxyProvider: Provider = {
   providerId: 'oauth2Proxy',
   get resolvers() {
-    return stockResolvers('@backstage/plugin-auth-backend-module-oauth2-proxy-provider', 'oauth2ProxySignInResolvers');
+    return stockResolvers('oauth2-proxy', 'oauth2ProxySignInResolvers');
   },
+  kind: 'proxy',
   profileFields: [],
   factNames: ['user', 'preferredUsername', 'groups'],
   facts: info => {

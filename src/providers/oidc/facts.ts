@@ -41,7 +41,7 @@ function oidcAdapter(extraClaims: readonly string[]): Provider {
   return {
     providerId: 'oidc',
     get resolvers() {
-      return stockResolvers('@backstage/plugin-auth-backend-module-oidc-provider', 'oidcSignInResolvers');
+      return stockResolvers('oidc', 'oidcSignInResolvers');
     },
     // fullProfile is the token set and the claim set: nothing of it is readable as it is.
     profileFields: [],

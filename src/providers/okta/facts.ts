@@ -10,7 +10,7 @@ import { canonicalId, exactId, groupList, profileJson } from '../common/claims';
 export const oktaProvider: Provider = {
   providerId: 'okta',
   get resolvers() {
-    return stockResolvers('@backstage/plugin-auth-backend-module-okta-provider', 'oktaSignInResolvers');
+    return stockResolvers('okta', 'oktaSignInResolvers', { commonWins: true });
   },
   profileFields: ['id', 'username', 'displayName'],
   factNames: ['userId', 'login', 'groups'],

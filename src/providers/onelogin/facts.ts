@@ -10,7 +10,7 @@ import { canonicalId, exactId, profileJson } from '../common/claims';
 export const oneloginProvider: Provider = {
   providerId: 'onelogin',
   get resolvers() {
-    return stockResolvers('@backstage/plugin-auth-backend-module-onelogin-provider', 'oneLoginSignInResolvers');
+    return stockResolvers('onelogin', 'oneLoginSignInResolvers', { commonWins: true });
   },
   profileFields: ['id', 'username', 'displayName'],
   factNames: ['userId', 'username'],
