@@ -30,6 +30,8 @@ export async function startProviderBackend(options: {
   providerConfig: object;
   catalogFile: string;
   config?: Record<string, unknown>;
+  /** More features for the backend (other provider modules). */
+  features?: Feature[];
   logLevel?: LogLevel;
 }): Promise<ProviderBackend> {
   const logs: LogEntry[] = [];
@@ -50,6 +52,7 @@ export async function startProviderBackend(options: {
       authPlugin,
       catalogPlugin,
       options.authModule,
+      ...(options.features ?? []),
     ],
   });
   const baseUrl = `http://localhost:${backend.server.port()}`;

@@ -1,12 +1,13 @@
 import type * as Stock from '@backstage/plugin-auth-backend-module-azure-easyauth-provider';
 import { createStockSigninRulesModule } from '../../backstage/createStockSigninRulesModule';
 import { azureEasyAuthProvider } from './facts';
+import { appServiceOnly } from './appServiceOnly';
 
 /**
  * `backend.add(import('signin-rules/azure-easyauth'))`: Azure App Service authentication (Easy Auth) sign-in with `resolver: rules`, in place of
  * @backstage/plugin-auth-backend-module-azure-easyauth-provider (which must be installed: its authenticator and resolvers are the ones used).
  */
-const built = createStockSigninRulesModule<typeof Stock>('azure-easyauth', azureEasyAuthProvider, stock => stock.azureEasyAuthAuthenticator);
+const built = createStockSigninRulesModule<typeof Stock>('azure-easyauth', azureEasyAuthProvider, stock => appServiceOnly(stock.azureEasyAuthAuthenticator));
 
 /** Where other backend modules add custom resolvers that this provider's rules can name. */
 export const signinRulesAzureEasyAuthResolversExtensionPoint = built.extensionPoint;
