@@ -6,11 +6,10 @@
  */
 import authModuleOidcStock from '@backstage/plugin-auth-backend-module-oidc-provider';
 import oidcModule from '../../src/providers/oidc/module';
-import { oauthPopupSignIn, type SignInOutcome } from './harness';
-import { startOidcIdp, type OidcIdp } from './oidcIdp';
+import type { SignInOutcome } from './harness';
+import { OIDC_CLIENT, oidcProviderConfig, oidcSignIn, SESSION_CONFIG, startOidcIdp, type OidcIdp } from './oidcIdp';
 import { startProviderBackend, type ProviderBackend } from './providerBackend';
 
-const CALLBACK = 'http://localhost:7007/api/auth/oidc/handler/frame';
 const CATALOG = 'test/backstage/fixtures/oidc-catalog.yaml';
 
 const accounts = {
@@ -26,32 +25,12 @@ const accounts = {
 
 let idp: OidcIdp;
 beforeAll(async () => {
-  idp = await startOidcIdp({ clients: [{ client_id: 'backstage', client_secret: 'oidc-client-secret', redirect_uris: [CALLBACK] }], accounts });
+  idp = await startOidcIdp({ clients: [OIDC_CLIENT], accounts });
 });
 afterAll(() => idp?.stop());
 
-// The stock OIDC authenticator keeps its state in a session, which the auth plugin offers only with a secret.
-const SESSION = { auth: { session: { secret: 'session-secret-for-tests' } } };
-
-const envConfig = (resolvers: unknown[]) => ({
-  development: {
-    clientId: 'backstage',
-    clientSecret: 'oidc-client-secret',
-    metadataUrl: `${idp.issuer}/.well-known/openid-configuration`,
-    callbackUrl: CALLBACK,
-    // Backstage asks for prompt=none by default, which a provider answers with login_required before any login.
-    prompt: 'auto',
-    additionalScopes: ['groups'],
-    signIn: { resolvers },
-  },
-});
-
-/** `account` signs in through the popup: the provider sends the browser back to the configured callback, which is this backend. */
-const signIn = (backstage: ProviderBackend, account: string): Promise<SignInOutcome> =>
-  oauthPopupSignIn(backstage.baseUrl, 'oidc', 'development', async authorizeUrl => {
-    const back = await idp.authorize(authorizeUrl.toString(), account);
-    return new URL(`${back.pathname}${back.search}`, backstage.baseUrl);
-  });
+const envConfig = (resolvers: unknown[]) => oidcProviderConfig(idp, resolvers);
+const signIn = (backstage: ProviderBackend, account: string) => oidcSignIn(backstage.baseUrl, idp, account);
 
 describe('OIDC through a real backend and a real OpenID provider', () => {
   let backstage: ProviderBackend;
@@ -60,7 +39,7 @@ describe('OIDC through a real backend and a real OpenID provider', () => {
       authModule: oidcModule,
       providerId: 'oidc',
       catalogFile: CATALOG,
-      config: SESSION,
+      config: SESSION_CONFIG,
       providerConfig: envConfig([
         {
           resolver: 'rules',
@@ -112,7 +91,7 @@ describe('OIDC stock resolver configs sign people in exactly as the stock module
   it.each(stockConfigs)('%s', async (_name, resolvers) => {
     const outcomes: Record<string, SignInOutcome[]> = { stock: [], ours: [] };
     for (const [which, authModule] of [['stock', authModuleOidcStock], ['ours', oidcModule]] as const) {
-      const backstage = await startProviderBackend({ authModule, providerId: 'oidc', catalogFile: CATALOG, config: SESSION, providerConfig: envConfig(resolvers) });
+      const backstage = await startProviderBackend({ authModule, providerId: 'oidc', catalogFile: CATALOG, config: SESSION_CONFIG, providerConfig: envConfig(resolvers) });
       try {
         for (const account of ['alice', 'bob', 'eve']) outcomes[which].push(await signIn(backstage, account));
       } finally {

@@ -5,6 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { resolve } from 'node:path';
+import { oauthPopupSignIn, type SignInOutcome } from './harness';
 
 export interface IdpClient {
   client_id: string;
@@ -64,4 +65,35 @@ export async function startOidcIdp(options: { clients: IdpClient[]; accounts: Re
     await exited;
   };
   return { issuer, authorize, stop };
+}
+
+/** The callback registered at the provider: the config's backend.baseUrl, which the tests rewrite to the real port. */
+export const OIDC_CALLBACK = 'http://localhost:7007/api/auth/oidc/handler/frame';
+export const OIDC_CLIENT: IdpClient = { client_id: 'backstage', client_secret: 'oidc-client-secret', redirect_uris: [OIDC_CALLBACK] };
+
+/** The stock OIDC authenticator keeps its state in a session, which the auth plugin offers only with a secret. */
+export const SESSION_CONFIG = { auth: { session: { secret: 'session-secret-for-tests' } } };
+
+/** auth.providers.oidc for `idp`, with one environment (`development`) signing in through `resolvers`. */
+export function oidcProviderConfig(idp: OidcIdp, resolvers: unknown[]): object {
+  return {
+    development: {
+      clientId: OIDC_CLIENT.client_id,
+      clientSecret: OIDC_CLIENT.client_secret,
+      metadataUrl: `${idp.issuer}/.well-known/openid-configuration`,
+      callbackUrl: OIDC_CALLBACK,
+      // Backstage asks for prompt=none by default, which a provider answers with login_required before any login.
+      prompt: 'auto',
+      additionalScopes: ['groups'],
+      signIn: { resolvers },
+    },
+  };
+}
+
+/** `account` signs in through the popup; the provider sends the browser back to the configured callback, which is `baseUrl`. */
+export function oidcSignIn(baseUrl: string, idp: OidcIdp, account: string): Promise<SignInOutcome> {
+  return oauthPopupSignIn(baseUrl, 'oidc', 'development', async authorizeUrl => {
+    const back = await idp.authorize(authorizeUrl.toString(), account);
+    return new URL(`${back.pathname}${back.search}`, baseUrl);
+  });
 }

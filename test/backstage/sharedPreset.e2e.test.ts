@@ -1,0 +1,67 @@
+/**
+ * One shared preset, unchanged, deciding for people of different providers through real backends:
+ * email-domain-staff reads only common facts (`email.*`), so it works under any provider, and under
+ * each it trusts only an address that provider vouches for.
+ */
+import { startBackstage, type Backstage } from './harness';
+import { oidcProviderConfig, oidcSignIn, OIDC_CLIENT, SESSION_CONFIG, startOidcIdp, type OidcIdp } from './oidcIdp';
+import { startProviderBackend, type ProviderBackend } from './providerBackend';
+import oidcModule from '../../src/providers/oidc/module';
+
+// As an admin writes it, for any provider (config given as data: the path is from the working directory).
+const staffOnly = [
+  {
+    resolver: 'rules',
+    rules: [{ preset: './presets/email-domain-staff.yaml', with: { domains: ['example.com'] } }],
+    default: { deny: 'Staff only' },
+  },
+];
+const CATALOG = 'test/backstage/fixtures/catalog.yaml';
+
+describe('email-domain-staff under Bitbucket', () => {
+  let backstage: Backstage;
+  beforeAll(async () => {
+    backstage = await startBackstage({
+      authModule: import('../../src'),
+      providerConfig: { development: { clientId: 'bb-client', clientSecret: 'bb-secret', signIn: { resolvers: staffOnly } } },
+      catalogFile: CATALOG,
+      users: [
+        { uuid: '{aaaaaaaa-1111-4111-8111-111111111111}', username: 'alice-bb', displayName: 'Alice', emails: [{ email: 'alice@example.com', is_primary: true, is_confirmed: true }] },
+        { uuid: '{dddddddd-4444-4444-8444-444444444444}', username: 'dan-p', displayName: 'Dan', emails: [{ email: 'dan@partner.io', is_primary: true, is_confirmed: true }] },
+      ],
+    });
+  });
+  afterAll(() => backstage?.stop());
+
+  it('signs staff in by their catalog email, and refuses another domain', async () => {
+    expect(await backstage.signIn('alice-bb')).toMatchObject({ ok: true, userEntityRef: 'user:default/alice' });
+    expect(await backstage.signIn('dan-p')).toEqual({ ok: false, name: 'NotAllowedError', message: 'Staff only' });
+  });
+});
+
+describe('email-domain-staff under OIDC', () => {
+  let idp: OidcIdp;
+  let backstage: ProviderBackend;
+  beforeAll(async () => {
+    idp = await startOidcIdp({
+      clients: [OIDC_CLIENT],
+      accounts: {
+        alice: { email: 'alice@example.com', email_verified: true },
+        dan: { email: 'dan@partner.io', email_verified: true },
+        // Bob's address, never verified: the preset must not make this person Bob.
+        eve: { email: 'bob@example.com', email_verified: false },
+      },
+    });
+    backstage = await startProviderBackend({ authModule: oidcModule, providerId: 'oidc', catalogFile: CATALOG, config: SESSION_CONFIG, providerConfig: oidcProviderConfig(idp, staffOnly) });
+  });
+  afterAll(async () => {
+    await backstage?.stop();
+    await idp?.stop();
+  });
+
+  it('signs staff in by their verified email, refuses another domain and an unverified address', async () => {
+    expect(await oidcSignIn(backstage.baseUrl, idp, 'alice')).toMatchObject({ ok: true, userEntityRef: 'user:default/alice' });
+    expect(await oidcSignIn(backstage.baseUrl, idp, 'dan')).toEqual({ ok: false, name: 'NotAllowedError', message: 'Staff only' });
+    expect(await oidcSignIn(backstage.baseUrl, idp, 'eve')).toEqual({ ok: false, name: 'NotAllowedError', message: 'Staff only' });
+  });
+});
