@@ -113,13 +113,18 @@ export interface Target {
 export type EnvChoice = 'given' | 'auth.environment' | 'the only one';
 
 /** Picks the provider and environment as the docs promise: the only provider with rules, auth.environment. */
-function pickTarget(config: Record<string, any>, environments: Array<{ providerId: string; blocks: unknown[] }>, target: Target) {
+function pickTarget(config: Record<string, any>, environments: Array<{ providerId: string; env: string; blocks: unknown[] }>, target: Target) {
   const withRules = [...new Set(environments.filter(e => e.blocks.length).map(e => e.providerId))];
   const providerId = target.provider ?? (withRules.length === 1 ? withRules[0] : undefined);
   if (!providerId) {
     throw new UsageError(
       withRules.length ? `several providers have rules (${withRules.join(', ')}): pick one with --provider` : 'no provider has a "rules" resolver: pick one with --provider',
     );
+  }
+  // A proxy provider's config has no environment level: its one environment is named ''.
+  if (environments.some(e => e.providerId === providerId && e.env === '')) {
+    if (target.env !== undefined) throw new UsageError(`provider "${providerId}" is a proxy provider: its config has no environments, leave out --env`);
+    return { providerId, env: '', envs: [''], choice: 'the only one' as EnvChoice };
   }
   const providerConfig = config.auth?.providers?.[providerId];
   const envs = providerConfig && typeof providerConfig === 'object' ? Object.keys(providerConfig) : [];

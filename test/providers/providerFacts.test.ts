@@ -159,12 +159,14 @@ describe('the other providers’ facts, from what each stock authenticator deliv
   it('oauth2-proxy: user, preferred username and groups from its headers; the forwarded ID token never', () => {
     const headers: Record<string, string> = { 'x-forwarded-user': 'Alice', 'x-forwarded-preferred-username': 'alice', 'x-forwarded-groups': 'staff, ops,admins', 'x-oauth2-proxy-id-token': 'Bearer secret-token' };
     const result = { fullProfile: { sub: 'x' }, accessToken: 'secret-token', headers, getHeader: (n: string) => headers[n.toLowerCase()] };
+    const withHeaders = (h: Record<string, unknown>) => ({ ...result, headers: h });
     const f = facts('oauth2Proxy', { profile: { email: 'alice@acme.com' }, result });
     expect(f.oauth2Proxy).toEqual({ user: 'alice', preferredUsername: 'alice', groups: ['staff', 'ops', 'admins'] });
     expect(f.email?.address).toBe('alice@acme.com');
     expect(JSON.stringify(f)).not.toContain('secret-token');
-    expect(facts('oauth2Proxy', { result: { ...result, getHeader: () => undefined } }).oauth2Proxy).toEqual({ user: null, preferredUsername: null, groups: null });
-    expect(() => facts('oauth2Proxy', { result: { ...result, getHeader: (n: string) => (n === 'x-forwarded-groups' ? 'a,,b' : undefined) } })).toThrow(/empty group name/);
+    expect(facts('oauth2Proxy', { result: withHeaders({}) }).oauth2Proxy).toEqual({ user: null, preferredUsername: null, groups: null });
+    expect(() => facts('oauth2Proxy', { result: withHeaders({ 'x-forwarded-groups': 'a,,b' }) })).toThrow(/empty group name/);
+    expect(() => facts('oauth2Proxy', { result: withHeaders({ 'x-forwarded-user': ['a', 'b'] }) })).toThrow(/more than once/);
   });
 });
 
@@ -184,7 +186,7 @@ describe('laws over any claim set', () => {
     ['azureEasyAuth', { fullProfile: { id: 'x', ...c }, accessToken: s }],
     ['gcpIap', { iapToken: { sub: 'x', ...c } }],
     ['cfaccess', { token: s, claims: c, cfIdentity: { id: 'x', ...c, groups: [] } }],
-    ['oauth2Proxy', { fullProfile: c, accessToken: s, headers: { 'x-oauth2-proxy-id-token': `Bearer ${s}` }, getHeader: (n: string) => (n === 'x-oauth2-proxy-id-token' ? `Bearer ${s}` : undefined) }],
+    ['oauth2Proxy', { fullProfile: c, accessToken: s, headers: { ...c, 'x-oauth2-proxy-id-token': `Bearer ${s}`, authorization: `Bearer ${s}` } }],
   ];
 
   it('no token, and nothing but the declared facts, reaches the facts of any provider', () => {
@@ -218,8 +220,7 @@ describe('laws over any claim set', () => {
         expect(facts('microsoft', { result: { params: { id_token: jwt({ tid: 't', groups }) } } }).microsoft).toMatchObject({ groups });
         const cf = groups.map((g, i) => ({ id: `id${i}`, name: g }));
         expect(facts('cfaccess', { result: { cfIdentity: { id: 'x', groups: cf } } }).cfaccess).toMatchObject({ groups });
-        const header = groups.join(', ');
-        expect(facts('oauth2Proxy', { result: { getHeader: (n: string) => (n === 'x-forwarded-groups' ? header : undefined) } }).oauth2Proxy).toMatchObject({ groups });
+        expect(facts('oauth2Proxy', { result: { headers: { 'x-forwarded-groups': groups.join(', ') } } }).oauth2Proxy).toMatchObject({ groups });
       }),
     );
   });

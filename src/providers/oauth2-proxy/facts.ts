@@ -13,10 +13,12 @@ import { canonicalId, own } from '../common/claims';
  * through the proxy, which must overwrite these headers.
  */
 
+/** One header as the request carried it (the stock result's `headers`, names in lower case), or undefined. */
 function header(info: SignInInfo<unknown>, name: string): string | undefined {
-  const get = own(info.result, 'getHeader');
-  const v = typeof get === 'function' ? (get as (n: string) => unknown)(name) : undefined;
-  return typeof v === 'string' && v !== '' ? v : undefined;
+  const v = own(own(info.result, 'headers'), name);
+  if (v === undefined || v === '') return undefined;
+  if (typeof v !== 'string') throw new FactsError(`the ${name} header came more than once`);
+  return v;
 }
 
 export const oauth2ProxyProvider: Provider = {
