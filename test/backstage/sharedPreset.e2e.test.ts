@@ -1,9 +1,10 @@
 /**
- * One shared preset, unchanged, deciding for people of different providers through real backends:
+ * One shared preset, unchanged, deciding for a Bitbucket, a GitHub and an OIDC person through real backends:
  * email-domain-staff reads only common facts (`email.*`), so it works under any provider, and under
  * each it trusts only an address that provider vouches for.
  */
 import { startBackstage, type Backstage } from './harness';
+import { FakeGithub } from './fakeGithub';
 import { oidcProviderConfig, oidcSignIn, OIDC_CLIENT, SESSION_CONFIG, startOidcIdp, type OidcIdp } from './oidcIdp';
 import { startProviderBackend, type ProviderBackend } from './providerBackend';
 import oidcModule from '../../src/providers/oidc/module';
@@ -36,6 +37,27 @@ describe('email-domain-staff under Bitbucket', () => {
   it('signs staff in by their catalog email, and refuses another domain', async () => {
     expect(await backstage.signIn('alice-bb')).toMatchObject({ ok: true, userEntityRef: 'user:default/alice' });
     expect(await backstage.signIn('dan-p')).toEqual({ ok: false, name: 'NotAllowedError', message: 'Staff only' });
+  });
+});
+
+describe('email-domain-staff under GitHub', () => {
+  let backstage: Backstage;
+  beforeAll(async () => {
+    backstage = await startBackstage({
+      authModule: import('../../src/providers/github/module'),
+      identityProvider: new FakeGithub([
+        { login: 'alice', id: 1001, email: 'alice@example.com', orgs: [] },
+        { login: 'dan', id: 2001, email: 'dan@partner.io', orgs: [] },
+      ]),
+      providerConfig: { development: { clientId: 'gh-client', clientSecret: 'gh-secret', signIn: { resolvers: staffOnly } } },
+      catalogFile: CATALOG,
+    });
+  });
+  afterAll(() => backstage?.stop());
+
+  it('signs staff in by their catalog email, and refuses another domain', async () => {
+    expect(await backstage.signIn('alice')).toMatchObject({ ok: true, userEntityRef: 'user:default/alice' });
+    expect(await backstage.signIn('dan')).toEqual({ ok: false, name: 'NotAllowedError', message: 'Staff only' });
   });
 });
 
