@@ -86,7 +86,7 @@ export function toSignInInfo(data: unknown, providerId?: string): SignInInfo<unk
     if (extra.length) return `has "${extra[0]}" next to "profile": a SignInInfo has only "profile" and "result"`;
     const problem = providerId === undefined ? undefined : fullProfileProblem((d.result as { fullProfile?: unknown } | undefined)?.fullProfile, providerId);
     if (problem) return problem;
-    return { profile: d.profile, result: d.result ?? {} } as SignInInfo<unknown>;
+    return { profile: d.profile, result: withGetHeader(d.result ?? {}) } as SignInInfo<unknown>;
   }
   const keys = shortFormKeys(providerId);
   for (const [k, v] of Object.entries(d)) {
@@ -149,4 +149,16 @@ export function profileOfUser(entity: Entity, providerId: string): SignInInfo<un
     if (typeof v === 'string') short[k === 'id' ? 'userId' : k] = v;
   }
   return fromShortForm(short, providerId);
+}
+
+/**
+ * A proxy provider's result with `headers` (oauth2-proxy's), as its stock resolvers read them: through
+ * `getHeader(name)`, which the request offers (`req.get`, any case) and a profile file cannot hold.
+ */
+function withGetHeader(result: unknown): unknown {
+  if (!result || typeof result !== 'object' || Array.isArray(result)) return result;
+  const headers = (result as { headers?: unknown }).headers;
+  if (!headers || typeof headers !== 'object' || Array.isArray(headers) || 'getHeader' in result) return result;
+  const byName = new Map(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v]));
+  return { ...result, getHeader: (name: string) => { const v = byName.get(name.toLowerCase()); return typeof v === 'string' ? v : undefined; } };
 }

@@ -4,6 +4,7 @@
  * from that provider's own facts.
  */
 import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { ex, run } from '../cli/run';
 
 const config = ex('providers/app-config.yaml');
@@ -56,5 +57,10 @@ describe('examples/providers', () => {
     // The provider's own facts came from the file: at least one is known.
     const facts = result.trace.find(t => t.type === 'facts')?.facts?.[id] as Record<string, unknown>;
     expect(Object.values(facts).some(v => v !== null)).toBe(true);
+  });
+
+  it('a stock oauth2-proxy resolver reads a profile file’s headers as it reads the request’s', async () => {
+    const { out } = await run(['explain', '--config', join(__dirname, 'fixtures/oauth2-proxy-stock-resolver.yaml'), '--catalog', ex('catalog.yaml'), '--profile', profile('oauth2-proxy-alice.yaml'), '--json']);
+    expect(JSON.parse(out)).toMatchObject({ outcome: 'signed-in', rule: 'staff', userEntityRef: 'user:default/alice' });
   });
 });
