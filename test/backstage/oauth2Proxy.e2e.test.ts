@@ -3,7 +3,7 @@
  * oauth2-proxy sets on every request it lets through, and the rules decide by its groups header.
  */
 import authModuleOauth2ProxyStock from '@backstage/plugin-auth-backend-module-oauth2-proxy-provider';
-import oauth2ProxyModule from '../../src/providers/oauth2-proxy/module';
+import oauth2ProxyModule from '../../src/backstage/oauth2-proxy';
 import type { SignInOutcome } from './harness';
 import { proxySignIn, startProviderBackend, type ProviderBackend } from './providerBackend';
 

@@ -5,7 +5,7 @@
  * authenticator. Only the person at the provider's login page is simulated.
  */
 import authModuleOidcStock from '@backstage/plugin-auth-backend-module-oidc-provider';
-import oidcModule from '../../src/providers/oidc/module';
+import oidcModule from '../../src/backstage/oidc';
 import type { SignInOutcome } from './harness';
 import { OIDC_CLIENT, oidcProviderConfig, oidcSignIn, SESSION_CONFIG, startOidcIdp, type OidcIdp } from './oidcIdp';
 import { startProviderBackend, type ProviderBackend } from './providerBackend';

@@ -5,18 +5,18 @@
  * own facts, and stops start-up with a located problem on a fact it does not have.
  */
 import type { BackendFeature } from '@backstage/backend-plugin-api';
-import google from '../../src/providers/google/module';
-import microsoft from '../../src/providers/microsoft/module';
-import okta from '../../src/providers/okta/module';
-import gitlab from '../../src/providers/gitlab/module';
-import atlassian from '../../src/providers/atlassian/module';
-import bitbucketServer from '../../src/providers/bitbucket-server/module';
-import auth0 from '../../src/providers/auth0/module';
-import onelogin from '../../src/providers/onelogin/module';
-import awsAlb from '../../src/providers/aws-alb/module';
-import gcpIap from '../../src/providers/gcp-iap/module';
-import cloudflareAccess from '../../src/providers/cloudflare-access/module';
-import azureEasyAuth from '../../src/providers/azure-easyauth/module';
+import google from '../../src/backstage/google';
+import microsoft from '../../src/backstage/microsoft';
+import okta from '../../src/backstage/okta';
+import gitlab from '../../src/backstage/gitlab';
+import atlassian from '../../src/backstage/atlassian';
+import bitbucketServer from '../../src/backstage/bitbucket-server';
+import auth0 from '../../src/backstage/auth0';
+import onelogin from '../../src/backstage/onelogin';
+import awsAlb from '../../src/backstage/aws-alb';
+import gcpIap from '../../src/backstage/gcp-iap';
+import cloudflareAccess from '../../src/backstage/cloudflare-access';
+import azureEasyAuth from '../../src/backstage/azure-easyauth';
 import { mockServices, startTestBackend } from '@backstage/backend-test-utils';
 import authPlugin from '@backstage/plugin-auth-backend';
 import { providers } from '../../src/providers';

@@ -7,7 +7,7 @@ import { startBackstage, type Backstage } from './harness';
 import { FakeGithub } from './fakeGithub';
 import { oidcProviderConfig, oidcSignIn, OIDC_CLIENT, SESSION_CONFIG, startOidcIdp, type OidcIdp } from './oidcIdp';
 import { startProviderBackend, type ProviderBackend } from './providerBackend';
-import oidcModule from '../../src/providers/oidc/module';
+import oidcModule from '../../src/backstage/oidc';
 
 // As an admin writes it, for any provider (config given as data: the path is from the working directory).
 const staffOnly = [
@@ -44,7 +44,7 @@ describe('email-domain-staff under GitHub', () => {
   let backstage: Backstage;
   beforeAll(async () => {
     backstage = await startBackstage({
-      authModule: import('../../src/providers/github/module'),
+      authModule: import('../../src/backstage/github'),
       identityProvider: new FakeGithub([
         { login: 'alice', id: 1001, email: 'alice@example.com', orgs: [] },
         { login: 'dan', id: 2001, email: 'dan@partner.io', orgs: [] },

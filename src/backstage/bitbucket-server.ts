@@ -1,6 +1,6 @@
 import type * as Stock from '@backstage/plugin-auth-backend-module-bitbucket-server-provider';
-import { createStockSigninRulesModule } from '../../backstage/createStockSigninRulesModule';
-import { bitbucketServerProvider } from './facts';
+import { createStockSigninRulesModule } from './createStockSigninRulesModule';
+import { bitbucketServerProvider } from '../providers/bitbucket-server/facts';
 
 /**
  * `backend.add(import('signin-rules/bitbucket-server'))`: Bitbucket Server / Data Center sign-in with `resolver: rules`, in place of

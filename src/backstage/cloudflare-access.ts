@@ -1,6 +1,6 @@
 import type * as Stock from '@backstage/plugin-auth-backend-module-cloudflare-access-provider';
-import { createStockSigninRulesModule } from '../../backstage/createStockSigninRulesModule';
-import { cloudflareAccessProvider } from './facts';
+import { createStockSigninRulesModule } from './createStockSigninRulesModule';
+import { cloudflareAccessProvider } from '../providers/cloudflare-access/facts';
 
 /**
  * `backend.add(import('signin-rules/cloudflare-access'))`: Cloudflare Access sign-in with `resolver: rules`, in place of

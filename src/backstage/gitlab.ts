@@ -1,6 +1,6 @@
 import type * as Stock from '@backstage/plugin-auth-backend-module-gitlab-provider';
-import { createStockSigninRulesModule } from '../../backstage/createStockSigninRulesModule';
-import { gitlabProvider } from './facts';
+import { createStockSigninRulesModule } from './createStockSigninRulesModule';
+import { gitlabProvider } from '../providers/gitlab/facts';
 
 /**
  * `backend.add(import('signin-rules/gitlab'))`: GitLab sign-in with `resolver: rules`, in place of

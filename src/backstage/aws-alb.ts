@@ -1,6 +1,6 @@
 import type * as Stock from '@backstage/plugin-auth-backend-module-aws-alb-provider';
-import { createStockSigninRulesModule } from '../../backstage/createStockSigninRulesModule';
-import { awsAlbProvider } from './facts';
+import { createStockSigninRulesModule } from './createStockSigninRulesModule';
+import { awsAlbProvider } from '../providers/aws-alb/facts';
 
 /**
  * `backend.add(import('signin-rules/aws-alb'))`: AWS Application Load Balancer sign-in with `resolver: rules`, in place of

@@ -1,6 +1,6 @@
 import type * as Stock from '@backstage/plugin-auth-backend-module-auth0-provider';
-import { createStockSigninRulesModule } from '../../backstage/createStockSigninRulesModule';
-import { auth0Provider } from './facts';
+import { createStockSigninRulesModule } from './createStockSigninRulesModule';
+import { auth0Provider } from '../providers/auth0/facts';
 
 /**
  * `backend.add(import('signin-rules/auth0'))`: Auth0 sign-in with `resolver: rules`, in place of

@@ -1,6 +1,6 @@
 import type * as Stock from '@backstage/plugin-auth-backend-module-atlassian-provider';
-import { createStockSigninRulesModule } from '../../backstage/createStockSigninRulesModule';
-import { atlassianProvider } from './facts';
+import { createStockSigninRulesModule } from './createStockSigninRulesModule';
+import { atlassianProvider } from '../providers/atlassian/facts';
 
 /**
  * `backend.add(import('signin-rules/atlassian'))`: Atlassian sign-in with `resolver: rules`, in place of

@@ -1,6 +1,6 @@
 import type * as Stock from '@backstage/plugin-auth-backend-module-google-provider';
-import { createStockSigninRulesModule } from '../../backstage/createStockSigninRulesModule';
-import { googleProvider } from './facts';
+import { createStockSigninRulesModule } from './createStockSigninRulesModule';
+import { googleProvider } from '../providers/google/facts';
 
 /**
  * `backend.add(import('signin-rules/google'))`: Google sign-in with `resolver: rules`, in place of

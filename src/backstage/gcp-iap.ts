@@ -1,6 +1,6 @@
 import type * as Stock from '@backstage/plugin-auth-backend-module-gcp-iap-provider';
-import { createStockSigninRulesModule } from '../../backstage/createStockSigninRulesModule';
-import { gcpIapProvider } from './facts';
+import { createStockSigninRulesModule } from './createStockSigninRulesModule';
+import { gcpIapProvider } from '../providers/gcp-iap/facts';
 
 /**
  * `backend.add(import('signin-rules/gcp-iap'))`: Google Cloud Identity-Aware Proxy sign-in with `resolver: rules`, in place of

@@ -1,6 +1,6 @@
 import type * as Stock from '@backstage/plugin-auth-backend-module-okta-provider';
-import { createStockSigninRulesModule } from '../../backstage/createStockSigninRulesModule';
-import { oktaProvider } from './facts';
+import { createStockSigninRulesModule } from './createStockSigninRulesModule';
+import { oktaProvider } from '../providers/okta/facts';
 
 /**
  * `backend.add(import('signin-rules/okta'))`: Okta sign-in with `resolver: rules`, in place of

@@ -1,6 +1,6 @@
 import type * as Stock from '@backstage/plugin-auth-backend-module-oidc-provider';
-import { createStockSigninRulesModule } from '../../backstage/createStockSigninRulesModule';
-import { oidcProvider } from './facts';
+import { createStockSigninRulesModule } from './createStockSigninRulesModule';
+import { oidcProvider } from '../providers/oidc/facts';
 
 /**
  * `backend.add(import('signin-rules/oidc'))`: OIDC (any OpenID Connect provider) sign-in with `resolver: rules`, in place of

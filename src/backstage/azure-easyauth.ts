@@ -1,7 +1,7 @@
 import type * as Stock from '@backstage/plugin-auth-backend-module-azure-easyauth-provider';
-import { createStockSigninRulesModule } from '../../backstage/createStockSigninRulesModule';
-import { azureEasyAuthProvider } from './facts';
-import { appServiceOnly } from './appServiceOnly';
+import { createStockSigninRulesModule } from './createStockSigninRulesModule';
+import { azureEasyAuthProvider } from '../providers/azure-easyauth/facts';
+import { appServiceOnly } from '../providers/azure-easyauth/appServiceOnly';
 
 /**
  * `backend.add(import('signin-rules/azure-easyauth'))`: Azure App Service authentication (Easy Auth) sign-in with `resolver: rules`, in place of

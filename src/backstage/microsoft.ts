@@ -1,6 +1,6 @@
 import type * as Stock from '@backstage/plugin-auth-backend-module-microsoft-provider';
-import { createStockSigninRulesModule } from '../../backstage/createStockSigninRulesModule';
-import { microsoftProvider } from './facts';
+import { createStockSigninRulesModule } from './createStockSigninRulesModule';
+import { microsoftProvider } from '../providers/microsoft/facts';
 
 /**
  * `backend.add(import('signin-rules/microsoft'))`: Microsoft Entra ID sign-in with `resolver: rules`, in place of

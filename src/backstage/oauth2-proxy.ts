@@ -1,6 +1,6 @@
 import type * as Stock from '@backstage/plugin-auth-backend-module-oauth2-proxy-provider';
-import { createStockSigninRulesModule } from '../../backstage/createStockSigninRulesModule';
-import { oauth2ProxyProvider } from './facts';
+import { createStockSigninRulesModule } from './createStockSigninRulesModule';
+import { oauth2ProxyProvider } from '../providers/oauth2-proxy/facts';
 
 /**
  * `backend.add(import('signin-rules/oauth2-proxy'))`: oauth2-proxy sign-in with `resolver: rules`, in place of

@@ -1,6 +1,6 @@
 import type * as Stock from '@backstage/plugin-auth-backend-module-onelogin-provider';
-import { createStockSigninRulesModule } from '../../backstage/createStockSigninRulesModule';
-import { oneloginProvider } from './facts';
+import { createStockSigninRulesModule } from './createStockSigninRulesModule';
+import { oneloginProvider } from '../providers/onelogin/facts';
 
 /**
  * `backend.add(import('signin-rules/onelogin'))`: OneLogin sign-in with `resolver: rules`, in place of
