@@ -75,4 +75,19 @@ describe('start-up checks for OIDC and oauth2-proxy', () => {
       expect.stringMatching(/^app-config\.yaml:23:.*rule "unlisted".*unknown fact "oauth2Proxy\.department"/),
     ]);
   });
+
+  it('warns of a literal in upper case compared with a name the provider lower-cases (it never matches)', () => {
+    const { prepared } = check(`auth:
+  providers:
+    oauth2Proxy:
+      signIn:
+        resolvers:
+          - resolver: rules
+            rules:
+              - name: bot
+                when: { "==": [{ var: oauth2Proxy.user }, "CI-Bot"] }
+                deny: x
+`);
+    expect(prepared.warnings.map(w => formatProblem(w))).toEqual([expect.stringMatching(/^app-config\.yaml:9:.*CI-Bot/)]);
+  });
 });

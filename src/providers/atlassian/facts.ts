@@ -13,6 +13,11 @@ export const atlassianProvider: Provider = {
   },
   profileFields: ['id', 'displayName'],
   factNames: ['accountId'],
+  identity: {
+    displayName: 'Atlassian',
+    // Its stock resolvers that look people up by id or name, never by the email.
+    emailBlindResolvers: ['usernameMatchingUserEntityName'],
+  },
   emailVouched: info => profileJson(info, 'email_verified') === true,
   facts: info => ({
     accountId: exactId(profileJson(info, 'account_id'), 'the Atlassian account ID'),

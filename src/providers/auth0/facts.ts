@@ -11,6 +11,9 @@ export const auth0Provider: Provider = {
   resolvers: {},
   profileFields: ['id', 'displayName'],
   factNames: ['userId'],
+  identity: {
+    displayName: 'Auth0',
+  },
   emailVouched: info => profileJson(info, 'email_verified') === true,
   facts: info => ({
     // `auth0|…`, `google-oauth2|…`: the connection is part of the id.

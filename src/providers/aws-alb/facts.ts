@@ -16,6 +16,9 @@ export const awsAlbProvider: Provider = {
   kind: 'proxy',
   profileFields: ['id', 'displayName'],
   factNames: ['sub'],
+  identity: {
+    displayName: 'AWS ALB',
+  },
   emailVouched: () => false,
   facts: info => ({ sub: exactId(own(fullProfileOf(info), 'id'), 'the ALB subject') }),
 };

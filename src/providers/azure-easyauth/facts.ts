@@ -15,6 +15,12 @@ export const azureEasyAuthProvider: Provider = {
   kind: 'proxy',
   profileFields: ['id', 'displayName'],
   factNames: ['objectId', 'username'],
+  identity: {
+    displayName: 'Azure Easy Auth',
+    // Its stock resolvers that look people up by id or name, never by the email.
+    emailBlindResolvers: ['idMatchingUserEntityAnnotation'],
+    lowerCasedFacts: ['azureEasyAuth.username'],
+  },
   emailVouched: () => false,
   facts: info => {
     const p = fullProfileOf(info);

@@ -15,6 +15,10 @@ export const bitbucketServerProvider: Provider = {
   },
   profileFields: ['id', 'username', 'displayName'],
   factNames: ['userId', 'username'],
+  identity: {
+    displayName: 'Bitbucket Server',
+    lowerCasedFacts: ['bitbucketServer.username'],
+  },
   facts: info => {
     const p = fullProfileOf(info);
     return {

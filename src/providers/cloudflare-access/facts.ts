@@ -17,6 +17,9 @@ export const cloudflareAccessProvider: Provider = {
   kind: 'proxy',
   profileFields: [],
   factNames: ['userId', 'groups', 'groupIds'],
+  identity: {
+    displayName: 'Cloudflare Access',
+  },
   facts: info => {
     const identity = own(info.result, 'cfIdentity');
     const groups = own(identity, 'groups');

@@ -14,6 +14,12 @@ export const gcpIapProvider: Provider = {
   kind: 'proxy',
   profileFields: [],
   factNames: ['userId', 'hostedDomain'],
+  identity: {
+    displayName: 'Google Cloud IAP',
+    // Its stock resolvers that look people up by id or name, never by the email.
+    emailBlindResolvers: ['idMatchingUserEntityAnnotation'],
+    lowerCasedFacts: ['gcpIap.hostedDomain'],
+  },
   facts: info => {
     const token = own(info.result, 'iapToken');
     const hd = own(token, 'hd');

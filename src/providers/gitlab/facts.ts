@@ -14,6 +14,12 @@ export const gitlabProvider: Provider = {
   },
   profileFields: ['id', 'username', 'displayName'],
   factNames: ['userId', 'username'],
+  identity: {
+    displayName: 'GitLab',
+    // Its stock resolvers that look people up by id or name, never by the email.
+    emailBlindResolvers: ['usernameMatchingUserEntityName', 'userIdMatchingUserEntityAnnotation'],
+    lowerCasedFacts: ['gitlab.username'],
+  },
   emailVouched: info => {
     const confirmed = profileJson(info, 'confirmed_at');
     return typeof confirmed === 'string' && confirmed !== '';

@@ -13,6 +13,10 @@ export const googleProvider: Provider = {
   },
   profileFields: ['id', 'displayName'],
   factNames: ['userId', 'hostedDomain'],
+  identity: {
+    displayName: 'Google',
+    lowerCasedFacts: ['google.hostedDomain'],
+  },
   emailVouched: info => profileJson(info, 'email_verified') === true,
   facts: info => {
     const hd = profileJson(info, 'hd');

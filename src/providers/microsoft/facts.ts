@@ -28,6 +28,12 @@ function microsoftAdapter(ownTenant: string | null): Provider {
     },
     profileFields: ['id', 'displayName'],
     factNames: ['tenantId', 'objectId', 'userPrincipalName', 'groups'],
+    identity: {
+      displayName: 'Microsoft',
+      // Its stock resolvers that look people up by id or name, never by the email.
+      emailBlindResolvers: ['userIdMatchingUserEntityAnnotation'],
+      lowerCasedFacts: ['microsoft.tenantId', 'microsoft.userPrincipalName'],
+    },
     forSettings: env => microsoftAdapter(typeof env.tenantId === 'string' && GUID.test(env.tenantId) ? env.tenantId.toLowerCase() : null),
     emailVouched(info) {
       const claims = idToken(info);

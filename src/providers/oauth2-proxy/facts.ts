@@ -29,6 +29,12 @@ export const oauth2ProxyProvider: Provider = {
   kind: 'proxy',
   profileFields: [],
   factNames: ['user', 'preferredUsername', 'groups'],
+  identity: {
+    displayName: 'oauth2-proxy',
+    // Its stock resolvers that look people up by id or name, never by the email.
+    emailBlindResolvers: ['forwardedUserMatchingUserEntityName', 'forwardedPreferredUsernameMatchingUserEntityName'],
+    lowerCasedFacts: ['oauth2Proxy.user', 'oauth2Proxy.preferredUsername'],
+  },
   facts: info => {
     const groups = header(info, 'x-forwarded-groups');
     return {

@@ -46,6 +46,10 @@ function oidcAdapter(extraClaims: readonly string[]): Provider {
     // fullProfile is the token set and the claim set: nothing of it is readable as it is.
     profileFields: [],
     factNames: [...BUILT_IN, ...extraClaims],
+    identity: {
+      displayName: 'OIDC',
+      lowerCasedFacts: ['oidc.preferredUsername'],
+    },
     // The stock profile has the email only when `email_verified` is true; checked here again, so
     // that another profile transform cannot make an unverified address a fact.
     emailVouched(info) {

@@ -14,6 +14,10 @@ export const oktaProvider: Provider = {
   },
   profileFields: ['id', 'username', 'displayName'],
   factNames: ['userId', 'login', 'groups'],
+  identity: {
+    displayName: 'Okta',
+    lowerCasedFacts: ['okta.login'],
+  },
   emailVouched: info => profileJson(info, 'email_verified') === true,
   facts: info => ({
     userId: exactId(profileJson(info, 'sub'), 'the Okta user id'),

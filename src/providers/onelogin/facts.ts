@@ -14,6 +14,12 @@ export const oneloginProvider: Provider = {
   },
   profileFields: ['id', 'username', 'displayName'],
   factNames: ['userId', 'username'],
+  identity: {
+    displayName: 'OneLogin',
+    // Its stock resolvers that look people up by id or name, never by the email.
+    emailBlindResolvers: ['usernameMatchingUserEntityName'],
+    lowerCasedFacts: ['onelogin.username'],
+  },
   emailVouched: info => profileJson(info, 'email_verified') === true,
   facts: info => ({
     userId: exactId(profileJson(info, 'sub'), 'the OneLogin user id'),
