@@ -3,7 +3,7 @@ import { buildCatalogQuery, MissingValueError } from './match';
 import { catalogQueryProblem, guardContext, type GuardedContext } from '../lookups/guard';
 import { executable, type Action, type CompiledRules, type MatchQuery } from '../rules/compile';
 import { Budget, type Scan } from '../logic';
-import { buildFacts, type ProviderFacts, type SignInFacts } from '../facts/facts';
+import { buildFacts, emailUnvouched, type ProviderFacts, type SignInFacts } from '../facts/facts';
 import { prefetchingContext, type BatchLookup } from '../lookups/plan';
 import type { Tracer } from './trace';
 
@@ -164,7 +164,9 @@ export async function decide(
   tracer?.({ type: 'facts', facts });
   // Resolvers see the email the rules saw: one canonical spelling (KATE@ACME.com is kate@acme.com), and
   // none when the rules saw none (one the provider does not vouch for is not looked up either).
-  const seen: SignInInfo<unknown> = info.profile?.email === (email ?? undefined) ? info : { ...info, profile: withEmail(info.profile, email) };
+  const seen: SignInInfo<unknown> = emailUnvouched(options.providerId, info, options.adapter)
+    ? withoutAnyEmail(info)
+    : info.profile?.email === (email ?? undefined) ? info : { ...info, profile: withEmail(info.profile, email) };
 
   const candidates = run.sequence;
   // Every fact path the conditions read, read once for this decision; a trace also wants each value.
@@ -274,6 +276,20 @@ export async function decide(
 }
 
 /** `profile` with `email` in place of its own, or without one. */
+/**
+ * `info` with no address a resolver could read: an address the provider does not vouch for is none, also
+ * for a stock resolver that reads passport's `fullProfile.emails` instead of the profile (AWS ALB's).
+ */
+function withoutAnyEmail(info: SignInInfo<unknown>): SignInInfo<unknown> {
+  const result = info.result as { fullProfile?: unknown } | undefined;
+  const full = result?.fullProfile;
+  const stripped =
+    full !== null && typeof full === 'object' && Object.hasOwn(full, 'emails')
+      ? { ...result, fullProfile: Object.fromEntries(Object.entries(full).filter(([k]) => k !== 'emails')) }
+      : info.result;
+  return { ...info, profile: withEmail(info.profile, null), result: stripped };
+}
+
 function withEmail(profile: SignInInfo<unknown>['profile'], email: string | null): SignInInfo<unknown>['profile'] {
   const { email: _own, ...rest } = profile ?? {};
   return email === null ? rest : { ...rest, email };

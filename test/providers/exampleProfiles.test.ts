@@ -63,4 +63,9 @@ describe('examples/providers', () => {
     const { out } = await run(['explain', '--config', join(__dirname, 'fixtures/oauth2-proxy-stock-resolver.yaml'), '--catalog', ex('catalog.yaml'), '--profile', profile('oauth2-proxy-alice.yaml'), '--json']);
     expect(JSON.parse(out)).toMatchObject({ outcome: 'signed-in', rule: 'staff', userEntityRef: 'user:default/alice' });
   });
+
+  it('an address the provider does not vouch for is none for a stock resolver reading passport’s emails either (AWS ALB’s)', async () => {
+    const { out } = await run(['explain', '--config', join(__dirname, 'fixtures/aws-alb-stock-email-resolver.yaml'), '--catalog', ex('catalog.yaml'), '--profile', profile('aws-alb-alice.yaml'), '--json']);
+    expect(JSON.parse(out)).toMatchObject({ outcome: 'refused', rule: 'by-email', userEntityRef: null, message: expect.stringContaining('does not contain an email') });
+  });
 });
