@@ -5,7 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { resolve } from 'node:path';
-import { oauthPopupSignIn, type SignInOutcome } from './harness';
+import { oauthPopupSignIn, withoutRef, type SignInOutcome } from './harness';
 
 export interface IdpClient {
   client_id: string;
@@ -90,10 +90,14 @@ export function oidcProviderConfig(idp: OidcIdp, resolvers: unknown[]): object {
   };
 }
 
-/** `account` signs in through the popup; the provider sends the browser back to the configured callback, which is `baseUrl`. */
-export function oidcSignIn(baseUrl: string, idp: OidcIdp, account: string): Promise<SignInOutcome> {
-  return oauthPopupSignIn(baseUrl, 'oidc', 'development', async authorizeUrl => {
+/**
+ * `account` signs in through the popup; the provider sends the browser back to the configured callback, which
+ * is `baseUrl`. A refusal's message comes without its decision reference, as the harness's signIn gives it.
+ */
+export async function oidcSignIn(baseUrl: string, idp: OidcIdp, account: string): Promise<SignInOutcome> {
+  const outcome = await oauthPopupSignIn(baseUrl, 'oidc', 'development', async authorizeUrl => {
     const back = await idp.authorize(authorizeUrl.toString(), account);
     return new URL(`${back.pathname}${back.search}`, baseUrl);
   });
+  return outcome.ok ? outcome : { ...outcome, message: withoutRef(outcome.message) };
 }

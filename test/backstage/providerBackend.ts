@@ -9,7 +9,7 @@ import { mockServices, startTestBackend, type TestBackend } from '@backstage/bac
 import authPlugin from '@backstage/plugin-auth-backend';
 import catalogPlugin from '@backstage/plugin-catalog-backend';
 import { resolve } from 'node:path';
-import { catalogEntities, clientAuthOutcome, deepMerge, errorOutcome, waitForCatalog, type SignInOutcome } from './harness';
+import { catalogEntities, clientAuthOutcome, deepMerge, errorOutcome, waitForCatalog, withoutRef, type SignInOutcome } from './harness';
 import { capturingRootLoggerFactory, sqliteDatabaseServiceFactory, type LogEntry, type LogLevel } from './services';
 
 // With auth.session.secret (OIDC, Auth0), the auth plugin keeps sessions with connect-session-knex, whose
@@ -82,9 +82,12 @@ export async function startProviderBackend(options: {
   return { baseUrl, logs: () => [...logs], backend, stop };
 }
 
-/** A sign-in through a proxy provider: the frontend's refresh call, carrying the headers the proxy sets. */
+/** An outcome whose refusal message comes without its decision reference (` (ref 8f3c1a2e)`), as the harness's signIn gives it. */
+export const withoutDecisionRef = (outcome: SignInOutcome): SignInOutcome => (outcome.ok ? outcome : { ...outcome, message: withoutRef(outcome.message) });
+
+/** A sign-in through a proxy provider: the frontend's refresh call, carrying the headers the proxy sets; a refusal without its reference. */
 export async function proxySignIn(baseUrl: string, providerId: string, headers: Record<string, string>): Promise<SignInOutcome> {
   const res = await fetch(`${baseUrl}/api/auth/${providerId}/refresh`, { headers: { 'x-requested-with': 'XMLHttpRequest', ...headers } });
-  if (!res.ok) return errorOutcome(res);
+  if (!res.ok) return withoutDecisionRef(await errorOutcome(res));
   return clientAuthOutcome({ response: (await res.json()) as Parameters<typeof clientAuthOutcome>[0]['response'] });
 }
