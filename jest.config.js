@@ -10,5 +10,6 @@ module.exports = {
   transformIgnorePatterns: ['/node_modules/(?!jose/)'],
   // The Backstage end-to-end suites start real backends; give them room on 2 cores.
   testTimeout: 60000,
+  setupFilesAfterEnv: ['<rootDir>/test/sessionStoreCleanupOff.js'],
   reporters: ['default', '<rootDir>/test/summaryReporter.js'],
 };

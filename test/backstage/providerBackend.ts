@@ -12,22 +12,6 @@ import { resolve } from 'node:path';
 import { catalogEntities, clientAuthOutcome, deepMerge, errorOutcome, waitForCatalog, withoutRef, type SignInOutcome } from './harness';
 import { capturingRootLoggerFactory, sqliteDatabaseServiceFactory, type LogEntry, type LogLevel } from './services';
 
-// With auth.session.secret (OIDC, Auth0), the auth plugin keeps sessions with connect-session-knex, whose
-// cleanup runs every minute and is never stopped when the backend stops: on a stopped backend's database it
-// fails, unhandled, in whatever test runs next in the worker. Its cleanup is off in the tests; the sessions
-// themselves are the real store's.
-jest.mock('connect-session-knex', () => {
-  const actual = jest.requireActual('connect-session-knex');
-  return (session: unknown) => {
-    const Store = actual(session);
-    return class extends Store {
-      constructor(options: Record<string, unknown>) {
-        super({ ...options, disableDbCleanup: true });
-      }
-    };
-  };
-});
-
 type Feature = BackendFeature | Promise<{ default: BackendFeature }>;
 type ConfigData = NonNullable<NonNullable<Parameters<typeof mockServices.rootConfig>[0]>['data']>;
 
