@@ -1,6 +1,17 @@
 import { NotAllowedError } from '@backstage/errors';
 import type { OAuthAuthenticator, ProxyAuthenticator, SignInResolver } from '@backstage/plugin-auth-node';
 
+/** Each generation's authenticator context, made when first used; the current one at once, so that bad provider settings stop start-up as without reloads. */
+function initializedPerGeneration<G extends object>(current: () => G, initialize: (g: G) => unknown): { ctxOf(g: G): unknown } {
+  const contexts = new WeakMap<G, unknown>();
+  const ctxOf = (g: G) => {
+    if (!contexts.has(g)) contexts.set(g, initialize(g));
+    return contexts.get(g);
+  };
+  ctxOf(current());
+  return { ctxOf };
+}
+
 /**
  * Ties each sign-in to the rules it started with, while rules reload. The
  * authenticator fetches what the rules current when it runs read, and the
@@ -34,16 +45,7 @@ export function rulesPinning<G extends object>(current: () => G) {
           },
         },
         shouldPersistScopes: first.shouldPersistScopes,
-        initialize(init) {
-          const contexts = new WeakMap<G, unknown>();
-          const ctxOf = (g: G) => {
-            if (!contexts.has(g)) contexts.set(g, of(g).initialize(init));
-            return contexts.get(g);
-          };
-          // Now, as without reloads: bad provider settings stop start-up.
-          ctxOf(current());
-          return { ctxOf };
-        },
+        initialize: init => initializedPerGeneration(current, g => of(g).initialize(init)),
         start(input, { ctxOf }) {
           const g = current();
           return of(g).start(input, ctxOf(g));
@@ -75,15 +77,7 @@ export function rulesPinning<G extends object>(current: () => G) {
       const first = of(current());
       return {
         defaultProfileTransform: first.defaultProfileTransform,
-        initialize(init) {
-          const contexts = new WeakMap<G, unknown>();
-          const ctxOf = (g: G) => {
-            if (!contexts.has(g)) contexts.set(g, of(g).initialize(init));
-            return contexts.get(g);
-          };
-          ctxOf(current());
-          return { ctxOf };
-        },
+        initialize: init => initializedPerGeneration(current, g => of(g).initialize(init)),
         async authenticate(input, { ctxOf }) {
           const g = current();
           const answer = await of(g).authenticate(input, ctxOf(g));
