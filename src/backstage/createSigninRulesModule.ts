@@ -44,7 +44,7 @@ import { decisionRecorder } from './decisionRecorder';
 import { describeReload } from './describeReload';
 import { reloadRules } from './reloadRules';
 import { watchConfigFiles } from './configFileWatch';
-import { rulesPinning } from './rulesPinning';
+import { perGeneration, rulesPinning } from './rulesPinning';
 import { signinRulesMetrics } from './signinRulesMetrics';
 import { prepareFromConfig, type PreparedEnvironment } from '../setup/prepare';
 import { presetFileLine } from '../presets';
@@ -262,20 +262,12 @@ export function createSigninRulesModule<Needs>(options: SigninRulesModuleOptions
             if (!found) throw new Error(`signin-rules: provider environment "${[providerId, env].filter(Boolean).join('.')}" was not prepared`);
             return found;
           };
-          /** One environment's pieces per generation of rules, made when a sign-in first needs them. */
-          const perGeneration = <T>(make: (g: Generation) => T) => {
-            const made = new WeakMap<Generation, T>();
-            return (g: Generation) => {
-              if (!made.has(g)) made.set(g, make(g));
-              return made.get(g)!;
-            };
-          };
           /** The environment's rules as a sign-in resolver, each decision recorded, pinned to the rules the sign-in started under. */
           const rulesResolver = (pinning: ReturnType<typeof rulesPinning<Generation>>, env: string, lookupCache?: DecisionHooks['cache']) =>
             recorder.resolver(
               env,
               pinning.signInResolver(
-                perGeneration(g => {
+                perGeneration((g: Generation) => {
                   const e = preparedFor(g, env);
                   const resolver = e.signInResolver({ ...recorder.hooks(e.blocks.some(b => b.auditTrace)), batch, cache: lookupCache });
                   // Checked at each reload: an environment keeps having signIn.resolvers, or keeps having none.
@@ -296,7 +288,7 @@ export function createSigninRulesModule<Needs>(options: SigninRulesModuleOptions
               return createProxyAuthRouteHandlers({
                 signInResolver,
                 config: ctx.config,
-                authenticator: pinning.proxyAuthenticator(perGeneration(g => options.authenticator(needsOf(preparedFor(g, '')), depsFor('')))),
+                authenticator: pinning.proxyAuthenticator(perGeneration((g: Generation) => options.authenticator(needsOf(preparedFor(g, '')), depsFor('')))),
                 resolverContext: ctx.resolverContext,
               });
             };
@@ -316,7 +308,7 @@ export function createSigninRulesModule<Needs>(options: SigninRulesModuleOptions
                 handlers.set(
                   env,
                   createOAuthRouteHandlers({
-                    authenticator: pinning.authenticator(perGeneration(g => options.authenticator(needsOf(preparedFor(g, env)), depsFor(env)))),
+                    authenticator: pinning.authenticator(perGeneration((g: Generation) => options.authenticator(needsOf(preparedFor(g, env)), depsFor(env)))),
                     appUrl: ctx.appUrl,
                     baseUrl: ctx.baseUrl,
                     config: envConfig,

@@ -1,13 +1,18 @@
 import { NotAllowedError } from '@backstage/errors';
 import type { OAuthAuthenticator, ProxyAuthenticator, SignInResolver } from '@backstage/plugin-auth-node';
 
-/** Each generation's authenticator context, made when first used; the current one at once, so that bad provider settings stop start-up as without reloads. */
-function initializedPerGeneration<G extends object>(current: () => G, initialize: (g: G) => unknown): { ctxOf(g: G): unknown } {
-  const contexts = new WeakMap<G, unknown>();
-  const ctxOf = (g: G) => {
-    if (!contexts.has(g)) contexts.set(g, initialize(g));
-    return contexts.get(g);
+/** A value per generation of rules, made when first asked for and kept as long as that generation is. */
+export function perGeneration<G extends object, T>(make: (g: G) => T): (g: G) => T {
+  const made = new WeakMap<G, T>();
+  return g => {
+    if (!made.has(g)) made.set(g, make(g));
+    return made.get(g)!;
   };
+}
+
+/** Each generation's authenticator context, the current one at once, so that bad provider settings stop start-up as without reloads. */
+function initializedPerGeneration<G extends object>(current: () => G, initialize: (g: G) => unknown): { ctxOf(g: G): unknown } {
+  const ctxOf = perGeneration(initialize);
   ctxOf(current());
   return { ctxOf };
 }
